@@ -80,10 +80,13 @@ def _series(series: Series, *, summary: bool) -> Iterator[str]:
         yield "      <normalizedInstanceAttributes/>\n      <instances/>\n"
     else:
         yield _attribute_set("normalizedInstanceAttributes", series.normalized_attributes, 3)
-        yield "      <instances>\n"
-        for instance in series.sorted_instances():
-            yield _instance(instance)
-        yield "      </instances>\n"
+        if not series.instances:
+            yield "      <instances/>\n"
+        else:
+            yield "      <instances>\n"
+            for instance in series.sorted_instances():
+                yield _instance(instance)
+            yield "      </instances>\n"
     yield "    </series>\n"
 
 
