@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.datadict import dictionary_VR
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO, DicomFileLike
 from pydicom.filewriter import write_data_element, write_file_meta_info
@@ -68,6 +69,16 @@ def _encodings(attributes: Attributes, inherited: tuple[str, ...]) -> tuple[str,
     return tuple(convert_encodings(names))
 
 
+def _known_tag(tag: int) -> bool:
+    if tag >> 16 & 1:
+        return False
+    try:
+        dictionary_VR(tag)
+    except KeyError:
+        return False
+    return True
+
+
 class _Rebuilder:
     def __init__(self, read_item: ReadItem, implicit: bool, little: bool) -> None:
         self.read_item = read_item
@@ -94,7 +105,11 @@ class _Rebuilder:
                 child = Dataset()
                 self.fill(child, item.attributes, encodings)
                 items.append(child)
-            return DataElement(tag, "SQ", Sequence(items))
+            sequence = DataElement(tag, "SQ", Sequence(items))
+            # In implicit VR a reader can only recognize a sequence whose VR it
+            # does not know by its undefined length: keep such sequences readable.
+            sequence.is_undefined_length = self.implicit and not _known_tag(tag)
+            return sequence
         if tag == PIXEL_DATA_TAG and attribute.bid is not None:
             return self.pixel_data(attribute, context)
         if attribute.bid is not None:
@@ -121,12 +136,20 @@ class _Rebuilder:
 
 
 def _set_encoding(ds: Dataset, implicit: bool, little: bool) -> None:
-    """Mark ``ds`` (and its items) as already encoded so pydicom writes raw bytes."""
+    """Mark ``ds`` and its items as encoded, items inheriting the character set.
+
+    Elements were put in place without ``Dataset.__setitem__`` (which would
+    decode them), so the links pydicom normally sets are made here: items
+    inherit their parent's character set, and every dataset is marked as
+    already in the target encoding so pydicom writes the raw bytes as they are.
+    """
+    charset = ds._character_set
     for elem in ds._dict.values():
         if isinstance(elem, DataElement) and elem.VR == "SQ":
             for item in elem.value:
+                item._parent_encoding = charset
                 _set_encoding(item, implicit, little)
-    ds.set_original_encoding(implicit, little, ds._character_set)
+    ds.set_original_encoding(implicit, little, charset)
 
 
 def instance_to_dataset(
