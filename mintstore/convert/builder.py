@@ -136,7 +136,11 @@ def _extract(ds: Dataset, first_bid: int) -> Extracted:
 
 def _uid(attributes: Attributes, tag: int, name: str) -> str:
     attribute = attributes.get(tag)
-    value = (attribute.val or "") if attribute is not None else ""
+    value = ""
+    if attribute is not None:
+        value = attribute.val or ""
+        if attribute.vr == "UN" and attribute.data:  # a UID written with VR UN
+            value = attribute.data.decode("latin-1")
     value = value.strip(" \x00")
     if not value:
         raise InvalidDicom(f"the instance has no {name} ({tag:08x})")
