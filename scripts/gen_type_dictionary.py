@@ -38,8 +38,7 @@ def _parse(path: Path) -> etree._ElementTree:
 
 def _tags(root: etree._Element, list_name: str) -> list[str]:
     return [
-        str(el.get("tag")).lower()
-        for el in root.iterfind(f"{{{NS}}}{list_name}/{{{NS}}}attribute")
+        str(el.get("tag")).lower() for el in root.iterfind(f"{{{NS}}}{list_name}/{{{NS}}}attribute")
     ]
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from mintstore.convert.roundtrip import pydicom_corpus, roundtrip_file
 from mintstore.errors import InvalidDicom
 
+
 def _paths(args: list[str]) -> Iterator[Path]:
     if not args:
         yield from pydicom_corpus()
@@ -36,7 +37,7 @@ def main(argv: list[str]) -> int:
             warnings.simplefilter("ignore")
             try:
                 result = roundtrip_file(path, inject_uids=True)
-                status = result.status
+                status: str = result.status
                 detail = "; ".join(result.differences[:3])
                 if status == "equal":
                     detail = f"bytes differ from offset {result.first_byte_difference}"

@@ -98,9 +98,7 @@ class StudyBuilder:
         series = study.series.get(series_uid)
         if series is None:
             series = study.series[series_uid] = Series(series_uid)
-        merge_shared_level(
-            series.attributes, groups["series"], own, [series], not series.instances
-        )
+        merge_shared_level(series.attributes, groups["series"], own, [series], not series.instances)
         instance = Instance(sop_uid, extracted.transfer_syntax_uid, own)
         merge_instance(series, instance)
         self._next_bid += len(extracted.items)
@@ -121,7 +119,9 @@ class StudyBuilder:
             pairs: NewItems = []
             if identical:
                 contents = dict(extracted.items)
-                pairs = [(old, contents[new]) for old, new in zip(stored_bids, new_bids)]
+                pairs = [
+                    (old, contents[new]) for old, new in zip(stored_bids, new_bids, strict=True)
+                ]
             raise DuplicateInstance(sop_uid, identical_metadata=identical, items=pairs)
 
 
@@ -165,4 +165,3 @@ def _ordered_walk(attributes: Attributes) -> list[Attribute]:
         for item in attribute.items or ():
             out.extend(_ordered_walk(item.attributes))
     return out
-

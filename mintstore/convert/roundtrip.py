@@ -82,7 +82,9 @@ def roundtrip_file(path: Path | str, *, inject_uids: bool = False) -> RoundTrip:
 def _first_difference(a: bytes, b: bytes) -> int | None:
     if a == b:
         return None
-    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return next(
+        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+    )
 
 
 PYDICOM_DATA = Path(pydicom.__file__).parent / "data"
@@ -91,10 +93,16 @@ _NOT_DICOM_SUFFIXES = {".py", ".pyc", ".txt", ".json", ".md", ".dump", ".gz", ".
 
 def pydicom_corpus() -> list[Path]:
     """Every file of pydicom's bundled data folders (listed directly, never downloaded)."""
-    folders = [PYDICOM_DATA / "test_files", PYDICOM_DATA / "charset_files", PYDICOM_DATA / "palettes"]
+    folders = [
+        PYDICOM_DATA / "test_files",
+        PYDICOM_DATA / "charset_files",
+        PYDICOM_DATA / "palettes",
+    ]
     return sorted(
         path
         for folder in folders
         for path in folder.rglob("*")
-        if path.is_file() and path.suffix not in _NOT_DICOM_SUFFIXES and "__pycache__" not in path.parts
+        if path.is_file()
+        and path.suffix not in _NOT_DICOM_SUFFIXES
+        and "__pycache__" not in path.parts
     )

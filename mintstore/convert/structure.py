@@ -27,8 +27,29 @@ _LONG_VRS = frozenset(
     {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 )
 _ALL_VRS = _LONG_VRS | frozenset(
-    {b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT",
-     b"PN", b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US"}
+    {
+        b"AE",
+        b"AS",
+        b"AT",
+        b"CS",
+        b"DA",
+        b"DS",
+        b"DT",
+        b"FL",
+        b"FD",
+        b"IS",
+        b"LO",
+        b"LT",
+        b"PN",
+        b"SH",
+        b"SL",
+        b"SS",
+        b"ST",
+        b"TM",
+        b"UI",
+        b"UL",
+        b"US",
+    }
 )
 _MAX_DEPTH = 64
 
@@ -51,7 +72,9 @@ class _Walker:
     def looks_explicit(self, position: int) -> bool:
         return bytes(self.data[position + 4 : position + 6]) in _ALL_VRS
 
-    def dataset(self, position: int, end: int, implicit: bool, closed_by: int | None, depth: int) -> int:
+    def dataset(
+        self, position: int, end: int, implicit: bool, closed_by: int | None, depth: int
+    ) -> int:
         """Walk elements from ``position``; returns the position after the data set."""
         if depth > _MAX_DEPTH:
             raise _fail("sequences nested too deeply", position)
@@ -83,7 +106,9 @@ class _Walker:
                 position = self.items(position, end, implicit or vr == b"UN", depth)
             else:
                 if position + length > end:
-                    raise _fail(f"element ({tag >> 16:04X},{tag & 0xFFFF:04X}) is cut short", position)
+                    raise _fail(
+                        f"element ({tag >> 16:04X},{tag & 0xFFFF:04X}) is cut short", position
+                    )
                 position += length
         if closed_by is not None:
             raise _fail("data ends before a sequence or item delimiter", position)

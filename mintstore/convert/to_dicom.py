@@ -7,12 +7,17 @@ to the originals). Every call builds a fresh dataset: nothing is shared
 between instances.
 
 Encoding choices that MINT does not record, documented because byte identity
-depends on them: sequences and their items are written with explicit lengths
-(measured on pydicom's corpus this reproduces more files than undefined
-lengths; MINT does not record which one the original used); a file meta group is written with a freshly computed
-group length, after a zero preamble and "DICM" (a non-zero preamble, e.g. a
-TIFF header, is not kept); an instance without file meta
-attributes is written as a bare data set in its recorded transfer syntax.
+depends on them:
+
+* sequences and items are written with explicit lengths (on pydicom's corpus
+  this reproduces more files than undefined lengths), except sequences a
+  reader of implicit VR data could not recognize (private or unknown tags),
+  which keep undefined length so that they stay readable as sequences;
+* a file meta group is written with a freshly computed group length, after
+  a zero preamble and "DICM" (a non-zero preamble, e.g. a TIFF header, is
+  not kept);
+* an instance without file meta attributes is written as a bare data set in
+  its recorded transfer syntax.
 """
 
 from __future__ import annotations
@@ -21,14 +26,14 @@ import zlib
 from collections.abc import Callable
 from typing import BinaryIO
 
-from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO, DicomFileLike
 from pydicom.filewriter import write_data_element, write_file_meta_info
-from pydicom.uid import DeflatedExplicitVRLittleEndian
 from pydicom.sequence import Sequence
 from pydicom.tag import Tag
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from mintstore.convert import pixeldata
 from mintstore.convert.extract import (
@@ -39,7 +44,13 @@ from mintstore.convert.extract import (
     frame_geometry,
 )
 from mintstore.convert.normalize import effective_attributes
-from mintstore.convert.values import DEFAULT_ENCODINGS, TEXT_VRS, is_number_vr, number_bytes, text_bytes
+from mintstore.convert.values import (
+    DEFAULT_ENCODINGS,
+    TEXT_VRS,
+    is_number_vr,
+    number_bytes,
+    text_bytes,
+)
 from mintstore.errors import InvalidMetadata, ItemNotFound
 from mintstore.model import PIXEL_DATA_TAG, Attribute, Attributes, Study
 
@@ -60,8 +71,10 @@ def _encodings(attributes: Attributes, inherited: tuple[str, ...]) -> tuple[str,
     attribute = attributes.get(SPECIFIC_CHARACTER_SET_TAG)
     if attribute is None:
         return inherited
-    names = (attribute.val or "").split("\\") if attribute.data is None else (
-        attribute.data.decode("latin-1").split("\\")
+    names = (
+        (attribute.val or "").split("\\")
+        if attribute.data is None
+        else (attribute.data.decode("latin-1").split("\\"))
     )
     names = [name.strip(" \x00") for name in names]
     if not any(names):
@@ -214,9 +227,9 @@ def write_part10(ds: Dataset, out: BinaryIO) -> None:
     body = DicomBytesIO()
     body.is_implicit_VR = implicit
     body.is_little_endian = little
-    encodings = list(ds._character_set) if not isinstance(ds._character_set, str) else [
-        ds._character_set
-    ]
+    encodings = (
+        list(ds._character_set) if not isinstance(ds._character_set, str) else [ds._character_set]
+    )
     for tag in sorted(ds._dict):
         write_data_element(body, ds.get_item(tag), encodings)
     data = body.getvalue()

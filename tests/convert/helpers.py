@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filewriter import dcmwrite
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
+from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian
 
 from mintstore.convert import StudyBuilder, instance_to_dataset
 from mintstore.convert.compare import dataset_differences
@@ -48,7 +48,7 @@ def instance(sop: str, series: str = SERIES_A, **values: object) -> Dataset:
             setattr(ds, keyword, value)
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPInstanceUID = sop
+    ds.file_meta.MediaStorageSOPInstanceUID = UID(sop)
     out = io.BytesIO()
     dcmwrite(out, ds, enforce_file_format=True)
     out.seek(0)
@@ -64,7 +64,9 @@ def build(datasets: list[Dataset]) -> tuple[StudyBuilder, dict[int, bytes]]:
     return builder, items
 
 
-def assert_rebuilds(builder: StudyBuilder, items: dict[int, bytes], originals: list[Dataset]) -> None:
+def assert_rebuilds(
+    builder: StudyBuilder, items: dict[int, bytes], originals: list[Dataset]
+) -> None:
     """Every original comes back element for element."""
     read: Callable[[int], bytes] = items.__getitem__
     for original in originals:

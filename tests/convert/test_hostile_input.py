@@ -43,7 +43,9 @@ def _convert_or_reject(data: bytes) -> None:
             study = builder.study
             for series in study.series.values():
                 for sop in series.instances:
-                    ds = instance_to_dataset(study, series.series_instance_uid, sop, items.__getitem__)
+                    ds = instance_to_dataset(
+                        study, series.series_instance_uid, sop, items.__getitem__
+                    )
                     write_part10(ds, io.BytesIO())
     assert time.monotonic() - started < MAX_SECONDS
 

@@ -32,7 +32,11 @@ def test_shared_values_are_stored_once_and_varying_ones_per_instance() -> None:
 
 
 def test_a_differing_instance_pushes_a_normalized_attribute_back_down() -> None:
-    originals = [instance("1.2.3.1"), instance("1.2.3.2"), instance("1.2.3.3", Manufacturer="OTHER")]
+    originals = [
+        instance("1.2.3.1"),
+        instance("1.2.3.2"),
+        instance("1.2.3.3", Manufacturer="OTHER"),
+    ]
     builder, items = build(originals)
     series = builder.study.series[SERIES_A]
     assert MANUFACTURER not in series.normalized_attributes
@@ -65,7 +69,11 @@ def test_study_level_values_are_lossless() -> None:
 
 
 def test_series_level_values_are_lossless() -> None:
-    originals = [instance("1.2.3.1"), instance("1.2.3.2", SeriesNumber="7"), instance("1.2.3.3", SeriesNumber=None)]
+    originals = [
+        instance("1.2.3.1"),
+        instance("1.2.3.2", SeriesNumber="7"),
+        instance("1.2.3.3", SeriesNumber=None),
+    ]
     builder, items = build(originals)
     series = builder.study.series[SERIES_A]
     assert SERIES_NUMBER not in series.attributes
@@ -90,7 +98,9 @@ def test_result_does_not_depend_on_arrival_order() -> None:
 
 
 def test_continuing_an_existing_study_equals_building_it_at_once() -> None:
-    originals = [instance(f"1.2.3.{i}") for i in range(1, 4)] + [instance("1.2.3.9", Manufacturer="NEW")]
+    originals = [instance(f"1.2.3.{i}") for i in range(1, 4)] + [
+        instance("1.2.3.9", Manufacturer="NEW")
+    ]
     first, items = build(originals[:2])
     stored = deepcopy(first.study)
     builder = StudyBuilder(existing=stored, next_bid=first.next_bid)

@@ -9,14 +9,23 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate, encapsulate_extended
 from pydicom.filewriter import dcmwrite
-from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, SecondaryCaptureImageStorage
+from pydicom.uid import UID, ExplicitVRLittleEndian, JPEGBaseline8Bit, SecondaryCaptureImageStorage
 
 from mintstore.convert import StudyBuilder, instance_to_dataset, write_part10
 from mintstore.model import PIXEL_DATA_TAG, Attribute
 
 
-def _image(pixels: bytes, *, frames: int, rows: int, columns: int, bits: int, syntax: str,
-           encapsulated: bool = False, extended: tuple[bytes, bytes] | None = None) -> bytes:
+def _image(
+    pixels: bytes,
+    *,
+    frames: int,
+    rows: int,
+    columns: int,
+    bits: int,
+    syntax: str,
+    encapsulated: bool = False,
+    extended: tuple[bytes, bytes] | None = None,
+) -> bytes:
     ds = Dataset()
     ds.SOPClassUID = SecondaryCaptureImageStorage
     ds.SOPInstanceUID = "1.2.3.4.5"
@@ -39,7 +48,7 @@ def _image(pixels: bytes, *, frames: int, rows: int, columns: int, bits: int, sy
         ds["PixelData"].VR = "OB"
         ds["PixelData"].is_undefined_length = True
     ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = syntax
+    ds.file_meta.TransferSyntaxUID = UID(syntax)
     out = io.BytesIO()
     dcmwrite(out, ds, enforce_file_format=True)
     return out.getvalue()
@@ -59,7 +68,9 @@ def _convert(part10: bytes) -> tuple[Attribute, dict[int, bytes], bytes]:
 
 def test_native_multiframe_is_one_item_per_frame() -> None:
     frames = [bytes([f]) * 12 for f in range(4)]
-    part10 = _image(b"".join(frames), frames=4, rows=2, columns=3, bits=16, syntax=ExplicitVRLittleEndian)
+    part10 = _image(
+        b"".join(frames), frames=4, rows=2, columns=3, bits=16, syntax=ExplicitVRLittleEndian
+    )
     attribute, items, rebuilt = _convert(part10)
     assert attribute.framecount == 4 and attribute.bsize == 48
     assert [items[b] for b in attribute.bids()] == frames
@@ -68,7 +79,9 @@ def test_native_multiframe_is_one_item_per_frame() -> None:
 
 def test_native_odd_total_is_padded_back() -> None:
     frames = [bytes([f + 1]) * 9 for f in range(3)]  # 27 bytes, padded to 28 in the file
-    part10 = _image(b"".join(frames), frames=3, rows=3, columns=3, bits=8, syntax=ExplicitVRLittleEndian)
+    part10 = _image(
+        b"".join(frames), frames=3, rows=3, columns=3, bits=8, syntax=ExplicitVRLittleEndian
+    )
     attribute, items, rebuilt = _convert(part10)
     assert [items[b] for b in attribute.bids()] == frames
     assert rebuilt == part10
@@ -92,13 +105,13 @@ def _jpeg_frame(n: int, size: int) -> bytes:
     return b"\xff\xd8" + body + b"\xff\xd9"
 
 
-@pytest.mark.parametrize(
-    ("fragments", "has_bot"), [(1, True), (1, False), (3, True), (2, False)]
-)
+@pytest.mark.parametrize(("fragments", "has_bot"), [(1, True), (1, False), (3, True), (2, False)])
 def test_encapsulated_frames_keep_their_fragments(fragments: int, has_bot: bool) -> None:
     frames = [_jpeg_frame(n, 100 + 10 * n) for n in range(3)]
     value = encapsulate(frames, fragments_per_frame=fragments, has_bot=has_bot)
-    part10 = _image(value, frames=3, rows=8, columns=8, bits=8, syntax=JPEGBaseline8Bit, encapsulated=True)
+    part10 = _image(
+        value, frames=3, rows=8, columns=8, bits=8, syntax=JPEGBaseline8Bit, encapsulated=True
+    )
     attribute, items, rebuilt = _convert(part10)
     assert attribute.framecount == 3
     assert [items[b] for b in attribute.bids()] == frames
@@ -111,8 +124,16 @@ def test_encapsulated_frames_keep_their_fragments(fragments: int, has_bot: bool)
 def test_encapsulated_with_extended_offset_table() -> None:
     frames = [_jpeg_frame(n, 300 + n) for n in range(3)]
     value, offsets, lengths = encapsulate_extended(frames)
-    part10 = _image(value, frames=3, rows=8, columns=8, bits=8, syntax=JPEGBaseline8Bit,
-                    encapsulated=True, extended=(offsets, lengths))
+    part10 = _image(
+        value,
+        frames=3,
+        rows=8,
+        columns=8,
+        bits=8,
+        syntax=JPEGBaseline8Bit,
+        encapsulated=True,
+        extended=(offsets, lengths),
+    )
     attribute, items, rebuilt = _convert(part10)
     # fragments are padded to even length: the items hold the padded payloads
     assert [items[b] for b in attribute.bids()] == [f + b"\0" * (len(f) % 2) for f in frames]
@@ -122,8 +143,10 @@ def test_encapsulated_with_extended_offset_table() -> None:
 def test_unsplittable_encapsulated_frames_stay_together_losslessly() -> None:
     # 3 frames declared, 2 fragments, no offset table, no JPEG markers: frames unknowable
     value = encapsulate([b"ab" * 50, b"cd" * 60], fragments_per_frame=1, has_bot=False)
-    part10 = _image(value, frames=3, rows=8, columns=8, bits=8, syntax=JPEGBaseline8Bit, encapsulated=True)
-    attribute, items, rebuilt = _convert(part10)
+    part10 = _image(
+        value, frames=3, rows=8, columns=8, bits=8, syntax=JPEGBaseline8Bit, encapsulated=True
+    )
+    attribute, _, rebuilt = _convert(part10)
     assert attribute.framecount is None
     assert attribute.encapsulation is not None
     assert attribute.encapsulation.frame_fragments == [[100, 120]]

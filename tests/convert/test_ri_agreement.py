@@ -61,7 +61,7 @@ def test_placement_and_values_match_the_ri() -> None:
     assert study.study_instance_uid == root.get("studyInstanceUID")
     assert _ours(study.attributes) == _ri_attributes(root)
     ri_series = root.findall(f"{NS}SeriesList/{NS}Series")
-    assert sorted(s.get("seriesInstanceUID") for s in ri_series) == sorted(study.series)
+    assert sorted(str(s.get("seriesInstanceUID")) for s in ri_series) == sorted(study.series)
     for ri in ri_series:
         series = study.series[str(ri.get("seriesInstanceUID"))]
         assert _ours(series.attributes) == _ri_attributes(ri)
@@ -69,7 +69,9 @@ def test_placement_and_values_match_the_ri() -> None:
             ri, "NormalizedInstanceAttributes"
         )
         ri_instances = ri.findall(f"{NS}Instances/{NS}Instance")
-        assert sorted(i.get("sopInstanceUID") for i in ri_instances) == sorted(series.instances)
+        assert sorted(str(i.get("sopInstanceUID")) for i in ri_instances) == sorted(
+            series.instances
+        )
         for ri_instance in ri_instances:
             instance = series.instances[str(ri_instance.get("sopInstanceUID"))]
             assert _ours(instance.attributes) == _ri_attributes(ri_instance)
