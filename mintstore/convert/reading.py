@@ -76,3 +76,21 @@ def _read(stream: BinaryIO, start: int) -> Dataset:
             raise InvalidDicom(f"malformed DICOM data set: {inner}") from inner
     except Exception as exc:  # pydicom surfaces corruption as many exception types
         raise InvalidDicom(f"malformed DICOM file: {type(exc).__name__}: {exc}") from exc
+
+
+def study_instance_uid(ds: Dataset) -> str:
+    """The Study Instance UID of a dataset read by :func:`read_part10`.
+
+    Reads the raw bytes instead of ``ds.StudyInstanceUID`` so that grouping
+    instances by study (before handing them to a ``StudyBuilder``) does not
+    decode the element, which would make its value go through pydicom's
+    re-encoding. Raises InvalidDicom when the UID is missing or empty.
+    """
+    elem = ds.get_item(0x0020000D) if 0x0020000D in ds._dict else None
+    value = elem.value if elem is not None else None
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    text = str(value or "").strip(" \x00")
+    if not text:
+        raise InvalidDicom("the instance has no Study Instance UID (0020000d)")
+    return text
