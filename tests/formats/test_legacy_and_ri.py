@@ -10,8 +10,8 @@ from mintstore import formats
 from mintstore.errors import InvalidMetadata
 from mintstore.formats.legacy import read_legacy
 from mintstore.model import PIXEL_DATA_TAG
-
 from tests.shared_data import ri_testdata
+
 from .test_roundtrip import assert_identities
 
 RI_STUDY = "MINT/7cc45edf-d5a6-4264-b8ae-1d24d857f04b/DICOM/metadata.xml"
