@@ -22,6 +22,7 @@ from pydicom.filewriter import write_data_element
 
 from mintstore.convert import pixeldata
 from mintstore.convert.values import (
+    CHARSET_VRS,
     DEFAULT_ENCODINGS,
     TEXT_VRS,
     is_number_vr,
@@ -204,6 +205,25 @@ _LONG_HEADER_VRS = frozenset(
 )
 
 
+def _quick_encoding(
+    elem: DataElement, little_endian: bool, encodings: tuple[str, ...]
+) -> bytes | None:
+    """The common simple cases (file meta above all) without pydicom's writer; None otherwise."""
+    value, vr = elem.value, elem.VR
+    if isinstance(value, str) and vr in TEXT_VRS and vr not in CHARSET_VRS:
+        try:
+            encoded = value.encode("ascii")
+        except UnicodeEncodeError:
+            return None
+        return encoded + (b"\x00" if vr == "UI" else b" ") * (len(encoded) % 2)
+    if isinstance(value, bytes) and vr in BINARY_VRS:
+        return value + b"\x00" * (len(value) % 2)
+    if type(value) is int and vr in ("US", "UL"):
+        code = "H" if vr == "US" else "I"
+        return struct.pack(("<" if little_endian else ">") + code, value)
+    return None
+
+
 def encoded_element(
     elem: DataElement, little_endian: bool, encodings: tuple[str, ...]
 ) -> RawDataElement:
@@ -215,6 +235,9 @@ def encoded_element(
     """
     if elem.VR and " or " in elem.VR:
         elem = DataElement(elem.tag, _AMBIGUOUS_DEFAULTS.get(elem.VR, "UN"), elem.value)
+    quick = _quick_encoding(elem, little_endian, encodings)
+    if quick is not None:
+        return RawDataElement(elem.tag, elem.VR, len(quick), quick, 0, False, little_endian)
     buffer = DicomBytesIO()
     buffer.is_little_endian = little_endian
     buffer.is_implicit_VR = False

@@ -29,11 +29,12 @@ from typing import BinaryIO
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate
 from pydicom.filebase import DicomBytesIO, DicomFileLike
 from pydicom.filewriter import write_data_element, write_file_meta_info
 from pydicom.sequence import Sequence
 from pydicom.tag import Tag
-from pydicom.uid import DeflatedExplicitVRLittleEndian
+from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
 from mintstore.convert import pixeldata
 from mintstore.convert.extract import (
@@ -93,10 +94,13 @@ def _known_tag(tag: int) -> bool:
 
 
 class _Rebuilder:
-    def __init__(self, read_item: ReadItem, implicit: bool, little: bool) -> None:
+    def __init__(
+        self, read_item: ReadItem, implicit: bool, little: bool, encapsulated: bool = False
+    ) -> None:
         self.read_item = read_item
         self.implicit = implicit
         self.little = little
+        self.encapsulated = encapsulated
 
     def raw(self, tag: int, vr: str, value: bytes, undefined: bool = False) -> RawDataElement:
         length = UNDEFINED_LENGTH if undefined else len(value)
@@ -144,6 +148,11 @@ class _Rebuilder:
         if len(frames) == 1 and frames[0][:4] == pixeldata.ITEM_TAG:
             # encapsulated data that could not be cut into fragments: kept whole
             return self.raw(attribute.tag, attribute.vr, frames[0], undefined=True)
+        if self.encapsulated:
+            # Compressed frames without a recorded fragment layout (metadata from
+            # elsewhere, e.g. the RI): one fragment per frame is always valid.
+            value = encapsulate(frames, fragments_per_frame=1, has_bot=len(frames) > 1)
+            return self.raw(attribute.tag, "OB", value, undefined=True)
         value = pixeldata.join_native(frames, frame_geometry(context))
         return self.raw(attribute.tag, attribute.vr, value)
 
@@ -189,7 +198,8 @@ def instance_to_dataset(
     implicit, little = _encoding_of(syntax)
     try:
         ds = Dataset()
-        _Rebuilder(read_item, implicit, little).fill(ds, body, DEFAULT_ENCODINGS)
+        encapsulated = bool(syntax) and UID(syntax).is_encapsulated
+        _Rebuilder(read_item, implicit, little, encapsulated).fill(ds, body, DEFAULT_ENCODINGS)
         _set_encoding(ds, implicit, little)
         if meta:
             file_meta = FileMetaDataset()
