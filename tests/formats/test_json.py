@@ -130,6 +130,7 @@ def test_lenient_spellings_other_producers_use_are_accepted() -> None:
         b'{"studyInstanceUID":"1.2","seriesList":[{"seriesInstanceUID":"1.3"},{"seriesInstanceUID":"1.3"}]}',
         b'{"studyInstanceUID":"1.2","seriesList":[{"instances":[]}]}',
         b'{"studyInstanceUID":"1.2","seriesList":{}}',
+        b'{"studyInstanceUID":"1.2","attributes":{"00100010":{"vr":"LO","Value":["\\udc80"]}}}',
         b"\xff\xfe{}",
         b"{",
     ],
