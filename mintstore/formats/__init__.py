@@ -76,7 +76,7 @@ def encode_summary(study: Study, fmt: str, *, gzip: bool = False) -> bytes:
 
 
 def decode(
-    data: bytes,
+    data: bytes | bytearray | memoryview,
     fmt: str,
     *,
     gzip: bool | None = None,
@@ -88,6 +88,8 @@ def decode(
     in the RI's pre-1.0 dialect.
     """
     check_format(fmt)
+    if not isinstance(data, bytes):
+        data = bytes(data)  # request bodies may arrive as bytearray or memoryview
     if gzip is None:
         gzip = data.startswith(GZIP_MAGIC)
     if gzip:

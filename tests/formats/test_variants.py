@@ -52,3 +52,9 @@ def test_unknown_format_names_are_refused() -> None:
         formats.encode(rich_study(), "yaml")
     with pytest.raises(InvalidInput):
         formats.decode(b"", "yaml")
+
+
+@pytest.mark.parametrize("wrap", [bytearray, memoryview])
+def test_decode_accepts_any_bytes_like_body(wrap: type) -> None:
+    document = formats.encode(rich_study(), "gpb", gzip=True)
+    assert formats.decode(wrap(document), "gpb") == rich_study()
