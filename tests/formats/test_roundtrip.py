@@ -36,7 +36,7 @@ def test_hand_built_studies_round_trip_in_every_variant(build: object) -> None:
     assert_identities(build())
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(studies)
 def test_random_studies_round_trip_in_every_format(study: Study) -> None:
     assert_identities(study)
