@@ -66,6 +66,15 @@ def _encoding_of(transfer_syntax_uid: str) -> tuple[bool, bool]:
     return False, transfer_syntax_uid != EXPLICIT_BE
 
 
+def _is_encapsulated(syntax: str) -> bool:
+    """Whether pixel data of ``syntax`` is encapsulated (False for unknown UIDs)."""
+    try:
+        uid = UID(syntax)
+        return uid.is_transfer_syntax and uid.is_encapsulated
+    except ValueError:  # private or not a transfer syntax at all
+        return False
+
+
 def _encodings(attributes: Attributes, inherited: tuple[str, ...]) -> tuple[str, ...]:
     from pydicom.charset import convert_encodings
 
@@ -121,11 +130,14 @@ class _Rebuilder:
             for item in attribute.items or []:
                 child = Dataset()
                 self.fill(child, item.attributes, encodings)
+                child.is_undefined_length_sequence_item = item.undefined_length
                 items.append(child)
             sequence = DataElement(tag, "SQ", Sequence(items))
             # In implicit VR a reader can only recognize a sequence whose VR it
             # does not know by its undefined length: keep such sequences readable.
-            sequence.is_undefined_length = self.implicit and not _known_tag(tag)
+            sequence.is_undefined_length = attribute.undefined_length or (
+                self.implicit and not _known_tag(tag)
+            )
             return sequence
         if tag == PIXEL_DATA_TAG and attribute.bid is not None:
             return self.pixel_data(attribute, context)
@@ -198,7 +210,7 @@ def instance_to_dataset(
     implicit, little = _encoding_of(syntax)
     try:
         ds = Dataset()
-        encapsulated = bool(syntax) and UID(syntax).is_encapsulated
+        encapsulated = _is_encapsulated(syntax)
         _Rebuilder(read_item, implicit, little, encapsulated).fill(ds, body, DEFAULT_ENCODINGS)
         _set_encoding(ds, implicit, little)
         if meta:
@@ -206,7 +218,7 @@ def instance_to_dataset(
             _Rebuilder(read_item, False, True).fill(file_meta, meta, DEFAULT_ENCODINGS)
             file_meta.set_original_encoding(False, True, file_meta._character_set)
             ds.file_meta = file_meta
-            ds.preamble = b"\x00" * 128
+            ds.preamble = instance.preamble or b"\x00" * 128
     except (ValueError, KeyError, IndexError) as exc:
         raise InvalidMetadata(f"instance {sop_uid} cannot be rebuilt: {exc}") from exc
     return ds
