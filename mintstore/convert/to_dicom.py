@@ -6,18 +6,18 @@ without decoding or re-encoding it (that is what makes rebuilt files identical
 to the originals). Every call builds a fresh dataset: nothing is shared
 between instances.
 
-Encoding choices that MINT does not record, documented because byte identity
-depends on them:
+Encoding facts are taken from the model where the converter recorded them
+(undefined-length sequences and items, a non-zero preamble). Otherwise:
 
-* sequences and items are written with explicit lengths (on pydicom's corpus
-  this reproduces more files than undefined lengths), except sequences a
-  reader of implicit VR data could not recognize (private or unknown tags),
-  which keep undefined length so that they stay readable as sequences;
-* a file meta group is written with a freshly computed group length, after
-  a zero preamble and "DICM" (a non-zero preamble, e.g. a TIFF header, is
-  not kept);
+* sequences and items get explicit lengths, except sequences a reader of
+  implicit VR data could not recognize (private or unknown tags), which keep
+  undefined length so that they stay readable as sequences;
+* a file meta group is written with a freshly computed group length after the
+  preamble and "DICM";
 * an instance without file meta attributes is written as a bare data set in
-  its recorded transfer syntax.
+  its recorded transfer syntax;
+* compressed frames without a recorded fragment layout become one fragment
+  per frame.
 """
 
 from __future__ import annotations
