@@ -6,18 +6,18 @@ without decoding or re-encoding it (that is what makes rebuilt files identical
 to the originals). Every call builds a fresh dataset: nothing is shared
 between instances.
 
-Encoding choices that MINT does not record, documented because byte identity
-depends on them:
+Encoding facts are taken from the model where the converter recorded them
+(undefined-length sequences and items, a non-zero preamble). Otherwise:
 
-* sequences and items are written with explicit lengths (on pydicom's corpus
-  this reproduces more files than undefined lengths), except sequences a
-  reader of implicit VR data could not recognize (private or unknown tags),
-  which keep undefined length so that they stay readable as sequences;
-* a file meta group is written with a freshly computed group length, after
-  a zero preamble and "DICM" (a non-zero preamble, e.g. a TIFF header, is
-  not kept);
+* sequences and items get explicit lengths, except sequences a reader of
+  implicit VR data could not recognize (private or unknown tags), which keep
+  undefined length so that they stay readable as sequences;
+* a file meta group is written with a freshly computed group length after the
+  preamble and "DICM";
 * an instance without file meta attributes is written as a bare data set in
-  its recorded transfer syntax.
+  its recorded transfer syntax;
+* compressed frames without a recorded fragment layout become one fragment
+  per frame.
 """
 
 from __future__ import annotations
@@ -64,6 +64,15 @@ def _encoding_of(transfer_syntax_uid: str) -> tuple[bool, bool]:
     if transfer_syntax_uid == IMPLICIT_LE:
         return True, True
     return False, transfer_syntax_uid != EXPLICIT_BE
+
+
+def _is_encapsulated(syntax: str) -> bool:
+    """Whether pixel data of ``syntax`` is encapsulated (False for unknown UIDs)."""
+    try:
+        uid = UID(syntax)
+        return uid.is_transfer_syntax and uid.is_encapsulated
+    except ValueError:  # private or not a transfer syntax at all
+        return False
 
 
 def _encodings(attributes: Attributes, inherited: tuple[str, ...]) -> tuple[str, ...]:
@@ -121,11 +130,14 @@ class _Rebuilder:
             for item in attribute.items or []:
                 child = Dataset()
                 self.fill(child, item.attributes, encodings)
+                child.is_undefined_length_sequence_item = item.undefined_length
                 items.append(child)
             sequence = DataElement(tag, "SQ", Sequence(items))
             # In implicit VR a reader can only recognize a sequence whose VR it
             # does not know by its undefined length: keep such sequences readable.
-            sequence.is_undefined_length = self.implicit and not _known_tag(tag)
+            sequence.is_undefined_length = attribute.undefined_length or (
+                self.implicit and not _known_tag(tag)
+            )
             return sequence
         if tag == PIXEL_DATA_TAG and attribute.bid is not None:
             return self.pixel_data(attribute, context)
@@ -198,7 +210,7 @@ def instance_to_dataset(
     implicit, little = _encoding_of(syntax)
     try:
         ds = Dataset()
-        encapsulated = bool(syntax) and UID(syntax).is_encapsulated
+        encapsulated = _is_encapsulated(syntax)
         _Rebuilder(read_item, implicit, little, encapsulated).fill(ds, body, DEFAULT_ENCODINGS)
         _set_encoding(ds, implicit, little)
         if meta:
@@ -206,7 +218,7 @@ def instance_to_dataset(
             _Rebuilder(read_item, False, True).fill(file_meta, meta, DEFAULT_ENCODINGS)
             file_meta.set_original_encoding(False, True, file_meta._character_set)
             ds.file_meta = file_meta
-            ds.preamble = b"\x00" * 128
+            ds.preamble = instance.preamble or b"\x00" * 128
     except (ValueError, KeyError, IndexError) as exc:
         raise InvalidMetadata(f"instance {sop_uid} cannot be rebuilt: {exc}") from exc
     return ds
