@@ -12,6 +12,7 @@ The emulators' binaries come from ``<repo>/.tools`` (installed by
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -193,6 +194,9 @@ class MotoServer(_Server):
     def _start(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        # werkzeug logs every request to stderr; a test or benchmark run
+        # would drown in it. Warnings and errors still come through.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         self._stack.callback(server.stop)
@@ -210,7 +214,7 @@ class Azurite(_Server):
 
     def __init__(self, tools: Path) -> None:
         super().__init__()
-        self._binary = tools / "azurite" / "node_modules" / ".bin" / "azurite-blob"
+        self._binary = tools.absolute() / "azurite" / "node_modules" / ".bin" / "azurite-blob"
         self.port = 0
 
     def _start(self) -> None:
@@ -225,8 +229,6 @@ class Azurite(_Server):
                 "127.0.0.1",
                 "--blobPort",
                 str(self.port),
-                "--location",
-                str(self.workdir),
                 "--skipApiVersionCheck",
                 "--loose",
                 "--disableTelemetry",
@@ -260,7 +262,7 @@ class Swift(_Server):
 
     def __init__(self, tools: Path, *, listing_limit: int = 10000) -> None:
         super().__init__()
-        self._bin = tools / "swift-venv" / "bin"
+        self._bin = tools.absolute() / "swift-venv" / "bin"
         self._listing_limit = listing_limit
         self.proxy_port = 0
 
