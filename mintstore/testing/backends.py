@@ -104,17 +104,17 @@ class FileBackend(Backend):
         self._temp.cleanup()
 
 
-def _create_bucket(environ: Mapping[str, str], endpoint_url: str | None) -> None:
+def _s3_client(environ: Mapping[str, str], endpoint_url: str | None) -> Any:
+    """A plain boto3 client, for setting up what the adapter under test then uses."""
     import boto3
 
-    client = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=endpoint_url,
         region_name=environ["AWS_DEFAULT_REGION"],
         aws_access_key_id=environ["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=environ["AWS_SECRET_ACCESS_KEY"],
     )
-    client.create_bucket(Bucket=SHARED_CONTAINER)
 
 
 @contextmanager
@@ -135,12 +135,20 @@ class MotoBackend(Backend):
 
     name = "moto"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._client: Any = None
+
     @contextmanager
     def _mocked(self) -> Iterator[None]:
         from moto import mock_aws
 
         with mock_aws():
-            _create_bucket(AWS_TEST_ENVIRON, None)
+            # Creating a boto3 client costs ~0.1 s; one client serves every
+            # test (moto intercepts it whenever a mock is active).
+            if self._client is None:
+                self._client = _s3_client(AWS_TEST_ENVIRON, None)
+            self._client.create_bucket(Bucket=SHARED_CONTAINER)
             yield
 
     def activate(self) -> AbstractContextManager[None]:
@@ -171,7 +179,8 @@ class MotoServerBackend(MotoBackend):
     def __init__(self) -> None:
         super().__init__()
         self._server = MotoServer().__enter__()
-        _create_bucket(AWS_TEST_ENVIRON, self._server.endpoint_url)
+        client = _s3_client(AWS_TEST_ENVIRON, self._server.endpoint_url)
+        client.create_bucket(Bucket=SHARED_CONTAINER)
 
     def activate(self) -> AbstractContextManager[None]:
         return nullcontext()
