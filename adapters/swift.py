@@ -2,7 +2,8 @@
 
 URL: ``swift://container/prefix``; auth from the environment given to the
 store (see :mod:`.swift_connections`). Options: ``multipart_threshold``,
-``part_size``, ``page_size`` (<= 10000).
+``part_size``, ``page_size`` (<= 10000), ``retries`` (after a transient
+failure, default 3).
 
 Large objects are Static Large Objects: segments are uploaded under
 ``~segments/<upload id>/`` in the same container (``~`` is outside the key
@@ -36,7 +37,7 @@ from swiftclient import ClientException
 
 from mintstore.errors import AlreadyExists, StoreError
 
-from ._transfer import MIB, LargeContent, TransferOptions, plan_upload
+from ._transfer import MIB, LargeContent, TransferOptions, int_option, plan_upload
 from .base import (
     CHUNK_SIZE,
     ObjectInfo,
@@ -99,7 +100,10 @@ class SwiftStore(ObjectStore):
         transfer = TransferOptions.from_options(
             location.options, defaults=DEFAULTS, min_part_size=1, max_page_size=10_000
         )
-        pool = ConnectionPool(SwiftSettings.from_environ(environ))
+        pool = ConnectionPool(
+            SwiftSettings.from_environ(environ),
+            retries=max(0, int_option(location.options, "retries", 3)),
+        )
         return cls(pool, location.container, location.prefix, transfer=transfer, url=location.url)
 
     def _full(self, key: str) -> str:
