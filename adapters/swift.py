@@ -69,6 +69,19 @@ MAX_SEGMENTS = 1000
 CREATE_TOKEN = "X-Object-Meta-Mintstore-Create"
 
 
+class Resendable(bytes):
+    """Bytes that swiftclient may send again after a retry or a re-auth.
+
+    swiftclient retries a put only if it can rewind the content (``seek`` or
+    ``reset``); for plain bytes it raises "no ability to reset contents for
+    reupload" instead, which hid the 401 of bad credentials behind a generic
+    error. Bytes need no rewinding, hence the no-op.
+    """
+
+    def reset(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
 def _etag(value: object) -> str | None:
     return str(value).strip('"') if value else None
 
@@ -157,7 +170,7 @@ class SwiftStore(ObjectStore):
                 connection.put_object(
                     self._container,
                     full,
-                    contents=content,
+                    contents=Resendable(content),
                     content_length=len(content),
                     headers=dict(headers),
                 )
@@ -185,7 +198,7 @@ class SwiftStore(ObjectStore):
                 names.append(name)
                 with self._pool.connection() as connection:
                     etag = connection.put_object(
-                        self._container, name, contents=part, content_length=len(part)
+                        self._container, name, contents=Resendable(part), content_length=len(part)
                     )
                 manifest.append(
                     {
@@ -199,7 +212,7 @@ class SwiftStore(ObjectStore):
                 etag = connection.put_object(
                     self._container,
                     full,
-                    contents=body,
+                    contents=Resendable(body),
                     content_length=len(body),
                     query_string="multipart-manifest=put",
                     headers=dict(headers),
