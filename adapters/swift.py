@@ -8,7 +8,12 @@ failure, default 3).
 Large objects are Static Large Objects: segments are uploaded under
 ``~segments/<upload id>/`` in the same container (``~`` is outside the key
 alphabet, so no key can collide with a segment and listings end before
-them), then the manifest is PUT; the manifest PUT is the atomic step.
+them), then the manifest is PUT; the manifest PUT is the atomic step. A
+large overwrite removes the segments of the SLO it replaces (one HEAD before
+the upload, negligible next to it); a small overwrite does not look, since
+that HEAD would cost as much as the PUT itself, so overwriting an SLO with
+small content leaves its segments behind (``delete`` first to avoid that;
+the storage engine never shrinks an object in place).
 
 Create-if-absent: Swift checks ``If-None-Match: *`` when a PUT *starts* and
 writes the object when it *ends*, with no lock in between, so concurrent
@@ -51,7 +56,7 @@ from .base import (
 )
 from .registry import StoreLocation
 from .swift_connections import ConnectionPool, SwiftSettings
-from .swift_errors import GUARD
+from .swift_errors import GUARD, SDK_ERRORS
 
 DEFAULTS = TransferOptions(multipart_threshold=8 * MIB, part_size=8 * MIB, page_size=10_000)
 #: Segments live here; "~" sorts after every key character.
@@ -62,6 +67,19 @@ LISTING_END = "~"
 MAX_SEGMENTS = 1000
 #: Metadata carrying the random token of a create, to tell who won a race.
 CREATE_TOKEN = "X-Object-Meta-Mintstore-Create"
+
+
+class Resendable(bytes):
+    """Bytes that swiftclient may send again after a retry or a re-auth.
+
+    swiftclient retries a put only if it can rewind the content (``seek`` or
+    ``reset``); for plain bytes it raises "no ability to reset contents for
+    reupload" instead, which hid the 401 of bad credentials behind a generic
+    error. Bytes need no rewinding, hence the no-op.
+    """
+
+    def reset(self, *args: object, **kwargs: object) -> None:
+        return None
 
 
 def _etag(value: object) -> str | None:
@@ -129,7 +147,7 @@ class SwiftStore(ObjectStore):
             if mode is PutMode.CREATE:
                 token = uuid4().hex
                 headers = {"If-None-Match": "*", CREATE_TOKEN: token}
-            else:
+            elif isinstance(content, LargeContent):
                 replaced = self._our_segments(full)
             segments: list[str] = []
             try:
@@ -152,7 +170,7 @@ class SwiftStore(ObjectStore):
                 connection.put_object(
                     self._container,
                     full,
-                    contents=content,
+                    contents=Resendable(content),
                     content_length=len(content),
                     headers=dict(headers),
                 )
@@ -180,7 +198,7 @@ class SwiftStore(ObjectStore):
                 names.append(name)
                 with self._pool.connection() as connection:
                     etag = connection.put_object(
-                        self._container, name, contents=part, content_length=len(part)
+                        self._container, name, contents=Resendable(part), content_length=len(part)
                     )
                 manifest.append(
                     {
@@ -194,7 +212,7 @@ class SwiftStore(ObjectStore):
                 etag = connection.put_object(
                     self._container,
                     full,
-                    contents=body,
+                    contents=Resendable(body),
                     content_length=len(body),
                     query_string="multipart-manifest=put",
                     headers=dict(headers),
@@ -242,10 +260,14 @@ class SwiftStore(ObjectStore):
         ]
 
     def _delete_segments(self, names: list[str]) -> None:
-        """Best-effort removal of segments nothing refers to any more."""
+        """Best-effort removal of segments nothing refers to any more.
+
+        Never raises: it runs after the outcome of a put is decided, and a
+        leftover segment is only wasted space.
+        """
         for name in names:
             with (
-                contextlib.suppress(ClientException),
+                contextlib.suppress(*SDK_ERRORS),
                 self._pool.connection() as connection,
             ):
                 connection.delete_object(self._container, name)
