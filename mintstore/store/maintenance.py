@@ -7,6 +7,7 @@ manifest can be rebuilt from the records alone.
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -121,8 +122,6 @@ def reindex(core: Core, *, backfill_now: datetime | None = None) -> int:
 
         from .index import encode_manifest
 
-        try:
+        with contextlib.suppress(AlreadyExists):
             core.objects.put(manifest_key(upto), encode_manifest(rows), mode=PutMode.CREATE)
-        except AlreadyExists:
-            pass
     return upto

@@ -78,9 +78,7 @@ def test_update_delta_and_history(store: StudyStore) -> None:
     delta.series[series_uid] = series
     import io
 
-    result = store.update(
-        uid, delta, {0: lambda: io.BytesIO(content)}, old_version=0, actor=ALICE
-    )
+    result = store.update(uid, delta, {0: lambda: io.BytesIO(content)}, old_version=0, actor=ALICE)
     assert result.version == 1 and result.changed
     study = store.metadata(uid)
     assert study.attributes[0x00100020].val == "PAT2"
@@ -122,9 +120,9 @@ def test_system_changes_and_search(store: StudyStore) -> None:
     assert [c.study_uid for c in rest.changes] == uids[2:]
     empty = store.system_changes(continuation=rest.continuation)
     assert empty.changes == []
-    assert {h.study_uid for h in store.search(SearchQuery(modalities_in_study=("MR",))).results} == set(
-        uids[1:]
-    )
+    assert {
+        h.study_uid for h in store.search(SearchQuery(modalities_in_study=("MR",))).results
+    } == set(uids[1:])
     assert store.search(SearchQuery(min_study_date="20020712")).results == []
     found = store.search(SearchQuery(max_study_date_time="2002-07-11T14:41:14"))
     assert {h.study_uid for h in found.results} == set(uids)
