@@ -35,8 +35,18 @@ def _records(core: Core, skey: str, newest: int) -> list[CommitRecord]:
     return [core.log.record(skey, version) for version in range(newest + 1)]
 
 
-def verify(core: Core, *, deep: bool = True, backfill_now: datetime | None = None) -> VerifyReport:
-    """Check every committed reference; report orphans; backfill missing change entries."""
+def verify(
+    core: Core,
+    *,
+    deep: bool = True,
+    backfill_now: datetime | None = None,
+    only: set[str] | None = None,
+) -> VerifyReport:
+    """Check every committed reference; report orphans; backfill missing change entries.
+
+    ``only`` (study keys) limits the check to some studies and skips the
+    orphan scan (which needs every study's references).
+    """
     report = VerifyReport()
     checked: dict[str, str | None] = {}
     referenced: set[str] = set()
@@ -50,7 +60,11 @@ def verify(core: Core, *, deep: bool = True, backfill_now: datetime | None = Non
         if problem is not None:
             report.problems.append(VerifyProblem(record.study_uid, record.version, digest, problem))
 
-    for skey, newest in sorted(study_versions(core).items()):
+    if only is not None:
+        studies = {skey: v for skey in only if (v := core.log.latest_version(skey)) is not None}
+    else:
+        studies = study_versions(core)
+    for skey, newest in sorted(studies.items()):
         report.studies += 1
         for version in range(newest + 1):
             try:
@@ -69,10 +83,11 @@ def verify(core: Core, *, deep: bool = True, backfill_now: datetime | None = Non
                     check(record, digest, size)
             if core.changes.backfill(skey, record, now=backfill_now):
                 report.backfilled_changes += 1
-    for info in core.objects.list(BLOB_PREFIX):
-        digest = digest_of_blob_key(info.key)
-        if digest is not None and digest not in referenced:
-            report.orphans.append(digest)
+    if only is None:
+        for info in core.objects.list(BLOB_PREFIX):
+            digest = digest_of_blob_key(info.key)
+            if digest is not None and digest not in referenced:
+                report.orphans.append(digest)
     return report
 
 
