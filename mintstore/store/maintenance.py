@@ -66,6 +66,8 @@ def verify(
         studies = study_versions(core)
     for skey, newest in sorted(studies.items()):
         report.studies += 1
+        # A deleted study's content is gc's to take: only live studies are checked.
+        deleted = core.log.record(skey, newest).operation == "DELETE"
         for version in range(newest + 1):
             try:
                 record = core.log.record(skey, version)
@@ -76,13 +78,15 @@ def verify(
                 report.problems.append(VerifyProblem(skey, version, "", str(exc)))
                 continue
             report.versions += 1
+            if core.changes.backfill(skey, record, now=backfill_now):
+                report.backfilled_changes += 1
+            if deleted:
+                continue
             for digest in record.referenced_digests():
                 check(record, digest, None)
             if record.items is not None and checked.get(record.items) is None:
                 for digest, size in core.item_table(record).values():
                     check(record, digest, size)
-            if core.changes.backfill(skey, record, now=backfill_now):
-                report.backfilled_changes += 1
     if only is None:
         for info in core.objects.list(BLOB_PREFIX):
             digest = digest_of_blob_key(info.key)
