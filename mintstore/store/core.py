@@ -89,9 +89,8 @@ class Core:
                 self._tables.popitem(last=False)
         return table
 
-    def load_head(self, skey: str) -> Head | None:
-        """The newest live version, or None for a new (or deleted) study."""
-        record = self.log.head(skey)
+    def load_head(self, skey: str, record: CommitRecord | None) -> Head | None:
+        """Load a head record's documents (None for a new or deleted study)."""
         if record is None or record.operation == "DELETE":
             return None
         return Head(record, self.read_study(record), self.item_table(record))

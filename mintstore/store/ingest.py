@@ -78,7 +78,7 @@ class IngestSession:
             check_uid(uid)
             skey = study_key(uid)
             head = self._core.log.head(skey)
-            base = self._core.load_head(skey)
+            base = self._core.load_head(skey, head)
             next_bid = head.next_bid if head is not None else 0
             work = _Work(uid, skey, head, base, next_bid)
             if base is not None:
@@ -213,7 +213,7 @@ class IngestSession:
         assert work.study is not None
         source, table, sops = work.study, dict(work.table), set(work.new_sops)
         head = self._core.log.head(work.skey)
-        base = self._core.load_head(work.skey)
+        base = self._core.load_head(work.skey, head)
         work.head, work.base = head, base
         work.builder = None
         work.next_bid = head.next_bid if head is not None else 0

@@ -71,10 +71,13 @@ class IndexRow:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> IndexRow:
+        """Build a row; unknown fields (from a newer writer) are ignored."""
         values = dict(doc)
         values["modalities"] = tuple(values.get("modalities") or ())
-        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        try:
+            return cls(**values)
+        except TypeError:
+            return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
