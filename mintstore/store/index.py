@@ -22,12 +22,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from mintstore.adapters import ObjectStore, PutMode
-from mintstore.errors import AlreadyExists, InvalidInput
+from mintstore.errors import AlreadyExists, InvalidInput, NotFound
 
 from .changelog import ChangeLog
 from .config import StoreConfig
 from .layout import MANIFEST_PREFIX, manifest_key, upto_of_manifest_key
-from .records import IndexRow, dumps
+from .records import IndexRow, SeqEntry, dumps
 from .search import continuation_after, make_continuation, matcher, parse_date_time
 from .types import SearchHit, SearchPage, SearchQuery
 
@@ -162,11 +162,23 @@ class SearchIndex:
         self._last_check = now
         with self._lock:
             after = self._applied
+        if not force:
+            # The cheap tail check: one GET of the next entry (a listing costs
+            # more, and on some stores scans far more than this prefix).
+            try:
+                first = self.changes.entry(after + 1)
+            except NotFound:
+                return
+            self._fold(first)
+            after = first.sequence
         for entry in self.changes.entries_after(after):
-            with self._lock:
-                self._apply(entry.study_key, entry.record.index)
-                self._applied = max(self._applied, entry.sequence)
+            self._fold(entry)
         self._maybe_compact()
+
+    def _fold(self, entry: SeqEntry) -> None:
+        with self._lock:
+            self._apply(entry.study_key, entry.record.index)
+            self._applied = max(self._applied, entry.sequence)
 
     def refresh(self) -> None:
         with self._lock:
