@@ -89,9 +89,9 @@ def verify(
                     check(record, digest, size)
     if only is None:
         for info in core.objects.list(BLOB_PREFIX):
-            digest = digest_of_blob_key(info.key)
-            if digest is not None and digest not in referenced:
-                report.orphans.append(digest)
+            name = digest_of_blob_key(info.key)
+            if name is not None and name not in referenced:
+                report.orphans.append(name)
     return report
 
 

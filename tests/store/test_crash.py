@@ -105,7 +105,7 @@ def test_sigkill_during_ingest(
                 with opener() as reader:
                     reader.read()
         # Every commit is in the system change log exactly once (after backfill).
-        logged = []
+        logged: list[tuple[str, int]] = []
         page = store.system_changes(limit=500)
         while page.changes:
             logged.extend((c.study_uid, c.version) for c in page.changes)
