@@ -21,7 +21,13 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element, write_file_meta_info
 from pydicom.sequence import Sequence
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.tag import Tag
+from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
+    CTImageStorage,
+    ExplicitVRLittleEndian,
+    generate_uid,
+)
 
 
 @dataclass(frozen=True)
@@ -146,12 +152,7 @@ def write_ct_series(
     sops: list[str] = []
     for index in range(slices):
         ds = _slice(template, series_uid, frame_uid, index, when)
-        varying = {
-            tag: encoded
-            for tag, encoded in _encoded_elements(
-                Dataset({t: ds[t] for t in _PER_SLICE_TAGS})
-            ).items()
-        }
+        varying = _encoded_elements(Dataset({Tag(t): ds[t] for t in _PER_SLICE_TAGS}))
         elements = {**shared, **varying}
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID = ds.SOPClassUID

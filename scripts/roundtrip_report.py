@@ -18,24 +18,8 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-import pydicom
-
-from mintstore.convert.roundtrip import roundtrip_file
+from mintstore.convert.roundtrip import pydicom_corpus, roundtrip_file
 from mintstore.errors import InvalidDicom
-
-SKIP_SUFFIXES = {".py", ".pyc", ".txt", ".json", ".md", ".dump", ".gz", ".icc"}
-
-
-def pydicom_corpus() -> list[Path]:
-    """Every file under pydicom's bundled data folders (listed, never downloaded)."""
-    root = Path(pydicom.__file__).parent / "data"
-    folders = [root / "test_files", root / "charset_files", root / "palettes"]
-    return sorted(
-        p
-        for folder in folders
-        for p in folder.rglob("*")
-        if p.is_file() and p.suffix not in SKIP_SUFFIXES and "__pycache__" not in p.parts
-    )
 
 
 def _paths(args: list[str]) -> Iterator[Path]:
@@ -53,7 +37,7 @@ def main(argv: list[str]) -> int:
             warnings.simplefilter("ignore")
             try:
                 result = roundtrip_file(path, inject_uids=True)
-                status = result.status
+                status: str = result.status
                 detail = "; ".join(result.differences[:3])
                 if status == "equal":
                     detail = f"bytes differ from offset {result.first_byte_difference}"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import pydicom
 from pydicom.dataset import Dataset
 
 from mintstore.convert.builder import StudyBuilder
@@ -48,9 +49,11 @@ def roundtrip_file(path: Path | str, *, inject_uids: bool = False) -> RoundTrip:
     """Convert ``path`` to MINT and back; raises InvalidDicom like ingest would."""
     original_bytes = Path(path).read_bytes()
     original = read_part10(original_bytes)
-    injected = inject_uids and bool(_missing_uids(original))
+    # Looking at values decodes elements (e.g. UN becomes UI): look at a copy.
+    missing = _missing_uids(read_part10(original_bytes)) if inject_uids else []
+    injected = bool(missing)
     if injected:
-        for tag in _missing_uids(original):
+        for tag in missing:
             keyword, uid = STAND_IN_UIDS[tag]
             setattr(original, keyword, uid)
     builder = StudyBuilder()
@@ -79,4 +82,27 @@ def roundtrip_file(path: Path | str, *, inject_uids: bool = False) -> RoundTrip:
 def _first_difference(a: bytes, b: bytes) -> int | None:
     if a == b:
         return None
-    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return next(
+        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+    )
+
+
+PYDICOM_DATA = Path(pydicom.__file__).parent / "data"
+_NOT_DICOM_SUFFIXES = {".py", ".pyc", ".txt", ".json", ".md", ".dump", ".gz", ".icc"}
+
+
+def pydicom_corpus() -> list[Path]:
+    """Every file of pydicom's bundled data folders (listed directly, never downloaded)."""
+    folders = [
+        PYDICOM_DATA / "test_files",
+        PYDICOM_DATA / "charset_files",
+        PYDICOM_DATA / "palettes",
+    ]
+    return sorted(
+        path
+        for folder in folders
+        for path in folder.rglob("*")
+        if path.is_file()
+        and path.suffix not in _NOT_DICOM_SUFFIXES
+        and "__pycache__" not in path.parts
+    )
