@@ -2,12 +2,18 @@
 
 URL: ``swift://container/prefix``; auth from the environment given to the
 store (see :mod:`.swift_connections`). Options: ``multipart_threshold``,
-``part_size``, ``page_size`` (<= 10000).
+``part_size``, ``page_size`` (<= 10000), ``retries`` (after a transient
+failure, default 3).
 
 Large objects are Static Large Objects: segments are uploaded under
 ``~segments/<upload id>/`` in the same container (``~`` is outside the key
 alphabet, so no key can collide with a segment and listings end before
-them), then the manifest is PUT; the manifest PUT is the atomic step.
+them), then the manifest is PUT; the manifest PUT is the atomic step. A
+large overwrite removes the segments of the SLO it replaces (one HEAD before
+the upload, negligible next to it); a small overwrite does not look, since
+that HEAD would cost as much as the PUT itself, so overwriting an SLO with
+small content leaves its segments behind (``delete`` first to avoid that;
+the storage engine never shrinks an object in place).
 
 Create-if-absent: Swift checks ``If-None-Match: *`` when a PUT *starts* and
 writes the object when it *ends*, with no lock in between, so concurrent
@@ -36,7 +42,7 @@ from swiftclient import ClientException
 
 from mintstore.errors import AlreadyExists, StoreError
 
-from ._transfer import MIB, LargeContent, TransferOptions, plan_upload
+from ._transfer import MIB, LargeContent, TransferOptions, int_option, plan_upload
 from .base import (
     CHUNK_SIZE,
     ObjectInfo,
@@ -99,7 +105,10 @@ class SwiftStore(ObjectStore):
         transfer = TransferOptions.from_options(
             location.options, defaults=DEFAULTS, min_part_size=1, max_page_size=10_000
         )
-        pool = ConnectionPool(SwiftSettings.from_environ(environ))
+        pool = ConnectionPool(
+            SwiftSettings.from_environ(environ),
+            retries=max(0, int_option(location.options, "retries", 3)),
+        )
         return cls(pool, location.container, location.prefix, transfer=transfer, url=location.url)
 
     def _full(self, key: str) -> str:
@@ -125,7 +134,7 @@ class SwiftStore(ObjectStore):
             if mode is PutMode.CREATE:
                 token = uuid4().hex
                 headers = {"If-None-Match": "*", CREATE_TOKEN: token}
-            else:
+            elif isinstance(content, LargeContent):
                 replaced = self._our_segments(full)
             segments: list[str] = []
             try:
