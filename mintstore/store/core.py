@@ -5,12 +5,13 @@ entry and index row).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from mintstore.adapters import ObjectStore
-from mintstore.errors import IntegrityError, NotFound, StudyGone, StudyNotFound
+from mintstore.errors import IntegrityError, StoreError, StudyGone, StudyNotFound
 from mintstore.model import Study
 
 from .blobs import BlobStore
@@ -22,6 +23,8 @@ from .locks import Locks
 from .log import StudyLog
 from .records import CommitRecord, ItemTable, decode_item_table, encode_item_table, index_row
 from .types import Actor, Operation
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -144,12 +147,16 @@ class Core:
         return True
 
     def after_commit(self, skey: str, record: CommitRecord) -> None:
-        """Change-log entry and index row of a fresh commit; backfill the previous one."""
-        number = self.changes.publish(skey, record)
-        self.index.note(number, skey, record.index)
-        if record.previous is not None:
-            try:
-                previous = self.log.record(skey, record.previous)
-            except (NotFound, IntegrityError):
-                return
-            self.changes.backfill(skey, previous)
+        """Change-log entry and index row of a fresh commit; backfill the previous one.
+
+        The commit has happened whatever fails here, so failures are not
+        raised to the committer: a missing entry is backfilled later (next
+        commit of the study, verify, reindex) and the index follows the log.
+        """
+        try:
+            number = self.changes.publish(skey, record)
+            self.index.note(number, skey, record.index)
+            if record.previous is not None:
+                self.changes.backfill(skey, self.log.record(skey, record.previous))
+        except (StoreError, IntegrityError):
+            _log.warning("change-log entry of %s v%d deferred", skey, record.version, exc_info=True)

@@ -173,7 +173,8 @@ class IngestSession:
     def commit(self, actor: Actor) -> list[CommitResult]:
         """Commit every study touched; one result per study."""
         self._uploader.wait()
-        return [self._commit_one(work, actor) for work in self._works.values()]
+        works, self._works = self._works, {}
+        return [self._commit_one(work, actor) for work in works.values()]
 
     def _commit_one(self, work: _Work, actor: Actor) -> CommitResult:
         while True:

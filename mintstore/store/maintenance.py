@@ -119,6 +119,15 @@ def gc(core: Core, grace: timedelta) -> GcReport:
         if info.last_modified is None or info.last_modified > cutoff:
             report.kept_young += 1
             continue
+        # Look again right before deleting: a writer may have refreshed the blob
+        # (re-put it to reference it) since the listing.
+        try:
+            info = core.objects.head(info.key)
+        except NotFound:
+            continue
+        if info.last_modified is None or info.last_modified > cutoff:
+            report.kept_young += 1
+            continue
         core.objects.delete(info.key)
         report.deleted.append(digest)
         report.bytes_freed += info.size
