@@ -11,7 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from mintstore.adapters import ObjectStore
-from mintstore.errors import IntegrityError, StoreError, StudyGone, StudyNotFound
+from mintstore.errors import IntegrityError, ItemNotFound, StoreError, StudyGone, StudyNotFound
 from mintstore.model import Study
 
 from .blobs import BlobStore
@@ -62,8 +62,6 @@ class Core:
             raise StudyGone(f"study {study_uid} was deleted")
         if version is None or version == head.version:
             return head
-        from mintstore.errors import ItemNotFound
-
         if version < 0 or version > head.version:
             raise ItemNotFound(f"study {study_uid} has no version {version}")
         record = self.log.record(skey, version)

@@ -11,9 +11,11 @@ import contextlib
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from mintstore.errors import IntegrityError, NotFound
+from mintstore.adapters import PutMode
+from mintstore.errors import AlreadyExists, IntegrityError, NotFound
 
 from .core import Core
+from .index import encode_manifest
 from .layout import BLOB_PREFIX, STUDIES_PREFIX, digest_of_blob_key, manifest_key
 from .records import CommitRecord, IndexRow
 from .types import GcReport, VerifyProblem, VerifyReport
@@ -145,11 +147,6 @@ def reindex(core: Core, *, backfill_now: datetime | None = None) -> int:
         rows.append((skey, core.log.record(skey, newest).index))
     core.index.replace_all(rows, upto)
     if upto:
-        from mintstore.adapters import PutMode
-        from mintstore.errors import AlreadyExists
-
-        from .index import encode_manifest
-
         with contextlib.suppress(AlreadyExists):
             core.objects.put(manifest_key(upto), encode_manifest(rows), mode=PutMode.CREATE)
     return upto

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -98,7 +98,6 @@ class CommitRecord:
     index: IndexRow
     previous: int | None = None
     type: str = "DICOM"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         return dumps(
