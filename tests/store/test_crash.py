@@ -62,6 +62,7 @@ def test_sigkill_during_ingest(
         _ingest(store, probe.paths)
         duration = time.monotonic() - started
         killed_mid_way = 0
+        outcomes = {"visible": 0, "absent": 0}  # killed after / before the commit point
         for i in range(KILLS):
             own = write_ct_series(tmp_path / f"s{i}", 2, rows=8, columns=8)
             paths = [*own.paths, shared.paths[i]]
@@ -72,8 +73,9 @@ def test_sigkill_during_ingest(
             )
             child.start()
             assert ready.wait(30)
-            time.sleep(rng.uniform(0, duration * 1.2))
-            if child.is_alive():
+            time.sleep(rng.uniform(0, duration))
+            killed = child.is_alive()
+            if killed:
                 os.kill(child.pid or 0, signal.SIGKILL)
                 killed_mid_way += 1
             child.join(30)
@@ -81,8 +83,9 @@ def test_sigkill_during_ingest(
             try:
                 count = store.metadata(own.study_instance_uid).instance_count
                 assert count == 2
+                outcomes["visible"] += killed
             except StudyNotFound:
-                pass
+                outcomes["absent"] += killed
             # (the shared study's growing history is verified once, at the end)
             report = store.verify_study(own.study_instance_uid, deep=False)
             assert report.ok, report.problems
@@ -90,6 +93,8 @@ def test_sigkill_during_ingest(
             _ingest(store, paths)
             assert store.metadata(own.study_instance_uid).instance_count == 2
         assert killed_mid_way >= KILLS // 2
+        print(f"{backend_name}: {killed_mid_way} kills mid-ingest, {outcomes}")
+        assert outcomes["visible"] >= 1 and outcomes["absent"] >= 1, outcomes
         shared_study = store.metadata(shared.study_instance_uid)
         assert shared_study.instance_count == KILLS
         before = store.verify(deep=True)
