@@ -56,11 +56,18 @@ def test_sigkill_during_ingest(
     studies: list[tuple[SyntheticSeries, Path]] = []
     with spec.open() as objects:
         store = StudyStore(objects, CONFIG)
-        # How long an unkilled ingest takes, to spread kill times over it.
+        # How long an unkilled writer process takes, to spread kill times over it.
         probe = write_ct_series(tmp_path / "probe", 3, rows=8, columns=8)
+        ready = context.Event()
+        child = context.Process(
+            target=_child, args=(spec.url, dict(spec.environ), [str(p) for p in probe.paths], ready)
+        )
+        child.start()
+        assert ready.wait(30)
         started = time.monotonic()
-        _ingest(store, probe.paths)
+        child.join(60)
         duration = time.monotonic() - started
+        assert child.exitcode == 0
         killed_mid_way = 0
         outcomes = {"visible": 0, "absent": 0}  # killed after / before the commit point
         for i in range(KILLS):
