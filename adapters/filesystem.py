@@ -24,7 +24,7 @@ import re
 import secrets
 import stat
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -172,7 +172,9 @@ class FileStore(ObjectStore):
                     self._publish(target, lambda: os.replace(temp, target), key)
             finally:
                 temp.unlink(missing_ok=True)
-            _fsync_directory(target.parent)
+            # FileNotFoundError: already deleted (directory tidied) by someone else.
+            with suppress(FileNotFoundError):
+                _fsync_directory(target.parent)
         return _info(key, status)
 
     @staticmethod
@@ -196,6 +198,8 @@ class FileStore(ObjectStore):
                 target.parent.mkdir(parents=True, exist_ok=True)
             except NotADirectoryError as exc:
                 raise _clash(key) from exc  # a parent "directory" is an object
+            except FileNotFoundError:
+                continue  # a delete removed a parent mkdir had just created
             except FileExistsError as exc:
                 # Either a parent is an object, or a concurrent delete removed
                 # a directory mkdir had just seen: only the first is final.

@@ -91,7 +91,7 @@ def test_puts_survive_concurrent_deletes_of_their_directory(tmp_path: Path) -> N
     def churn(worker: int) -> None:
         try:
             for round_ in range(150):
-                key = f"shared/dir/{worker}-{round_}"
+                key = f"shared/dir/{round_ % 3}/{worker}-{round_}"
                 store.put(key, b"x")
                 store.delete(key)
         except BaseException as exc:  # collected and asserted below
