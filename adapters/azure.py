@@ -57,6 +57,8 @@ MAX_BLOCKS = 50_000
 #: Downloads fetch this much per request, so an open reader holds at most
 #: one such chunk (the SDK's default first request is 32 MiB).
 DOWNLOAD_CHUNK = 4 * MIB
+#: Socket read and write block size of the HTTP session.
+IO_BLOCK = 256 * 1024
 
 
 def _etag(value: object) -> str | None:
@@ -238,6 +240,15 @@ class AzureStore(ObjectStore):
             self._container.close()
 
 
+class _BlockSizedAdapter(HTTPAdapter):
+    """Sends request bodies in ``IO_BLOCK`` pieces (http.client's default is 8 KiB)."""
+
+    def init_poolmanager(
+        self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
+    ) -> None:
+        super().init_poolmanager(connections, maxsize, block, blocksize=IO_BLOCK, **pool_kwargs)
+
+
 def make_container_client(
     container: str, options: Mapping[str, str], environ: Mapping[str, str]
 ) -> ContainerClient:
@@ -251,7 +262,7 @@ def make_container_client(
     pool_size = max(32, int_option(options, "max_connections", 64))
     session = requests.Session()
     session.trust_env = False
-    adapter = HTTPAdapter(
+    adapter = _BlockSizedAdapter(
         pool_connections=4,
         pool_maxsize=pool_size,
         max_retries=Retry(total=False, redirect=False, raise_on_status=False),
@@ -260,7 +271,13 @@ def make_container_client(
     session.mount("https://", adapter)
     settings: dict[str, Any] = {
         "transport": RequestsTransport(
-            session=session, session_owner=True, connection_timeout=10, read_timeout=120
+            session=session,
+            session_owner=True,
+            connection_timeout=10,
+            read_timeout=120,
+            # Responses are read in blocks of this size (azure-core's default
+            # is 4 KiB: 128 reads per 512 KiB object, +16% time per GET here).
+            connection_data_block_size=IO_BLOCK,
         ),
         # The SDK's default backoff starts at 15 s (a minute to report an
         # unreachable service); three retries about a second apart still
