@@ -24,6 +24,11 @@ variable "region" {
   description = "OpenStack region of the object store. null uses the provider's region."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.region == null || can(regex("^[A-Za-z0-9_.-]+$", var.region))
+    error_message = "region must be null or a region name of A-Z a-z 0-9 _ . -."
+  }
 }
 
 variable "server_acl_principals" {
