@@ -57,7 +57,8 @@ def _config_dir(file_path: str) -> Path:
 
 def test_no_failed_checks(report: dict[str, Any]) -> None:
     failed = [
-        f"{c['check_id']} {c['resource']} ({c['file_path']}:{c['file_line_range']}): {c['check_name']}"
+        f"{c['check_id']} {c['resource']} ({c['file_path']}:{c['file_line_range']}): "
+        f"{c['check_name']}"
         for c in report["results"]["failed_checks"]
     ]
     assert not failed, "checkov failures:\n" + "\n".join(failed)
@@ -90,7 +91,8 @@ def test_every_skipped_check_is_explained_in_the_readme(report: dict[str, Any]) 
         assert check["check_id"] in readme, (
             f"{check['check_id']} is skipped in {directory} but not listed in its README.md"
         )
-        assert check.get("suppress_comment"), f"{check['check_id']} skipped without a reason"
+        reason = check["check_result"].get("suppress_comment", "")
+        assert len(reason) > 20, f"{check['check_id']} skipped without a real reason"
 
 
 def test_checkov_flags_an_insecure_bucket(tmp_path: Path) -> None:
