@@ -190,7 +190,6 @@ data "aws_iam_policy_document" "store" {
       "s3:AbortMultipartUpload",
       "s3:DeleteObject",
       "s3:GetObject",
-      "s3:ListMultipartUploadParts",
       "s3:PutObject",
     ]
     resources = [local.store_objects_arn]
