@@ -4,9 +4,10 @@ terraform {
   required_providers {
     azurerm = {
       source = "hashicorp/azurerm"
-      # 4.x: storage_account_id on containers, https_traffic_only_enabled, the account-level
+      # 4.9+: storage_account_id on containers (the container id is then its Resource Manager
+      # ID, the role assignment scope), https_traffic_only_enabled, the account-level
       # immutability_policy block.
-      version = ">= 4.0, < 5.0"
+      version = ">= 4.9, < 5.0"
     }
   }
 }
