@@ -1,0 +1,73 @@
+"""Writing multi-item responses: the RI's LF layout and RFC 2046 multipart/related.
+
+Both are generators over the items, so a whole study streams through with one
+item's chunk in memory at a time. The RI's MINT2DICOM reads the LF layout line
+by line: header lines are exactly ``Content-Type``, ``Content-ID``,
+``Content-Length`` in that order, and the length is what it trusts.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+
+@dataclass(frozen=True)
+class OutPart:
+    """One part to send: its content type, Content-ID, length and a way to open it."""
+
+    content_type: str
+    content_id: str
+    length: int
+    open: Callable[[], BinaryIO]
+
+
+def new_boundary() -> str:
+    """A random boundary that cannot plausibly occur inside DICOM content."""
+    return "MINT-" + secrets.token_hex(16)
+
+
+def ri_content_type(boundary: str) -> str:
+    """The Content-Type header of the RI's multi-item stream."""
+    return f'multipart/x-mixed-replace; boundary="{boundary}"'
+
+
+def related_content_type(boundary: str, first_type: str) -> str:
+    """An RFC 2387 multipart/related Content-Type whose root part has ``first_type``."""
+    return f'multipart/related; type="{first_type}"; boundary="{boundary}"'
+
+
+def iter_multipart(parts: Iterable[OutPart], boundary: str, *, crlf: bool) -> Iterator[bytes]:
+    """Yield the body of a multipart message with LF (RI) or CRLF (RFC 2046) breaks."""
+    eol = b"\r\n" if crlf else b"\n"
+    delimiter = b"--" + boundary.encode("ascii")
+    for part in parts:
+        head = (
+            delimiter
+            + eol
+            + b"Content-Type: "
+            + part.content_type.encode("ascii")
+            + eol
+            + b"Content-ID: <"
+            + part.content_id.encode("ascii")
+            + b">"
+            + eol
+            + b"Content-Length: "
+            + str(part.length).encode("ascii")
+            + eol
+            + eol
+        )
+        yield head
+        sent = 0
+        with part.open() as body:
+            while chunk := body.read(1024 * 1024):
+                sent += len(chunk)
+                yield chunk
+        if sent != part.length:
+            # The length was already promised in the part header: a stream
+            # that disagrees must not end as if it were well formed.
+            raise OSError(f"part {part.content_id} sent {sent} bytes, announced {part.length}")
+        yield eol
+    yield delimiter + b"--" + eol

@@ -1,0 +1,119 @@
+"""Type documents of a study: summary and metadata in every variant, per-study change log.
+
+``metadata``/``summary`` come as ``.xml``, ``.xml.gz``, ``.gpb``, ``.gpb.gz``,
+``.json``, ``.json.gz`` (no extension = XML); ``?version=N`` reads an earlier
+version. Documents are small (no binary content), so they are encoded whole.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from mintstore import formats
+from mintstore.errors import InvalidInput, ItemNotFound
+from mintstore.model import Study
+
+from .. import context
+from ..responses import document, iso
+from ..uids import validate_uid
+from .studies import version_etag
+
+blueprint = Blueprint("documents", __name__)
+
+_CONTENT_TYPES = {
+    "xml": "application/xml",
+    "gpb": "application/octet-stream",
+    "json": "application/json",
+}
+
+
+def _check_type(type_name: str) -> None:
+    if type_name != "DICOM":
+        raise ItemNotFound(f"no type {type_name[:40]!r} in this study (only DICOM)")
+
+
+def _variant(name: str) -> tuple[str, bool]:
+    try:
+        fmt, gzipped = formats.parse_variant(name)
+    except ValueError as exc:
+        raise ItemNotFound(f"no document {name[:40]!r}") from exc
+    return fmt, gzipped
+
+
+def _version_arg() -> int | None:
+    raw = request.args.get("version")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise InvalidInput(f"version must be a non-negative integer, not {raw[:40]!r}")
+    return int(raw)
+
+
+def _send(study: Study, data: bytes, fmt: str, gzipped: bool) -> Response:
+    mimetype = "application/gzip" if gzipped else _CONTENT_TYPES[fmt]
+    response = Response(data, mimetype=mimetype)
+    if study.version is not None:
+        response.headers["ETag"] = version_etag(study.version)
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
+
+
+@blueprint.get("/studies/<study>/<type_name>/metadata")
+@blueprint.get("/studies/<study>/<type_name>/metadata.<ext>")
+def metadata(study: str, type_name: str, ext: str = "") -> Response:
+    """The full metadata document of the current (or ``?version=``) version."""
+    validate_uid(study, "study UID")
+    _check_type(type_name)
+    fmt, gzipped = _variant("metadata" + ("." + ext if ext else ""))
+    document_ = context.store().metadata(study, _version_arg())
+    return _send(document_, formats.encode(document_, fmt, gzip=gzipped), fmt, gzipped)
+
+
+@blueprint.get("/studies/<study>/<type_name>/summary")
+@blueprint.get("/studies/<study>/<type_name>/summary.<ext>")
+def summary(study: str, type_name: str, ext: str = "") -> Response:
+    """Study attributes plus every series' attributes and instance counts."""
+    validate_uid(study, "study UID")
+    _check_type(type_name)
+    fmt, gzipped = _variant("summary" + ("." + ext if ext else ""))
+    document_ = context.store().metadata(study, _version_arg())
+    return _send(document_, formats.encode_summary(document_, fmt, gzip=gzipped), fmt, gzipped)
+
+
+@blueprint.get("/studies/<study>/changelog")
+@blueprint.get("/studies/<study>/<type_name>/changeLog")
+def study_changelog(study: str, type_name: str = "DICOM") -> Response:
+    """Every committed change of the study."""
+    validate_uid(study, "study UID")
+    _check_type(type_name)
+    changes = context.store().study_changes(study)
+    return document(
+        "changelog",
+        {"studyUUID": study},
+        [
+            (
+                "change",
+                {
+                    "changeNumber": change.number,
+                    "type": change.type,
+                    "dateTime": iso(change.time),
+                    "operation": change.operation,
+                    "remoteHost": change.host,
+                    "remoteUser": change.user,
+                },
+            )
+            for change in changes
+        ],
+    )
+
+
+@blueprint.get("/studies/<study>/changelog/<change>")
+def change_payload(study: str, change: str) -> Response:
+    """What change ``n`` uploaded (create payload or delta), in any metadata variant."""
+    validate_uid(study, "study UID")
+    number_text, dot, ext = change.partition(".")
+    if not number_text.isdigit():
+        raise InvalidInput(f"change number must be an integer, not {number_text[:40]!r}")
+    fmt, gzipped = _variant("metadata" + (dot + ext if dot else ""))
+    payload = context.store().change_payload(study, int(number_text))
+    return _send(payload, formats.encode(payload, fmt, gzip=gzipped), fmt, gzipped)
