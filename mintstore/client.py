@@ -1,0 +1,415 @@
+"""A Python client for the MINT HTTP API of mintstore.
+
+Built on :mod:`http.client` so uploads and downloads stream: request bodies
+are generators sent with chunked transfer encoding, responses are read in
+chunks. Server errors come back as the same :mod:`mintstore.errors` classes
+the server raised (the error body names them), so code using the client
+handles failures exactly like code using the store directly.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, BinaryIO
+from urllib.parse import quote, urlencode, urlsplit
+
+from lxml import etree
+
+from mintstore import errors, formats
+from mintstore.model import Study
+
+CHUNK = 1024 * 1024
+MINT_NS = "{http://medical.nema.org/mint}"
+
+ItemSource = Iterable[tuple[int, int, Callable[[], BinaryIO]]]
+"""Binary items to upload: (bid, size, opener) like ``StudyStore.iter_items``."""
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """One study the server reported after an upload."""
+
+    study_uid: str
+    version: int
+    created: bool
+    changed: bool
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """One hit of a search."""
+
+    study_uid: str
+    version: int
+    last_modified: str
+
+
+def _error_for(status: int, kind: str, message: str) -> errors.MintError:
+    """Rebuild the server's error: same class when it is one of ours."""
+    error_class = getattr(errors, kind, None)
+    if isinstance(error_class, type) and issubclass(error_class, errors.MintError):
+        return error_class(message)
+    if status in (401, 403):
+        return errors.AccessDenied(f"HTTP {status}: {message}")
+    if status == 404:
+        return errors.ItemNotFound(message)
+    if status in (400, 413, 415):
+        return errors.InvalidInput(f"HTTP {status}: {message}")
+    if status in (502, 503, 504):
+        return errors.StoreUnavailable(f"HTTP {status}: {message}")
+    return errors.StoreError(f"HTTP {status}: {message}")
+
+
+class MintClient:
+    """One server (base URL including any base path) and an optional bearer token.
+
+    Thread-safe: each thread gets its own keep-alive connection.
+    """
+
+    def __init__(self, url: str, *, token: str | None = None, timeout: float = 300.0) -> None:
+        parts = urlsplit(url.rstrip("/"))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise errors.ConfigurationError(f"not an http(s) server URL: {url!r}")
+        self._scheme = parts.scheme
+        self._host = parts.hostname
+        self._port = parts.port
+        self._base = parts.path
+        self._token = token
+        self._timeout = timeout
+        self._local = threading.local()
+
+    # -- transport --------------------------------------------------------------
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            factory = (
+                http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+            )
+            connection = factory(self._host, self._port, timeout=self._timeout)
+            self._local.connection = connection
+        return connection
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str | int] | None = None,
+        body: bytes | Iterable[bytes] | None = None,
+        headers: Mapping[str, str] | None = None,
+        ok: tuple[int, ...] = (200,),
+    ) -> http.client.HTTPResponse:
+        """Send a request; return the open response or raise the server's error.
+
+        The caller reads (and so releases) the response. Iterable bodies are
+        sent chunked, so they are never held in memory.
+        """
+        target = self._base + path + (("?" + urlencode(query)) if query else "")
+        all_headers = dict(headers or {})
+        if self._token:
+            all_headers["Authorization"] = f"Bearer {self._token}"
+        chunked = body is not None and not isinstance(body, bytes)
+        for attempt in (1, 2):
+            connection = self._connection()
+            try:
+                connection.request(
+                    method, target, body=body, headers=all_headers, encode_chunked=chunked
+                )
+                response = connection.getresponse()
+                break
+            except (ConnectionError, http.client.HTTPException) as exc:
+                self.close()
+                # A keep-alive connection the server closed is retried once,
+                # but only when the body can be sent again.
+                if attempt == 2 or chunked:
+                    raise errors.StoreUnavailable(f"{method} {target}: {exc}") from exc
+            except OSError as exc:
+                self.close()
+                raise errors.StoreUnavailable(f"{method} {target}: {exc}") from exc
+        if response.status not in ok:
+            raise self._error(response)
+        return response
+
+    def _error(self, response: http.client.HTTPResponse) -> errors.MintError:
+        data = response.read(1024 * 1024)
+        kind, message = "", data.decode("utf-8", "replace")[:2000]
+        try:
+            if data.lstrip().startswith(b"{"):
+                parsed = json.loads(data)
+                kind, message = parsed.get("error", ""), parsed.get("message", message)
+            elif data.lstrip().startswith(b"<"):
+                root = etree.fromstring(data, etree.XMLParser(resolve_entities=False))
+                kind = root.get("type", "")
+                message = "".join(root.itertext()).strip() or message
+        except (ValueError, etree.XMLSyntaxError):
+            pass
+        return _error_for(response.status, kind, message)
+
+    def _read(self, path: str, **kwargs: object) -> bytes:
+        response = self.request("GET", path, **kwargs)  # type: ignore[arg-type]
+        return response.read()
+
+    def _xml(self, path: str, query: Mapping[str, str | int] | None = None) -> etree._Element:
+        data = self._read(path, query=query, headers={"Accept": "application/xml"})
+        return etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+
+    # -- server ---------------------------------------------------------------
+
+    def ping(self) -> bool:
+        """True if ``HEAD {base}/`` answers 200 (what the RI clients check)."""
+        self.request("HEAD", "/").read()
+        return True
+
+    def type_dictionary(self, type_name: str = "DICOM") -> bytes:
+        """The type dictionary document."""
+        return self._read(f"/types/{quote(type_name)}")
+
+    # -- writing --------------------------------------------------------------
+
+    def push_files(self, paths: Iterable[Path], on_bytes: Callable[[int], None] | None = None) -> list[StudyResult]:
+        """Send Part-10 files in one ``multipart/related`` request (streamed)."""
+        boundary = "mintstore-" + secrets.token_hex(12)
+        body = _part10_body(paths, boundary, on_bytes)
+        response = self.request(
+            "POST",
+            "/studies/create",
+            body=body,
+            headers={"Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}'},
+            ok=(200, 201),
+        )
+        return _study_results(response.read())
+
+    def upload_mint(self, metadata: Study, items: ItemSource) -> int:
+        """Send a study as MINT parts (metadata XML + binaryN); returns binary bytes sent."""
+        boundary = "mintstore-" + secrets.token_hex(12)
+        sent = [0]
+
+        def body() -> Iterator[bytes]:
+            yield _form_part(boundary, "metadata", "metadata.xml", "text/xml")
+            yield formats.encode(metadata, "xml")
+            for bid, _size, opener in items:
+                yield _form_part(boundary, f"binary{bid}", f"binary{bid}.dat", "application/octet-stream")
+                with opener() as stream:
+                    while chunk := stream.read(CHUNK):
+                        sent[0] += len(chunk)
+                        yield chunk
+            yield f"\r\n--{boundary}--\r\n".encode()
+
+        self.request(
+            "POST",
+            "/studies/create",
+            body=body(),
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+            ok=(200, 201),
+        ).read()
+        return sent[0]
+
+    def lock(self, study_uid: str) -> tuple[str, str]:
+        """Take the update lock; returns (token, expiry)."""
+        response = self.request("POST", f"/studies/{study_uid}", query={"lock": "true"}, body=b"")
+        root = etree.fromstring(response.read(), etree.XMLParser(resolve_entities=False))
+        return root.get("token", ""), root.get("expires", "")
+
+    def unlock(self, study_uid: str, token: str) -> None:
+        """Release the update lock."""
+        self.request("DELETE", f"/studies/{study_uid}/lock", query={"token": token}, ok=(204,)).read()
+
+    def update(
+        self,
+        study_uid: str,
+        delta: Study,
+        items: ItemSource = (),
+        *,
+        lock_token: str | None = None,
+        old_version: int | None = None,
+    ) -> int:
+        """Apply a delta (with a lock token or an oldVersion guard); returns the new version."""
+        query: dict[str, str | int] = {}
+        if lock_token is not None:
+            query["lock"] = lock_token
+        if old_version is not None:
+            query["oldVersion"] = old_version
+        boundary = "mintstore-" + secrets.token_hex(12)
+
+        def body() -> Iterator[bytes]:
+            yield _form_part(boundary, "metadata", "metadata.xml", "text/xml")
+            yield formats.encode(delta, "xml")
+            for bid, _size, opener in items:
+                yield _form_part(boundary, f"binary{bid}", f"binary{bid}.dat", "application/octet-stream")
+                with opener() as stream:
+                    while chunk := stream.read(CHUNK):
+                        yield chunk
+            yield f"\r\n--{boundary}--\r\n".encode()
+
+        response = self.request(
+            "POST",
+            f"/studies/{study_uid}",
+            query=query,
+            body=body(),
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+        root = etree.fromstring(response.read(), etree.XMLParser(resolve_entities=False))
+        return int(root.get("version", "-1"))
+
+    def delete(self, study_uid: str) -> None:
+        """Delete a study (reads answer 410 afterwards)."""
+        self.request("DELETE", f"/studies/{study_uid}", ok=(204,)).read()
+
+    def copy(self, study_uid: str, target: str, *, move: bool = False) -> dict[str, str]:
+        """Copy (or move) a study to a named store or another server; the server's report."""
+        response = self.request(
+            "POST",
+            f"/studies/{study_uid}",
+            query={"action": "move" if move else "copy", "target": target},
+            body=b"",
+        )
+        root = etree.fromstring(response.read(), etree.XMLParser(resolve_entities=False))
+        return dict(root.attrib)
+
+    # -- reading --------------------------------------------------------------
+
+    def study_version(self, study_uid: str) -> int:
+        """The study's current version (from its studyRoot)."""
+        return int(self._xml(f"/studies/{study_uid}").get("version", "-1"))
+
+    def metadata(self, study_uid: str, *, variant: str = "gpb", version: int | None = None) -> Study:
+        """The study's metadata, fetched in ``variant`` (gpb, xml, json, optionally .gz)."""
+        name = "metadata." + variant
+        fmt, gzipped = formats.parse_variant(name)
+        query = {"version": version} if version is not None else None
+        data = self._read(f"/studies/{study_uid}/DICOM/{name}", query=query)
+        return formats.decode(data, fmt, gzip=gzipped)
+
+    def binary_item(self, study_uid: str, bid: int) -> bytes:
+        """One binary item."""
+        return self._read(f"/studies/{study_uid}/DICOM/binaryitems/{bid}")
+
+    def iter_binary_items(self, study_uid: str, selection: str = "all") -> Iterator[tuple[int, bytes]]:
+        """Items of a selection from the RI's multi-item stream, read line by line."""
+        response = self.request("GET", f"/studies/{study_uid}/DICOM/binaryitems/{selection}")
+        yield from read_ri_multipart(response)
+
+    def instance(self, study_uid: str, series_uid: str, sop_uid: str, out: IO[bytes]) -> int:
+        """Write one instance's Part-10 file to ``out``; returns its size."""
+        response = self.request("GET", f"/studies/{study_uid}/{series_uid}/{sop_uid}")
+        written = 0
+        while chunk := response.read(CHUNK):
+            out.write(chunk)
+            written += len(chunk)
+        return written
+
+    def search(self, **parameters: str | int) -> Iterator[SearchResult]:
+        """Every study matching the parameters, following continuation tokens."""
+        query: dict[str, str | int] = dict(parameters)
+        while True:
+            root = self._xml("/studies", query)
+            for node in root.iter(f"{MINT_NS}study"):
+                yield SearchResult(
+                    node.get("studyUUID", ""), int(node.get("version", "-1")), node.get("lastModified", "")
+                )
+            token = root.get("continuation")
+            if not token:
+                return
+            query["continuation"] = token
+
+    def changelog(self, study_uid: str | None = None, **parameters: str | int) -> list[dict[str, str]]:
+        """A study's change log, or one page of the system change log."""
+        path = f"/studies/{study_uid}/changelog" if study_uid else "/changelog"
+        root = self._xml(path, parameters or None)
+        return [dict(node.attrib) for node in root.iter(f"{MINT_NS}change")]
+
+    def pull(self, study_uid: str, directory: Path) -> list[Path]:
+        """Write every instance of a study as ``<SOP UID>.dcm`` into ``directory``."""
+        directory.mkdir(parents=True, exist_ok=True)
+        metadata = self.metadata(study_uid)
+        written: list[Path] = []
+        for series in metadata.sorted_series():
+            for instance in series.sorted_instances():
+                path = directory / f"{instance.sop_instance_uid}.dcm"
+                partial = path.with_suffix(".part")
+                with partial.open("wb") as out:
+                    self.instance(study_uid, series.series_instance_uid, instance.sop_instance_uid, out)
+                partial.replace(path)
+                written.append(path)
+        return written
+
+
+def read_ri_multipart(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """Parse the RI's LF multi-item layout the way MINT2DICOM does: line by line.
+
+    Each part: ``--boundary``, ``Content-Type``, ``Content-ID: <bid@study>``,
+    ``Content-Length: N``, an empty line, N bytes, a line break.
+    """
+    reader = io.BufferedReader(stream, CHUNK) if not isinstance(stream, io.BufferedReader) else stream  # type: ignore[arg-type]
+    while True:
+        line = reader.readline().rstrip(b"\r\n")
+        if not line:
+            continue
+        if not line.startswith(b"--"):
+            raise errors.InvalidInput(f"expected a boundary line, got {line[:60]!r}")
+        if line.endswith(b"--"):
+            return
+        headers: dict[str, str] = {}
+        while header := reader.readline().rstrip(b"\r\n"):
+            name, _, value = header.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        bid = int(headers["content-id"].strip("<>").split("@", 1)[0])
+        length = int(headers["content-length"])
+        data = reader.read(length)
+        if len(data) != length:
+            raise errors.InvalidInput(f"binary item {bid} truncated: {len(data)} of {length} bytes")
+        yield bid, data
+
+
+def _form_part(boundary: str, name: str, filename: str, content_type: str) -> bytes:
+    return (
+        f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
+        f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'
+    ).encode()
+
+
+def _part10_body(
+    paths: Iterable[Path], boundary: str, on_bytes: Callable[[int], None] | None
+) -> Iterator[bytes]:
+    for path in paths:
+        yield f"\r\n--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+        with path.open("rb") as stream:
+            while chunk := stream.read(CHUNK):
+                if on_bytes is not None:
+                    on_bytes(len(chunk))
+                yield chunk
+    yield f"\r\n--{boundary}--\r\n".encode()
+
+
+def _study_results(data: bytes) -> list[StudyResult]:
+    root = etree.fromstring(data, etree.XMLParser(resolve_entities=False))
+    return [
+        StudyResult(
+            node.get("studyUUID", ""),
+            int(node.get("version", "-1")),
+            node.get("created") == "true",
+            node.get("changed") == "true",
+        )
+        for node in root.iter(f"{MINT_NS}study")
+    ]
+
+
+def parse_time(text: str) -> datetime:
+    """Parse the ISO times the server writes."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
