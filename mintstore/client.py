@@ -92,7 +92,9 @@ class MintClient:
         connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
         if connection is None:
             factory = (
-                http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+                http.client.HTTPSConnection
+                if self._scheme == "https"
+                else http.client.HTTPConnection
             )
             connection = factory(self._host, self._port, timeout=self._timeout)
             self._local.connection = connection
@@ -182,7 +184,9 @@ class MintClient:
 
     # -- writing --------------------------------------------------------------
 
-    def push_files(self, paths: Iterable[Path], on_bytes: Callable[[int], None] | None = None) -> list[StudyResult]:
+    def push_files(
+        self, paths: Iterable[Path], on_bytes: Callable[[int], None] | None = None
+    ) -> list[StudyResult]:
         """Send Part-10 files in one ``multipart/related`` request (streamed)."""
         boundary = "mintstore-" + secrets.token_hex(12)
         body = _part10_body(paths, boundary, on_bytes)
@@ -190,7 +194,9 @@ class MintClient:
             "POST",
             "/studies/create",
             body=body,
-            headers={"Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}'},
+            headers={
+                "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}'
+            },
             ok=(200, 201),
         )
         return _study_results(response.read())
@@ -204,7 +210,9 @@ class MintClient:
             yield _form_part(boundary, "metadata", "metadata.xml", "text/xml")
             yield formats.encode(metadata, "xml")
             for bid, _size, opener in items:
-                yield _form_part(boundary, f"binary{bid}", f"binary{bid}.dat", "application/octet-stream")
+                yield _form_part(
+                    boundary, f"binary{bid}", f"binary{bid}.dat", "application/octet-stream"
+                )
                 with opener() as stream:
                     while chunk := stream.read(CHUNK):
                         sent[0] += len(chunk)
@@ -228,7 +236,9 @@ class MintClient:
 
     def unlock(self, study_uid: str, token: str) -> None:
         """Release the update lock."""
-        self.request("DELETE", f"/studies/{study_uid}/lock", query={"token": token}, ok=(204,)).read()
+        self.request(
+            "DELETE", f"/studies/{study_uid}/lock", query={"token": token}, ok=(204,)
+        ).read()
 
     def update(
         self,
@@ -251,7 +261,9 @@ class MintClient:
             yield _form_part(boundary, "metadata", "metadata.xml", "text/xml")
             yield formats.encode(delta, "xml")
             for bid, _size, opener in items:
-                yield _form_part(boundary, f"binary{bid}", f"binary{bid}.dat", "application/octet-stream")
+                yield _form_part(
+                    boundary, f"binary{bid}", f"binary{bid}.dat", "application/octet-stream"
+                )
                 with opener() as stream:
                     while chunk := stream.read(CHUNK):
                         yield chunk
@@ -288,7 +300,9 @@ class MintClient:
         """The study's current version (from its studyRoot)."""
         return int(self._xml(f"/studies/{study_uid}").get("version", "-1"))
 
-    def metadata(self, study_uid: str, *, variant: str = "gpb", version: int | None = None) -> Study:
+    def metadata(
+        self, study_uid: str, *, variant: str = "gpb", version: int | None = None
+    ) -> Study:
         """The study's metadata, fetched in ``variant`` (gpb, xml, json, optionally .gz)."""
         name = "metadata." + variant
         fmt, gzipped = formats.parse_variant(name)
@@ -300,7 +314,9 @@ class MintClient:
         """One binary item."""
         return self._read(f"/studies/{study_uid}/DICOM/binaryitems/{bid}")
 
-    def iter_binary_items(self, study_uid: str, selection: str = "all") -> Iterator[tuple[int, bytes]]:
+    def iter_binary_items(
+        self, study_uid: str, selection: str = "all"
+    ) -> Iterator[tuple[int, bytes]]:
         """Items of a selection from the RI's multi-item stream, read line by line."""
         response = self.request("GET", f"/studies/{study_uid}/DICOM/binaryitems/{selection}")
         yield from read_ri_multipart(response)
@@ -321,14 +337,18 @@ class MintClient:
             root = self._xml("/studies", query)
             for node in root.iter(f"{MINT_NS}study"):
                 yield SearchResult(
-                    node.get("studyUUID", ""), int(node.get("version", "-1")), node.get("lastModified", "")
+                    node.get("studyUUID", ""),
+                    int(node.get("version", "-1")),
+                    node.get("lastModified", ""),
                 )
             token = root.get("continuation")
             if not token:
                 return
             query["continuation"] = token
 
-    def changelog(self, study_uid: str | None = None, **parameters: str | int) -> list[dict[str, str]]:
+    def changelog(
+        self, study_uid: str | None = None, **parameters: str | int
+    ) -> list[dict[str, str]]:
         """A study's change log, or one page of the system change log."""
         path = f"/studies/{study_uid}/changelog" if study_uid else "/changelog"
         root = self._xml(path, parameters or None)
@@ -344,7 +364,9 @@ class MintClient:
                 path = directory / f"{instance.sop_instance_uid}.dcm"
                 partial = path.with_suffix(".part")
                 with partial.open("wb") as out:
-                    self.instance(study_uid, series.series_instance_uid, instance.sop_instance_uid, out)
+                    self.instance(
+                        study_uid, series.series_instance_uid, instance.sop_instance_uid, out
+                    )
                 partial.replace(path)
                 written.append(path)
         return written
@@ -356,7 +378,9 @@ def read_ri_multipart(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
     Each part: ``--boundary``, ``Content-Type``, ``Content-ID: <bid@study>``,
     ``Content-Length: N``, an empty line, N bytes, a line break.
     """
-    reader = io.BufferedReader(stream, CHUNK) if not isinstance(stream, io.BufferedReader) else stream  # type: ignore[arg-type]
+    reader = (
+        io.BufferedReader(stream, CHUNK) if not isinstance(stream, io.BufferedReader) else stream
+    )  # type: ignore[arg-type]
     while True:
         line = reader.readline().rstrip(b"\r\n")
         if not line:
@@ -379,7 +403,7 @@ def read_ri_multipart(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
 
 def _form_part(boundary: str, name: str, filename: str, content_type: str) -> bytes:
     return (
-        f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
+        f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
         f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'
     ).encode()
 

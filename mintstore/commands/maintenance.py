@@ -50,7 +50,10 @@ def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 def run_gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Delete unreferenced content older than the grace period."""
     report = _open(args, environ).gc(timedelta(hours=args.grace_hours))
-    print(f"deleted {len(report.deleted)} blobs ({report.bytes_freed} bytes); kept {report.kept_young} young")
+    print(
+        f"deleted {len(report.deleted)} blobs ({report.bytes_freed} bytes); "
+        f"kept {report.kept_young} young"
+    )
     return 0
 
 

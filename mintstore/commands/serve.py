@@ -99,7 +99,10 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
     app = create_app(config)
     server = make_server(args.host, args.port, app, threaded=True)
-    print(f"mintstore serving {config.store_url} on http://{args.host}:{server.port}{config.base_path}/", flush=True)
+    print(
+        f"mintstore serving {config.store_url} on http://{args.host}:{server.port}{config.base_path}/",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -126,7 +129,10 @@ def _run_gunicorn(config: ServerConfig, host: str, port: int, workers: int) -> i
         def load(self) -> Any:
             return create_app(config)
 
-    print(f"mintstore serving {config.store_url} on http://{host}:{port}{config.base_path}/ "
-          f"with {workers} gunicorn workers (pid {os.getpid()})", flush=True)
+    print(
+        f"mintstore serving {config.store_url} on http://{host}:{port}{config.base_path}/ "
+        f"with {workers} gunicorn workers (pid {os.getpid()})",
+        flush=True,
+    )
     _Application().run()
     return 0
