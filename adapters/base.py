@@ -155,16 +155,22 @@ class ObjectReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        # Fill the whole buffer unless the object ends: parsers handed this
+        # stream (pydicom, zipfile) expect read(n) to return n bytes before EOF.
         target = memoryview(buffer).cast("B")
-        while not self._pending:
-            try:
-                self._pending = memoryview(next(self._chunks))
-            except StopIteration:
-                return 0
-        count = min(len(target), len(self._pending))
-        target[:count] = self._pending[:count]
-        self._pending = self._pending[count:]
-        return count
+        filled = 0
+        while filled < len(target):
+            if not self._pending:
+                try:
+                    self._pending = memoryview(next(self._chunks))
+                except StopIteration:
+                    break
+                continue
+            count = min(len(target) - filled, len(self._pending))
+            target[filled : filled + count] = self._pending[:count]
+            self._pending = self._pending[count:]
+            filled += count
+        return filled
 
     def iter_chunks(self) -> Iterator[bytes]:
         """Yield the remaining content in the backend's own chunk sizes."""

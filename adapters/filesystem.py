@@ -1,0 +1,343 @@
+"""The local-directory store (``file:///abs/path``), the embedded default.
+
+Each key is a file under the root, so an operator can inspect and back up a
+store with ordinary tools. Atomicity comes from the filesystem, not from
+locks, so it holds across processes and machines sharing the directory:
+
+* content is written to a temporary file in ``~tmp/`` (a name no key can
+  produce, on the same filesystem) and fsynced before it becomes visible;
+* OVERWRITE publishes it with ``rename`` (atomic replace);
+* CREATE publishes it with ``link``, which fails if the name exists: that is
+  the create-if-absent primitive, race-free between processes;
+* the directory is fsynced afterwards so the new name survives a crash.
+
+Limitation: a filesystem cannot hold both a file ``a`` and a directory ``a``,
+so storing ``a`` and ``a/b`` in one store raises ``NotSupported``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import errno
+import os
+import re
+import secrets
+import stat
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from mintstore.errors import (
+    AccessDenied,
+    AlreadyExists,
+    ConfigurationError,
+    NotFound,
+    NotSupported,
+    StoreError,
+    StoreUnavailable,
+)
+
+from .base import (
+    CHUNK_SIZE,
+    ObjectInfo,
+    ObjectReader,
+    ObjectStore,
+    PutData,
+    PutMode,
+    check_range,
+    iter_chunks,
+    validate_key,
+    validate_prefix,
+)
+from .registry import StoreLocation
+
+#: Temporary files live here; "~" is outside the key alphabet, so no key and
+#: no listing can ever reach this directory.
+TMP_DIR = "~tmp"
+
+#: Directory entries a key can name (the key alphabet of ``validate_key``).
+_KEY_SEGMENT = re.compile(r"[A-Za-z0-9_.\-]+")
+
+#: How often a put retries when a concurrent delete removes the (empty)
+#: parent directory between our mkdir and our rename/link.
+_PUBLISH_ATTEMPTS = 8
+
+#: A directory's entries as (name, is_directory), in key order.
+_Entries = list[tuple[str, bool]]
+
+#: The one table translating OS errors into the store's error hierarchy.
+_ERRNO_TABLE: dict[int, type[StoreError]] = {
+    errno.ENOENT: NotFound,
+    errno.EACCES: AccessDenied,
+    errno.EPERM: AccessDenied,
+    errno.EROFS: AccessDenied,
+    errno.EEXIST: AlreadyExists,
+    errno.ENOSPC: StoreError,
+    errno.EDQUOT: StoreError,
+    errno.EIO: StoreError,
+    errno.EFBIG: StoreError,
+    errno.ENAMETOOLONG: StoreError,
+    errno.ESTALE: StoreUnavailable,
+    errno.ETIMEDOUT: StoreUnavailable,
+    errno.EAGAIN: StoreUnavailable,
+}
+
+
+def translate_os_error(exc: OSError, key: str | None, *, writing: bool) -> StoreError:
+    """Map an ``OSError`` to the store error a caller can act on.
+
+    A path component that is a file (``ENOTDIR``) or a key that is a
+    directory (``EISDIR``) means "no such object" when reading, but a
+    file/directory clash when writing, which this backend cannot represent.
+    """
+    code = exc.errno if exc.errno is not None else 0
+    if code in (errno.ENOTDIR, errno.EISDIR):
+        if writing:
+            return _clash(key)
+        return NotFound("no such object", key=key)
+    error_class = _ERRNO_TABLE.get(code, StoreError)
+    label = "no such object" if error_class is NotFound else os.strerror(code) or str(exc)
+    return error_class(label, key=key)
+
+
+def _clash(key: str | None) -> NotSupported:
+    return NotSupported(
+        "the file store cannot hold both an object and keys below it (e.g. 'a' and 'a/b')",
+        key=key,
+    )
+
+
+@contextmanager
+def _translated(key: str | None, *, writing: bool = False) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise translate_os_error(exc, key, writing=writing) from exc
+
+
+def _fsync_directory(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _info(key: str, status: os.stat_result) -> ObjectInfo:
+    # The etag changes with every put: each put publishes a new inode.
+    etag = f"{status.st_ino:x}-{status.st_mtime_ns:x}-{status.st_size:x}"
+    modified = datetime.fromtimestamp(status.st_mtime, UTC)
+    return ObjectInfo(key, status.st_size, etag, modified)
+
+
+class FileStore(ObjectStore):
+    """Objects as files under a root directory."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self._root = Path(root)
+        if not self._root.is_absolute():
+            raise ConfigurationError(f"file store root must be absolute: {str(root)!r}")
+        try:
+            (self._root / TMP_DIR).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot use {str(self._root)!r} as a file store: {exc.strerror}"
+            ) from exc
+        self.url = self._root.as_uri()
+
+    @classmethod
+    def from_location(cls, location: StoreLocation, environ: Mapping[str, str]) -> FileStore:
+        return cls(location.path)
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    def _path(self, key: str) -> Path:
+        return self._root / validate_key(key)
+
+    # -- writing ------------------------------------------------------------------
+
+    def put(self, key: str, data: PutData, *, mode: PutMode = PutMode.OVERWRITE) -> ObjectInfo:
+        target = self._path(key)
+        temp = self._root / TMP_DIR / f"{secrets.token_hex(12)}.part"
+        with _translated(key, writing=True):
+            try:
+                status = self._write_temp(temp, data)
+                if mode is PutMode.CREATE:
+                    self._publish(target, lambda: os.link(temp, target), key)
+                else:
+                    self._publish(target, lambda: os.replace(temp, target), key)
+            finally:
+                temp.unlink(missing_ok=True)
+            _fsync_directory(target.parent)
+        return _info(key, status)
+
+    @staticmethod
+    def _write_temp(temp: Path, data: PutData) -> os.stat_result:
+        with open(temp, "xb") as out:
+            for chunk in iter_chunks(data):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+            return os.fstat(out.fileno())
+
+    @staticmethod
+    def _publish(target: Path, publish: Callable[[], None], key: str) -> None:
+        """Make the temp file visible under ``target``, creating parents as needed.
+
+        A concurrent delete may remove an empty parent directory between our
+        ``mkdir`` and the publish; that shows up as ``ENOENT`` and we retry.
+        """
+        for _ in range(_PUBLISH_ATTEMPTS):
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except NotADirectoryError as exc:
+                raise _clash(key) from exc  # a parent "directory" is an object
+            except FileExistsError as exc:
+                # Either a parent is an object, or a concurrent delete removed
+                # a directory mkdir had just seen: only the first is final.
+                if any(parent.is_file() for parent in target.parents):
+                    raise _clash(key) from exc
+                continue
+            try:
+                publish()
+                return
+            except FileExistsError as exc:
+                if target.is_dir():
+                    raise _clash(key) from exc
+                raise AlreadyExists("object already exists", key=key) from exc
+            except FileNotFoundError:
+                continue
+        raise StoreError("parent directory kept disappearing during put", key=key)
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        with _translated(key, writing=True):
+            try:
+                path.unlink()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                return
+            self._tidy(path.parent)
+
+    def _tidy(self, directory: Path) -> None:
+        """Remove directories emptied by a delete, up to (not including) the root.
+
+        ``rmdir`` only removes an empty directory, so a concurrent put that
+        has just created one either keeps it (not empty yet: rmdir fails and
+        we stop) or retries its mkdir (see ``_publish``).
+        """
+        while directory != self._root and self._root in directory.parents:
+            try:
+                directory.rmdir()
+            except OSError:
+                return
+            directory = directory.parent
+
+    # -- reading ------------------------------------------------------------------
+
+    def get(self, key: str) -> ObjectReader:
+        path = self._path(key)
+        with _translated(key):
+            handle = open(path, "rb")  # noqa: SIM115 - closed by the reader
+            try:
+                status = os.fstat(handle.fileno())
+                if not stat.S_ISREG(status.st_mode):
+                    raise NotFound("no such object", key=key)
+            except BaseException:
+                handle.close()
+                raise
+        return ObjectReader(_info(key, status), self._read_chunks(handle, key), handle.close)
+
+    @staticmethod
+    def _read_chunks(handle: BinaryIO, key: str) -> Iterator[bytes]:
+        while True:
+            with _translated(key):
+                chunk = handle.read(CHUNK_SIZE)
+            if not chunk:
+                return
+            yield chunk
+
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        check_range(start, end)
+        path = self._path(key)
+        with _translated(key), open(path, "rb") as handle:
+            if end <= start:
+                return b""
+            handle.seek(start)
+            return handle.read(end - start)
+
+    def head(self, key: str) -> ObjectInfo:
+        path = self._path(key)
+        with _translated(key):
+            status = path.stat()
+        if not stat.S_ISREG(status.st_mode):
+            raise NotFound("no such object", key=key)
+        return _info(key, status)
+
+    def list(self, prefix: str = "", *, start_after: str | None = None) -> Iterator[ObjectInfo]:
+        validate_prefix(prefix)
+        # Start at the deepest directory the prefix names completely.
+        directory_part, _, _ = prefix.rpartition("/")
+        base = directory_part + "/" if directory_part else ""
+        return self._walk(base, prefix, start_after)
+
+    def _walk(self, base: str, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
+        """Yield objects under directory ``base`` in key order, lazily.
+
+        Sorting each directory's entries by ``name`` for files and
+        ``name + "/"`` for directories gives byte order of the full keys,
+        so a depth-first walk yields keys already sorted; only one directory
+        listing per level is held in memory.
+        """
+        entries = self._sorted_entries(base)
+        first = 0
+        if start_after is not None and start_after.startswith(base):
+            # Entries sort like their keys: jump to the last one not after
+            # start_after (it may be a directory holding later keys).
+            sort_keys = [name + "/" if is_dir else name for name, is_dir in entries]
+            first = max(bisect.bisect_right(sort_keys, start_after[len(base) :]) - 1, 0)
+        for name, is_dir in entries[first:]:
+            key = base + name
+            if is_dir:
+                subtree = key + "/"
+                if not (subtree.startswith(prefix) or prefix.startswith(subtree)):
+                    continue
+                # Every key below sorts before key + "0" ("0" follows "/").
+                if start_after is not None and start_after >= key + "0":
+                    continue
+                yield from self._walk(subtree, prefix, start_after)
+                continue
+            if not key.startswith(prefix):
+                continue
+            if start_after is not None and key <= start_after:
+                continue
+            try:
+                status = (self._root / key).stat()
+            except FileNotFoundError:
+                continue  # deleted while we were listing
+            except OSError as exc:
+                raise translate_os_error(exc, key, writing=False) from exc
+            yield _info(key, status)
+
+    def _sorted_entries(self, base: str) -> _Entries:
+        directory = self._root / base if base else self._root
+        entries: _Entries = []
+        try:
+            with os.scandir(directory) as scan:
+                for entry in scan:
+                    if not _KEY_SEGMENT.fullmatch(entry.name) or entry.name in (".", ".."):
+                        continue  # ~tmp and anything no key can name
+                    try:
+                        is_dir = entry.is_dir(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue
+                    entries.append((entry.name, is_dir))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as exc:
+            raise translate_os_error(exc, base or None, writing=False) from exc
+        entries.sort(key=lambda entry: entry[0] + "/" if entry[1] else entry[0])
+        return entries
