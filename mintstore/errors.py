@@ -83,6 +83,34 @@ class InvalidDicom(InvalidInput):
     """A DICOM Part-10 file or dataset could not be read or is not usable."""
 
 
+class DuplicateInstance(InvalidInput):
+    """An instance whose SOP Instance UID is already in the study was added again.
+
+    Raised by the converter's ``StudyBuilder`` (which then stays unchanged) so
+    that ingest can tell an idempotent re-send from a conflicting one:
+    ``identical_metadata`` says whether every attribute (binary item numbers
+    aside) matches the stored instance; if so, ``items`` pairs each stored bid
+    with the new binary content that takes its place (empty otherwise), so
+    the caller can compare contents (e.g. digests of the stored blobs) without
+    the builder keeping any. Identical metadata and identical contents mean
+    "already stored": nothing to do. Anything else conflicts with what is
+    stored (a 400 if nobody handles it).
+    """
+
+    def __init__(
+        self,
+        sop_instance_uid: str,
+        *,
+        identical_metadata: bool,
+        items: list[tuple[int, bytes | memoryview]],
+    ) -> None:
+        kind = "identical metadata" if identical_metadata else "different content"
+        super().__init__(f"instance {sop_instance_uid} is already in the study ({kind})")
+        self.sop_instance_uid = sop_instance_uid
+        self.identical_metadata = identical_metadata
+        self.items = items
+
+
 class InvalidMetadata(InvalidInput):
     """A MINT metadata document (XML, GPB or JSON) is malformed."""
 

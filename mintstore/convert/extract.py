@@ -1,0 +1,307 @@
+"""A pydicom dataset -> one flat MINT attribute set plus its new binary items.
+
+Works on pydicom's *raw* elements (undecoded bytes as read from the file), so
+every value is converted from exactly the bytes that were stored; VRs missing
+from implicit-VR data are resolved the way pydicom does (public dictionary,
+private dictionary by creator, ambiguous-VR rules). Binary items get
+consecutive provisional bids from ``first_bid``; the builder decides whether to
+keep them. Nothing is placed (study/series/instance) here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import struct
+
+from pydicom.charset import convert_encodings
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.datadict import dictionary_VR
+from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_data_element
+
+from mintstore.convert import pixeldata
+from mintstore.convert.values import (
+    DEFAULT_ENCODINGS,
+    TEXT_VRS,
+    is_number_vr,
+    number_attribute,
+    text_attribute,
+)
+from mintstore.errors import InvalidDicom
+from mintstore.model import BINARY_VRS, PIXEL_DATA_TAG, Attribute, Attributes, Item
+
+INLINE_LIMIT = 256
+"""Binary values shorter than this are stored inline (``data``), longer ones as items."""
+
+SPECIFIC_CHARACTER_SET_TAG = 0x00080005
+EXTENDED_OFFSET_TABLE_TAG = 0x7FE00001
+EXTENDED_OFFSET_TABLE_LENGTHS_TAG = 0x7FE00002
+UNDEFINED_LENGTH = 0xFFFFFFFF
+# What pydicom leaves unresolved is written as the standard's default reading.
+_AMBIGUOUS_DEFAULTS = {"OB or OW": "OW", "US or SS": "US", "US or OW": "OW", "US or SS or OW": "OW"}
+
+IMPLICIT_LE = "1.2.840.10008.1.2"
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+EXPLICIT_BE = "1.2.840.10008.1.2.2"
+
+
+@dataclass
+class Extracted:
+    """Everything one dataset contributes: attributes, items, transfer syntax."""
+
+    attributes: Attributes
+    items: list[tuple[int, bytes | memoryview]] = field(default_factory=list)
+    transfer_syntax_uid: str = EXPLICIT_LE
+
+
+def transfer_syntax_of(ds: Dataset) -> str:
+    """The transfer syntax the dataset was encoded with (meta or detected)."""
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and 0x00020010 in meta:
+        uid = meta.get_item(0x00020010).value
+        text = uid.decode("latin-1") if isinstance(uid, bytes) else str(uid)
+        return text.rstrip("\x00 ")
+    implicit, little = ds.original_encoding
+    if implicit:
+        return IMPLICIT_LE
+    return EXPLICIT_LE if little in (True, None) else EXPLICIT_BE
+
+
+def charset_of(ds: Dataset, inherited: tuple[str, ...]) -> tuple[str, ...]:
+    """The Python codecs for (0008,0005) of ``ds``, else the inherited ones."""
+    if SPECIFIC_CHARACTER_SET_TAG not in ds._dict:
+        return inherited
+    elem = ds.get_item(SPECIFIC_CHARACTER_SET_TAG)
+    value = elem.value
+    if isinstance(value, bytes):
+        names: list[str] = [v.strip(" \x00") for v in value.decode("latin-1").split("\\")]
+    elif isinstance(value, str):
+        names = [value]
+    else:
+        names = [str(v) for v in value or []]
+    if not any(names):
+        return DEFAULT_ENCODINGS
+    return tuple(convert_encodings(names))
+
+
+class _Extractor:
+    def __init__(self, first_bid: int) -> None:
+        self.next_bid = first_bid
+        self.items: list[tuple[int, bytes | memoryview]] = []
+
+    def new_item(self, content: bytes | memoryview) -> int:
+        bid = self.next_bid
+        self.items.append((bid, content))
+        self.next_bid += 1
+        return bid
+
+    def dataset(self, ds: Dataset, encodings: tuple[str, ...], top: bool) -> Attributes:
+        encodings = charset_of(ds, encodings)
+        little = ds.original_encoding[1] is not False
+        attributes: Attributes = {}
+        for tag in sorted(ds._dict):
+            elem = ds.get_item(tag)
+            if isinstance(elem, DataElement) and elem.VR != "SQ":
+                elem = encoded_element(elem, little, encodings)
+            if top and tag == PIXEL_DATA_TAG and isinstance(elem, RawDataElement):
+                attributes[tag] = self.pixel_data(ds, elem, attributes)
+            else:
+                attributes[tag] = self.element(ds, int(tag), elem, encodings)
+        return attributes
+
+    def element(
+        self,
+        ds: Dataset,
+        tag: int,
+        elem: DataElement | RawDataElement,
+        encodings: tuple[str, ...],
+    ) -> Attribute:
+        if not isinstance(elem, RawDataElement) or elem.VR == "SQ":
+            return self.sequence_or_converted(ds, tag, elem, encodings)
+        vr = resolve_vr(ds, elem)
+        if vr == "SQ":
+            return self.sequence_or_converted(ds, tag, ds[tag], encodings)
+        raw = raw_value(elem)
+        if vr in TEXT_VRS:
+            return text_attribute(tag, vr, raw, encodings)
+        if is_number_vr(vr):
+            return number_attribute(tag, vr, raw, elem.is_little_endian)
+        if vr in BINARY_VRS:
+            return self.binary(tag, vr, raw)
+        raise InvalidDicom(f"element {tag:08x} has unsupported VR {vr!r}")
+
+    def binary(self, tag: int, vr: str, raw: bytes) -> Attribute:
+        if not raw:
+            return Attribute(tag, vr)
+        if len(raw) < INLINE_LIMIT:
+            return Attribute(tag, vr, data=raw)
+        return Attribute(tag, vr, bid=self.new_item(raw), bsize=len(raw))
+
+    def sequence_or_converted(
+        self,
+        ds: Dataset,
+        tag: int,
+        elem: DataElement | RawDataElement,
+        encodings: tuple[str, ...],
+    ) -> Attribute:
+        if isinstance(elem, RawDataElement):
+            elem = ds[tag]
+        if elem.VR != "SQ":
+            return self.element(ds, tag, encoded_element(elem, True, encodings), encodings)
+        items = [Item(self.dataset(item, encodings, top=False)) for item in elem.value]
+        return Attribute(tag, "SQ", items=items)
+
+    def pixel_data(self, ds: Dataset, elem: RawDataElement, attributes: Attributes) -> Attribute:
+        vr = resolve_vr(ds, elem)
+        if elem.length == UNDEFINED_LENGTH:
+            raw = elem.value or b""
+            split = pixeldata.split_encapsulated(
+                raw, frame_count(attributes), self.extended_offsets(attributes)
+            )
+            if split is None:
+                bid = self.new_item(raw)
+                return Attribute(PIXEL_DATA_TAG, vr, bid=bid, bsize=len(raw))
+            frames, layout = split
+        else:
+            raw = raw_value(elem)
+            if not raw:
+                return Attribute(PIXEL_DATA_TAG, vr)
+            frames = list(pixeldata.split_native(raw, frame_geometry(attributes)))
+            layout = None
+        first = self.new_item(frames[0])
+        for frame in frames[1:]:
+            self.new_item(frame)
+        return Attribute(
+            PIXEL_DATA_TAG,
+            vr,
+            bid=first,
+            bsize=sum(len(frame) for frame in frames),
+            framecount=len(frames) if len(frames) > 1 else None,
+            encapsulation=layout,
+        )
+
+
+    def extended_offsets(self, attributes: Attributes) -> tuple[bytes, bytes] | None:
+        """The Extended Offset Table and its lengths, inline or from this dataset's items."""
+        values = []
+        for tag in (EXTENDED_OFFSET_TABLE_TAG, EXTENDED_OFFSET_TABLE_LENGTHS_TAG):
+            attribute = attributes.get(tag)
+            if attribute is None:
+                return None
+            if attribute.data is not None:
+                values.append(attribute.data)
+            else:
+                found = [bytes(c) for bid, c in self.items if bid == attribute.bid]
+                if not found:
+                    return None
+                values.append(found[0])
+        return values[0], values[1]
+
+
+_LONG_HEADER_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"})
+
+
+def encoded_element(
+    elem: DataElement, little_endian: bool, encodings: tuple[str, ...]
+) -> RawDataElement:
+    """A decoded element (built or edited in memory) encoded back to raw bytes.
+
+    pydicom's own element writer does the encoding (explicit VR, the
+    dataset's byte order and character set), so values come out exactly as
+    pydicom would have written them to a file.
+    """
+    if elem.VR and " or " in elem.VR:
+        elem = DataElement(elem.tag, _AMBIGUOUS_DEFAULTS.get(elem.VR, "UN"), elem.value)
+    buffer = DicomBytesIO()
+    buffer.is_little_endian = little_endian
+    buffer.is_implicit_VR = False
+    try:
+        write_data_element(buffer, elem, list(encodings))
+    except Exception as exc:
+        raise InvalidDicom(f"element {elem.tag:08x} cannot be encoded: {exc}") from exc
+    data = buffer.getvalue()
+    vr = data[4:6].decode("latin-1")
+    order = "<" if little_endian else ">"
+    if vr in _LONG_HEADER_VRS:
+        (length,) = struct.unpack(f"{order}I", data[8:12])
+        value = data[12:-8] if length == UNDEFINED_LENGTH else data[12:]
+    else:
+        value = data[8:]
+        length = len(value)
+    return RawDataElement(elem.tag, vr, length, value, 0, False, little_endian)
+
+
+def raw_value(elem: RawDataElement) -> bytes:
+    """The element's bytes, refusing values shorter than their declared length."""
+    value = elem.value or b""
+    if elem.length != UNDEFINED_LENGTH and len(value) != elem.length:
+        raise InvalidDicom(
+            f"element ({elem.tag >> 16:04X},{elem.tag & 0xFFFF:04X}) is truncated: "
+            f"{len(value)} of {elem.length} bytes"
+        )
+    return bytes(value)
+
+
+def resolve_vr(ds: Dataset, elem: RawDataElement) -> str:
+    """The VR of a raw element, as pydicom would decide it."""
+    vr = elem.VR
+    if vr and len(vr) == 2:
+        return str(vr)
+    if not vr and elem.tag >> 16 & 1 == 0:
+        try:
+            vr = dictionary_VR(elem.tag)
+        except KeyError:
+            vr = None
+        if vr and len(vr) == 2:
+            return str(vr)
+    try:
+        vr = ds[elem.tag].VR
+    except Exception as exc:
+        raise InvalidDicom(f"cannot decode element {elem.tag:08x}: {exc}") from exc
+    return _AMBIGUOUS_DEFAULTS.get(str(vr), str(vr))
+
+
+def _int_value(attributes: Attributes, tag: int) -> int | None:
+    attribute = attributes.get(tag)
+    if attribute is None or not attribute.val:
+        return None
+    try:
+        return int(float(attribute.val.split("\\")[0].strip()))
+    except ValueError:
+        return None
+
+
+def frame_count(attributes: Attributes) -> int:
+    """NumberOfFrames (0028,0008), 1 when absent or unusable."""
+    frames = _int_value(attributes, 0x00280008)
+    return frames if frames and frames > 0 else 1
+
+
+def frame_geometry(attributes: Attributes) -> pixeldata.FrameGeometry | None:
+    """Native frame geometry from Rows, Columns, SamplesPerPixel, BitsAllocated."""
+    rows = _int_value(attributes, 0x00280010)
+    columns = _int_value(attributes, 0x00280011)
+    bits = _int_value(attributes, 0x00280100)
+    samples = _int_value(attributes, 0x00280002) or 1
+    if not rows or not columns or not bits:
+        return None
+    return pixeldata.FrameGeometry(frame_count(attributes), rows, columns, samples, bits)
+
+
+def extract_dataset(ds: Dataset, first_bid: int) -> Extracted:
+    """Convert ``ds`` (raw elements as read from a file) into MINT attributes.
+
+    Decoded elements (a dataset built or edited in memory) are encoded first;
+    raises :class:`InvalidDicom` when a value is broken.
+    """
+    extractor = _Extractor(first_bid)
+    attributes: Attributes = {}
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None:
+        for tag, attribute in extractor.dataset(meta, DEFAULT_ENCODINGS, top=False).items():
+            if tag & 0xFFFF != 0:  # group length is recomputed on writing
+                attributes[tag] = attribute
+    attributes.update(extractor.dataset(ds, DEFAULT_ENCODINGS, top=True))
+    return Extracted(attributes, extractor.items, transfer_syntax_of(ds))

@@ -1,0 +1,59 @@
+"""Reading Part-10 input eagerly, turning every failure into InvalidDicom.
+
+pydicom reads lazily and leniently; an ingest must instead fail *now*, with a
+clear message, before anything is written. :func:`read_part10` parses the whole
+file (no deferred values), and the converter later checks each value's length
+against its header, so truncation is caught even where pydicom only warns.
+
+Files without the 128-byte preamble and "DICM" prefix are accepted only when
+they start like a DICOM data set (group 0002 or 0008 in either byte order), the
+same heuristic as reading with ``force``; anything else is garbage.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import BinaryIO
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from mintstore.errors import InvalidDicom
+
+Source = str | os.PathLike[str] | BinaryIO | bytes | bytearray | memoryview
+
+_PLAUSIBLE_FIRST_GROUPS = (b"\x02\x00", b"\x08\x00", b"\x00\x02", b"\x00\x08")
+
+
+def _as_stream(source: Source) -> BinaryIO:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return io.BytesIO(bytes(source))
+    if isinstance(source, str | os.PathLike):
+        try:
+            with open(source, "rb") as handle:
+                return io.BytesIO(handle.read())
+        except OSError as exc:
+            raise InvalidDicom(f"cannot read {os.fspath(source)!r}: {exc}") from exc
+    return source
+
+
+def read_part10(source: Source) -> Dataset:
+    """Read a whole Part-10 file (path, bytes or binary stream) into a dataset."""
+    stream = _as_stream(source)
+    start = stream.tell()
+    try:
+        return dcmread(stream, force=False)
+    except InvalidDicomError as exc:
+        stream.seek(start)
+        head = stream.read(8)
+        if len(head) < 8 or head[:2] not in _PLAUSIBLE_FIRST_GROUPS:
+            raise InvalidDicom(f"not a DICOM Part-10 file: {exc}") from exc
+        stream.seek(start)
+        try:
+            return dcmread(stream, force=True)
+        except Exception as inner:
+            raise InvalidDicom(f"malformed DICOM data set: {inner}") from inner
+    except Exception as exc:  # pydicom surfaces corruption as many exception types
+        raise InvalidDicom(f"malformed DICOM file: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,205 @@
+"""MINT -> DICOM: rebuild one instance as a pydicom dataset and a Part-10 file.
+
+The dataset is assembled from *raw* elements already encoded in the
+instance's own transfer syntax, so pydicom writes each value byte for byte
+without decoding or re-encoding it (that is what makes rebuilt files identical
+to the originals). Every call builds a fresh dataset: nothing is shared
+between instances.
+
+Encoding choices that MINT does not record, documented because byte identity
+depends on them: sequences and their items are written with explicit lengths
+(measured on pydicom's corpus this reproduces more files than undefined
+lengths; MINT does not record which one the original used); a file meta group is written with a freshly computed
+group length, after a zero preamble and "DICM" (a non-zero preamble, e.g. a
+TIFF header, is not kept); an instance without file meta
+attributes is written as a bare data set in its recorded transfer syntax.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from typing import BinaryIO
+
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filebase import DicomBytesIO, DicomFileLike
+from pydicom.filewriter import write_data_element, write_file_meta_info
+from pydicom.uid import DeflatedExplicitVRLittleEndian
+from pydicom.sequence import Sequence
+from pydicom.tag import Tag
+
+from mintstore.convert import pixeldata
+from mintstore.convert.extract import (
+    EXPLICIT_BE,
+    IMPLICIT_LE,
+    SPECIFIC_CHARACTER_SET_TAG,
+    UNDEFINED_LENGTH,
+    frame_geometry,
+)
+from mintstore.convert.normalize import effective_attributes
+from mintstore.convert.values import DEFAULT_ENCODINGS, TEXT_VRS, is_number_vr, number_bytes, text_bytes
+from mintstore.errors import InvalidMetadata, ItemNotFound
+from mintstore.model import PIXEL_DATA_TAG, Attribute, Attributes, Study
+
+ReadItem = Callable[[int], bytes]
+_META_GROUP = 0x0002
+
+
+def _encoding_of(transfer_syntax_uid: str) -> tuple[bool, bool]:
+    """(implicit VR, little endian) of a transfer syntax."""
+    if transfer_syntax_uid == IMPLICIT_LE:
+        return True, True
+    return False, transfer_syntax_uid != EXPLICIT_BE
+
+
+def _encodings(attributes: Attributes, inherited: tuple[str, ...]) -> tuple[str, ...]:
+    from pydicom.charset import convert_encodings
+
+    attribute = attributes.get(SPECIFIC_CHARACTER_SET_TAG)
+    if attribute is None:
+        return inherited
+    names = (attribute.val or "").split("\\") if attribute.data is None else (
+        attribute.data.decode("latin-1").split("\\")
+    )
+    names = [name.strip(" \x00") for name in names]
+    if not any(names):
+        return DEFAULT_ENCODINGS
+    return tuple(convert_encodings(names))
+
+
+class _Rebuilder:
+    def __init__(self, read_item: ReadItem, implicit: bool, little: bool) -> None:
+        self.read_item = read_item
+        self.implicit = implicit
+        self.little = little
+
+    def raw(self, tag: int, vr: str, value: bytes, undefined: bool = False) -> RawDataElement:
+        length = UNDEFINED_LENGTH if undefined else len(value)
+        return RawDataElement(Tag(tag), vr, length, value, 0, self.implicit, self.little)
+
+    def fill(self, ds: Dataset, attributes: Attributes, inherited: tuple[str, ...]) -> None:
+        encodings = _encodings(attributes, inherited)
+        for tag in sorted(attributes):
+            ds._dict[Tag(tag)] = self.element(attributes[tag], encodings, attributes)
+
+    def element(
+        self, attribute: Attribute, encodings: tuple[str, ...], context: Attributes
+    ) -> RawDataElement | DataElement:
+        vr = attribute.vr
+        tag = attribute.tag
+        if vr == "SQ" or attribute.items is not None:
+            items = []
+            for item in attribute.items or []:
+                child = Dataset()
+                self.fill(child, item.attributes, encodings)
+                items.append(child)
+            return DataElement(tag, "SQ", Sequence(items))
+        if tag == PIXEL_DATA_TAG and attribute.bid is not None:
+            return self.pixel_data(attribute, context)
+        if attribute.bid is not None:
+            return self.raw(tag, vr, self.item(attribute.bid))
+        if vr in TEXT_VRS:
+            return self.raw(tag, vr, text_bytes(attribute, encodings))
+        if is_number_vr(vr):
+            return self.raw(tag, vr, number_bytes(attribute, self.little))
+        return self.raw(tag, vr, attribute.data or b"")
+
+    def item(self, bid: int) -> bytes:
+        return bytes(self.read_item(bid))
+
+    def pixel_data(self, attribute: Attribute, context: Attributes) -> RawDataElement:
+        frames = [self.item(bid) for bid in attribute.bids()]
+        if attribute.encapsulation is not None:
+            value = pixeldata.join_encapsulated(frames, attribute.encapsulation)
+            return self.raw(attribute.tag, attribute.vr, value, undefined=True)
+        if len(frames) == 1 and frames[0][:4] == pixeldata.ITEM_TAG:
+            # encapsulated data that could not be cut into fragments: kept whole
+            return self.raw(attribute.tag, attribute.vr, frames[0], undefined=True)
+        value = pixeldata.join_native(frames, frame_geometry(context))
+        return self.raw(attribute.tag, attribute.vr, value)
+
+
+def _set_encoding(ds: Dataset, implicit: bool, little: bool) -> None:
+    """Mark ``ds`` (and its items) as already encoded so pydicom writes raw bytes."""
+    for elem in ds._dict.values():
+        if isinstance(elem, DataElement) and elem.VR == "SQ":
+            for item in elem.value:
+                _set_encoding(item, implicit, little)
+    ds.set_original_encoding(implicit, little, ds._character_set)
+
+
+def instance_to_dataset(
+    study: Study, series_uid: str, sop_uid: str, read_item: ReadItem
+) -> Dataset:
+    """Rebuild one instance: study, series, normalized, then its own attributes.
+
+    ``read_item(bid)`` returns a binary item's content; it is called once per
+    item the instance refers to (frames in order).
+    """
+    series = study.series.get(series_uid)
+    if series is None:
+        raise ItemNotFound(f"series {series_uid} is not in study {study.study_instance_uid}")
+    instance = series.instances.get(sop_uid)
+    if instance is None:
+        raise ItemNotFound(f"instance {sop_uid} is not in series {series_uid}")
+    merged = effective_attributes(study, series, instance)
+    meta = {tag: a for tag, a in merged.items() if tag >> 16 == _META_GROUP}
+    body = {tag: a for tag, a in merged.items() if tag >> 16 != _META_GROUP}
+    syntax_attribute = meta.get(0x00020010)
+    syntax = instance.transfer_syntax_uid or (
+        (syntax_attribute.val or "").strip("\x00 ") if syntax_attribute else IMPLICIT_LE
+    )
+    implicit, little = _encoding_of(syntax)
+    try:
+        ds = Dataset()
+        _Rebuilder(read_item, implicit, little).fill(ds, body, DEFAULT_ENCODINGS)
+        _set_encoding(ds, implicit, little)
+        if meta:
+            file_meta = FileMetaDataset()
+            _Rebuilder(read_item, False, True).fill(file_meta, meta, DEFAULT_ENCODINGS)
+            file_meta.set_original_encoding(False, True, file_meta._character_set)
+            ds.file_meta = file_meta
+            ds.preamble = b"\x00" * 128
+    except (ValueError, KeyError, IndexError) as exc:
+        raise InvalidMetadata(f"instance {sop_uid} cannot be rebuilt: {exc}") from exc
+    return ds
+
+
+def write_part10(ds: Dataset, out: BinaryIO) -> None:
+    """Write a rebuilt dataset as a Part-10 file (a bare data set if it has no meta).
+
+    Written element by element with pydicom's element writer rather than
+    ``dcmwrite`` because ``dcmwrite`` silently drops retired group lengths
+    (gggg,0000), which would make the file differ from the original.
+    """
+    implicit, little = ds.original_encoding
+    implicit = bool(implicit) if implicit is not None else True
+    little = bool(little) if little is not None else True
+    file_meta = getattr(ds, "file_meta", None)
+    preamble = getattr(ds, "preamble", None)
+    fp = DicomFileLike(out)
+    if preamble:
+        fp.write(preamble)
+        fp.write(b"DICM")
+    syntax = None
+    if file_meta is not None and len(file_meta):
+        if "FileMetaInformationGroupLength" not in file_meta:
+            file_meta.FileMetaInformationGroupLength = 0  # pydicom writes the real length
+        write_file_meta_info(fp, file_meta, enforce_standard=False)
+        syntax = file_meta.get("TransferSyntaxUID")
+    body = DicomBytesIO()
+    body.is_implicit_VR = implicit
+    body.is_little_endian = little
+    encodings = list(ds._character_set) if not isinstance(ds._character_set, str) else [
+        ds._character_set
+    ]
+    for tag in sorted(ds._dict):
+        write_data_element(body, ds.get_item(tag), encodings)
+    data = body.getvalue()
+    if syntax == DeflatedExplicitVRLittleEndian:
+        compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+        data = compressor.compress(data) + compressor.flush()
+        if len(data) % 2:
+            data += b"\x00"
+    out.write(data)
