@@ -1,0 +1,87 @@
+"""MINT metadata wire formats: XML (RI 1.1), GPB (RI field numbers) and JSON
+(DICOM JSON model attribute maps), each optionally gzipped.
+
+Every decoder turns any malformed or hostile input into
+:class:`mintstore.errors.InvalidMetadata` and checks the resulting model
+with the same rules (:mod:`mintstore.formats.checks`), so the three formats
+accept exactly the same studies and update deltas. Encoders are
+deterministic: the same model always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mintstore.errors import InvalidMetadata
+from mintstore.formats.compression import GZIP_MAGIC, compress, decompress
+from mintstore.formats.gpb import decode_gpb, encode_gpb
+from mintstore.formats.json_reader import decode_json
+from mintstore.formats.json_writer import encode_json
+from mintstore.formats.limits import DEFAULT_MAX_DOCUMENT_SIZE
+from mintstore.formats.variants import (
+    FORMATS,
+    GZIP_MEDIA_TYPE,
+    Variant,
+    check_format,
+    parse_variant,
+    sniff_variant,
+)
+from mintstore.formats.xml_reader import decode_xml
+from mintstore.formats.xml_writer import encode_xml
+from mintstore.model import Study
+
+__all__ = [
+    "DEFAULT_MAX_DOCUMENT_SIZE",
+    "FORMATS",
+    "GZIP_MEDIA_TYPE",
+    "Variant",
+    "decode",
+    "encode",
+    "encode_summary",
+    "parse_variant",
+    "sniff_variant",
+]
+
+_ENCODERS: dict[str, Callable[..., bytes]] = {
+    "xml": encode_xml,
+    "gpb": encode_gpb,
+    "json": encode_json,
+}
+
+
+def encode(study: Study, fmt: str, *, gzip: bool = False) -> bytes:
+    """Serialize a whole study (or an update delta) in ``fmt``."""
+    data = _ENCODERS[check_format(fmt)](study, summary=False)
+    return compress(data) if gzip else data
+
+
+def encode_summary(study: Study, fmt: str, *, gzip: bool = False) -> bytes:
+    """The summary document: study and series attributes and instance counts, no instances."""
+    data = _ENCODERS[check_format(fmt)](study, summary=True)
+    return compress(data) if gzip else data
+
+
+def decode(
+    data: bytes,
+    fmt: str,
+    *,
+    gzip: bool | None = None,
+    max_size: int = DEFAULT_MAX_DOCUMENT_SIZE,
+) -> Study:
+    """Parse a document of format ``fmt``; ``gzip=None`` detects compression.
+
+    ``max_size`` bounds the (uncompressed) document; XML input may also be
+    in the RI's pre-1.0 dialect.
+    """
+    check_format(fmt)
+    if gzip is None:
+        gzip = data.startswith(GZIP_MAGIC)
+    if gzip:
+        data = decompress(data, max_size=max_size)
+    elif len(data) > max_size:
+        raise InvalidMetadata(f"document of {len(data)} bytes exceeds the {max_size} limit")
+    if fmt == "xml":
+        return decode_xml(data, max_size=max_size)
+    if fmt == "gpb":
+        return decode_gpb(data)
+    return decode_json(data)

@@ -1,0 +1,199 @@
+"""MINT metadata as protocol buffers (RI field numbers; see mint.proto).
+
+The storage engine keeps every metadata version as gzipped GPB, so this is
+the format that must be fast and exact. Encoding is deterministic (same model
+-> same bytes) because stored documents are addressed by their digest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from google.protobuf.message import DecodeError
+
+from mintstore.errors import InvalidMetadata
+from mintstore.formats import mint_pb2 as pb
+from mintstore.formats.checks import UINT32_MAX, check_study
+from mintstore.formats.wire import EXCLUDE_TRUE, parse_exclude, parse_uint
+from mintstore.model import (
+    Attribute,
+    Attributes,
+    Encapsulation,
+    Instance,
+    Item,
+    Series,
+    Study,
+    sorted_attributes,
+)
+
+# --- encoding ------------------------------------------------------------------
+
+
+def encode_gpb(study: Study, *, summary: bool = False) -> bytes:
+    """Serialize ``study`` as one StudyData message; ``summary`` leaves out instances."""
+    check_study(study)
+    message = pb.StudyData(
+        study_instance_uid=study.study_instance_uid,
+        type=study.type,
+        instance_count=study.instance_count,
+    )
+    if study.version is not None:
+        message.version = str(study.version)
+    _fill_attributes(message.attributes, study.attributes)
+    for series in study.sorted_series():
+        _fill_series(message.series.add(), series, summary=summary)
+    return message.SerializeToString(deterministic=True)
+
+
+def _fill_series(message: pb.SeriesData, series: Series, *, summary: bool) -> None:
+    message.series_instance_uid = series.series_instance_uid
+    message.instance_count = len(series.instances)
+    if series.exclude:
+        message.exclude = EXCLUDE_TRUE
+    _fill_attributes(message.attributes, series.attributes)
+    if summary:
+        return
+    _fill_attributes(message.normalized_instance_attributes, series.normalized_attributes)
+    for instance in series.sorted_instances():
+        target = message.instances.add(sop_instance_uid=instance.sop_instance_uid)
+        if instance.transfer_syntax_uid is not None:
+            target.transfer_syntax_uid = instance.transfer_syntax_uid
+        if instance.exclude:
+            target.exclude = EXCLUDE_TRUE
+        _fill_attributes(target.attributes, instance.attributes)
+
+
+def _fill_attributes(target: Iterable[pb.AttributeData], attributes: Attributes) -> None:
+    adder = target.add  # type: ignore[attr-defined]
+    for attribute in sorted_attributes(attributes):
+        _fill_attribute(adder(), attribute)
+
+
+def _fill_attribute(message: pb.AttributeData, attribute: Attribute) -> None:
+    message.tag = attribute.tag
+    message.vr = attribute.vr
+    if attribute.exclude:
+        message.exclude = EXCLUDE_TRUE
+    if attribute.val:
+        message.string_value = attribute.val
+    if attribute.data is not None:
+        message.bytes = attribute.data
+    if attribute.bid is not None:
+        message.binary_item_id = attribute.bid
+        if attribute.bsize is not None:
+            message.binary_item_size = attribute.bsize
+        if attribute.framecount is not None and attribute.framecount > 1:
+            message.frame_count = attribute.framecount
+    if attribute.encapsulation is not None:
+        encapsulation = message.encapsulation
+        encapsulation.offset_table = attribute.encapsulation.offset_table
+        for lengths in attribute.encapsulation.frame_fragments:
+            encapsulation.frames.add(fragment_lengths=lengths)
+    for item in attribute.items or ():
+        _fill_attributes(message.items.add().attributes, item.attributes)
+
+
+# --- decoding ------------------------------------------------------------------
+
+
+def decode_gpb(data: bytes) -> Study:
+    """Parse one StudyData message; anything malformed raises InvalidMetadata."""
+    message = pb.StudyData()
+    try:
+        message.ParseFromString(data)
+    except (DecodeError, RecursionError, ValueError) as error:
+        raise InvalidMetadata(f"not a MINT GPB document: {error}") from None
+    if not message.HasField("study_instance_uid"):
+        raise InvalidMetadata("GPB StudyData has no study_instance_uid")
+    study = Study(
+        study_instance_uid=message.study_instance_uid,
+        type=message.type if message.HasField("type") else "DICOM",
+        version=(
+            parse_uint(message.version, "study version", 2**63 - 1)
+            if message.HasField("version")
+            else None
+        ),
+        attributes=_attributes(message.attributes, "study"),
+    )
+    for series_message in message.series:
+        series = _series(series_message)
+        if series.series_instance_uid in study.series:
+            raise InvalidMetadata(f"series {series.series_instance_uid!r} appears twice")
+        study.series[series.series_instance_uid] = series
+    check_study(study)
+    return study
+
+
+def _series(message: pb.SeriesData) -> Series:
+    if not message.HasField("series_instance_uid"):
+        raise InvalidMetadata("GPB SeriesData has no series_instance_uid")
+    uid = message.series_instance_uid
+    series = Series(
+        series_instance_uid=uid,
+        attributes=_attributes(message.attributes, f"series {uid!r}"),
+        normalized_attributes=_attributes(message.normalized_instance_attributes, uid),
+        exclude=_exclude(message),
+    )
+    for instance_message in message.instances:
+        if not instance_message.HasField("sop_instance_uid"):
+            raise InvalidMetadata(f"series {uid!r}: an instance has no sop_instance_uid")
+        sop_uid = instance_message.sop_instance_uid
+        if sop_uid in series.instances:
+            raise InvalidMetadata(f"series {uid!r}: instance {sop_uid!r} appears twice")
+        series.instances[sop_uid] = Instance(
+            sop_instance_uid=sop_uid,
+            transfer_syntax_uid=(
+                instance_message.transfer_syntax_uid
+                if instance_message.HasField("transfer_syntax_uid")
+                else None
+            ),
+            attributes=_attributes(instance_message.attributes, f"instance {sop_uid!r}"),
+            exclude=_exclude(instance_message),
+        )
+    return series
+
+
+def _exclude(message: pb.SeriesData | pb.InstanceData | pb.AttributeData) -> bool:
+    return parse_exclude(message.exclude if message.HasField("exclude") else None)
+
+
+def _attributes(messages: Iterable[pb.AttributeData], where: str) -> Attributes:
+    attributes: Attributes = {}
+    for message in messages:
+        attribute = _attribute(message, where)
+        if attribute.tag in attributes:
+            raise InvalidMetadata(f"{where}: attribute {attribute.tag:08x} appears twice")
+        attributes[attribute.tag] = attribute
+    return attributes
+
+
+def _attribute(message: pb.AttributeData, where: str) -> Attribute:
+    if not message.HasField("tag") or not message.HasField("vr"):
+        raise InvalidMetadata(f"{where}: an attribute lacks its tag or VR")
+    has_bid = message.HasField("binary_item_id")
+    if not has_bid and (message.HasField("frame_count") or message.HasField("binary_item_size")):
+        raise InvalidMetadata(f"{where}: attribute {message.tag:08x} has a size but no bid")
+    framecount = message.frame_count if message.HasField("frame_count") else None
+    if framecount == 1:  # the RI writes the count only when > 1; one frame is no count
+        framecount = None
+    items = [Item(_attributes(item.attributes, where)) for item in message.items]
+    return Attribute(
+        tag=message.tag,
+        vr=message.vr,
+        val=message.string_value or None,
+        data=message.bytes if message.HasField("bytes") else None,
+        bid=message.binary_item_id if has_bid else None,
+        bsize=message.binary_item_size if message.HasField("binary_item_size") else None,
+        framecount=framecount,
+        items=items if items or message.vr == "SQ" else None,
+        encapsulation=_encapsulation(message) if message.HasField("encapsulation") else None,
+        exclude=_exclude(message),
+    )
+
+
+def _encapsulation(message: pb.AttributeData) -> Encapsulation:
+    data = message.encapsulation
+    frames = [list(frame.fragment_lengths) for frame in data.frames]
+    if any(length > UINT32_MAX for frame in frames for length in frame):
+        raise InvalidMetadata("fragment length out of range")
+    return Encapsulation(offset_table=data.offset_table, frame_fragments=frames)
