@@ -201,8 +201,7 @@ def _decode_metadata(stream: IO[bytes], fmt: str, limit: int) -> Study:
         raise InvalidMetadata(f"metadata document larger than {limit} bytes")
     if not data:
         raise InvalidMetadata("empty metadata document")
-    gzipped = data[:2] == b"\x1f\x8b"
-    return formats.decode(data, fmt, gzip=gzipped)
+    return formats.decode(data, fmt, gzip=None)
 
 
 def _spool(stream: IO[bytes], spool_dir: str | None) -> IO[bytes]:

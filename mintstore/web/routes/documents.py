@@ -35,7 +35,7 @@ def _check_type(type_name: str) -> None:
 def _variant(name: str) -> tuple[str, bool]:
     try:
         fmt, gzipped = formats.parse_variant(name)
-    except ValueError as exc:
+    except InvalidInput as exc:
         raise ItemNotFound(f"no document {name[:40]!r}") from exc
     return fmt, gzipped
 
@@ -50,8 +50,7 @@ def _version_arg() -> int | None:
 
 
 def _send(study: Study, data: bytes, fmt: str, gzipped: bool) -> Response:
-    mimetype = "application/gzip" if gzipped else _CONTENT_TYPES[fmt]
-    response = Response(data, mimetype=mimetype)
+    response = Response(data, mimetype=formats.Variant(fmt, gzipped).content_type)
     if study.version is not None:
         response.headers["ETag"] = version_etag(study.version)
     response.headers["Cache-Control"] = "no-cache"

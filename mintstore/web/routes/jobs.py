@@ -18,7 +18,7 @@ from flask import Blueprint, Response, current_app, redirect
 from werkzeug.exceptions import HTTPException
 
 from mintstore.adapters.base import ObjectStore, PutMode
-from mintstore.errors import InvalidInput, ItemNotFound, MintError, NotFound, VersionConflict
+from mintstore.errors import InvalidInput, ItemNotFound, MintError, NotFound
 from mintstore.model import Study
 
 from .. import context
@@ -121,15 +121,10 @@ def _update_full_study() -> tuple[str, int]:
             raise InvalidInput("updatestudy needs a metadata part")
         if metadata.study_instance_uid != study_uid:
             raise InvalidInput("the metadata's studyInstanceUID differs from studyUUID")
-        current = store.study_info(study_uid).version
-        if current != int(old_version):
-            raise VersionConflict(
-                f"study is at version {current}, the update was based on {old_version}"
-            )
-        with store.begin_ingest() as session:
-            session.add_mint(metadata, upload.openers())
-            results = session.commit(context.actor())
-        return study_uid, results[0].version if results else current
+        result = store.merge_full_study(
+            metadata, upload.openers(), old_version=int(old_version), actor=context.actor()
+        )
+        return study_uid, result.version
 
 
 @blueprint.post("/jobs/createstudy")

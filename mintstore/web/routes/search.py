@@ -8,7 +8,7 @@ a search to "everything").
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response, request
 
@@ -142,6 +142,8 @@ def system_changelog() -> Response:
     if args.get("since"):
         try:
             since = datetime.fromisoformat(args["since"].replace("Z", "+00:00"))
+            if since.tzinfo is None:
+                since = since.replace(tzinfo=UTC)  # the RI's clients send UTC without a zone
         except ValueError as exc:
             raise InvalidInput(
                 f"since must be an ISO-8601 time, not {args['since'][:40]!r}"
