@@ -1,0 +1,46 @@
+"""The study storage engine: the bucket itself is the archive.
+
+See docs/storage.md for the layout and the protocols.
+"""
+
+from .config import Converter, MetadataCodec, StoreConfig
+from .facade import StudyStore
+from .ingest import IngestSession
+from .types import (
+    Actor,
+    Change,
+    ChangePage,
+    CommitResult,
+    CopyReport,
+    GcReport,
+    Lease,
+    SearchHit,
+    SearchPage,
+    SearchQuery,
+    StudyInfo,
+    SystemChange,
+    VerifyProblem,
+    VerifyReport,
+)
+
+__all__ = [
+    "Actor",
+    "Change",
+    "ChangePage",
+    "CommitResult",
+    "Converter",
+    "CopyReport",
+    "GcReport",
+    "IngestSession",
+    "Lease",
+    "MetadataCodec",
+    "SearchHit",
+    "SearchPage",
+    "SearchQuery",
+    "StoreConfig",
+    "StudyInfo",
+    "StudyStore",
+    "SystemChange",
+    "VerifyProblem",
+    "VerifyReport",
+]

@@ -1,0 +1,197 @@
+"""Content-addressed blobs: write once, read back verified.
+
+Every blob is stored under the SHA-256 of its bytes with create-if-absent, so
+storing something twice is free and harmless, and a half-written blob can
+never be referenced (the commit record naming it is written afterwards).
+Reads hash what they return and raise IntegrityError on the first mismatch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import IO
+
+from mintstore.adapters import ObjectInfo, ObjectReader, ObjectStore, PutMode
+from mintstore.errors import AlreadyExists, IntegrityError, NotFound
+
+from .config import StoreConfig
+from .layout import blob_key
+
+#: Uploads from a stream are spooled to memory up to this size, then to disk:
+#: the digest (and so the key) is only known once the last byte was read.
+SPOOL_LIMIT = 8 * 1024 * 1024
+
+
+class BlobStore:
+    """The blobs/ area of one bucket."""
+
+    def __init__(self, objects: ObjectStore, config: StoreConfig) -> None:
+        self.objects = objects
+        self.config = config
+
+    def put(self, data: bytes | memoryview) -> tuple[str, int]:
+        """Store bytes; return (digest, size). Already stored is success."""
+        digest = hashlib.sha256(data).hexdigest()
+        self._put_keyed(digest, data)
+        return digest, len(data)
+
+    def put_stream(self, stream: IO[bytes]) -> tuple[str, int]:
+        """Store a stream without holding it in memory; return (digest, size)."""
+        spool, digest, size = spool_stream(stream)
+        with spool:
+            self.put_spooled(digest, spool)
+        return digest, size
+
+    def put_spooled(self, digest: str, spool: IO[bytes]) -> None:
+        """Store a spooled stream whose digest is already known."""
+        spool.seek(0)
+        self._put_keyed(digest, spool)
+
+    def _put_keyed(self, digest: str, data: bytes | memoryview | IO[bytes]) -> None:
+        key = blob_key(digest)
+        try:
+            self.objects.put(key, data, mode=PutMode.CREATE)
+        except AlreadyExists:
+            self._refresh_if_old(key, data)
+
+    def _refresh_if_old(self, key: str, data: bytes | memoryview | IO[bytes]) -> None:
+        """Re-put an old blob so a concurrent gc cannot take it from a new commit.
+
+        gc only deletes unreferenced blobs older than the grace period; a blob
+        we are about to reference but that is older than half of it is
+        rewritten (same bytes, so OVERWRITE is safe) to make it young again.
+        """
+        try:
+            info = self.objects.head(key)
+        except NotFound:  # gc removed it between our put and head: store it again
+            info = None
+        threshold = self.config.clock() - self.config.gc_grace / 2
+        if info is None or info.last_modified is None or info.last_modified < threshold:
+            if not isinstance(data, bytes | memoryview):
+                data.seek(0)
+            self.objects.put(key, data, mode=PutMode.OVERWRITE)
+
+    def head(self, digest: str) -> ObjectInfo:
+        return self.objects.head(blob_key(digest))
+
+    def exists(self, digest: str) -> bool:
+        return self.objects.exists(blob_key(digest))
+
+    def open(self, digest: str, size: int | None = None) -> ObjectReader:
+        """Stream a blob; the digest (and size) are checked as the last byte is read."""
+        key = blob_key(digest)
+        raw = self.objects.get(key)
+        return ObjectReader(raw.info, _verified(raw, digest, size, key), on_close=raw.close)
+
+    def read(self, digest: str, size: int | None = None) -> bytes:
+        with self.open(digest, size) as reader:
+            return reader.read()
+
+    def read_range(self, digest: str, start: int, end: int) -> bytes:
+        """A byte range; not digest-checked (that needs the whole blob)."""
+        return self.objects.get_range(blob_key(digest), start, end)
+
+    def check(self, digest: str, size: int | None, *, deep: bool) -> str | None:
+        """None if the blob is sound, else what is wrong with it."""
+        try:
+            if not deep:
+                info = self.head(digest)
+                if size is not None and info.size != size:
+                    return f"size {info.size} != recorded {size}"
+                return None
+            with self.open(digest, size) as reader:
+                for _ in reader.iter_chunks():
+                    pass
+            return None
+        except NotFound:
+            return "missing"
+        except IntegrityError as exc:
+            return str(exc)
+
+
+def spool_stream(stream: IO[bytes]) -> tuple[IO[bytes], str, int]:
+    """Copy a stream to a spool file, hashing it: the key is known only at the end."""
+    hasher = hashlib.sha256()
+    size = 0
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_LIMIT)
+    try:
+        while chunk := stream.read(1024 * 1024):
+            hasher.update(chunk)
+            spool.write(chunk)
+            size += len(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool, hasher.hexdigest(), size  # type: ignore[return-value]
+
+
+def _verified(raw: ObjectReader, digest: str, size: int | None, key: str) -> Iterator[bytes]:
+    hasher = hashlib.sha256()
+    count = 0
+    for chunk in raw.iter_chunks():
+        hasher.update(chunk)
+        count += len(chunk)
+        yield chunk
+    if size is not None and count != size:
+        raise IntegrityError(f"blob has {count} bytes, expected {size} ({key})")
+    if hasher.hexdigest() != digest:
+        raise IntegrityError(f"blob content does not match its digest ({key})")
+
+
+class ParallelUploader:
+    """Uploads blobs on a bounded worker pool with a bounded backlog.
+
+    The backlog bound keeps memory flat: a caller producing items faster than
+    the store absorbs them blocks instead of queueing a whole study.
+    """
+
+    def __init__(self, blobs: BlobStore, workers: int) -> None:
+        self._blobs = blobs
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="blob")
+        self._slots = threading.BoundedSemaphore(max(1, workers) * 2)
+        self._futures: list[Future[tuple[str, int]]] = []
+
+    def submit(self, data: bytes | memoryview) -> Future[tuple[str, int]]:
+        self._slots.acquire()
+        try:
+            future = self._pool.submit(self._blobs.put, data)
+        except BaseException:
+            self._slots.release()
+            raise
+        future.add_done_callback(lambda _: self._slots.release())
+        self._futures.append(future)
+        return future
+
+    def submit_stream(self, stream: IO[bytes]) -> Future[tuple[str, int]]:
+        """Read ``stream`` here (spooling and hashing it), upload on a worker."""
+        spool, digest, size = spool_stream(stream)
+
+        def upload() -> tuple[str, int]:
+            with spool:
+                self._blobs.put_spooled(digest, spool)
+            return digest, size
+
+        self._slots.acquire()
+        try:
+            future = self._pool.submit(upload)
+        except BaseException:
+            self._slots.release()
+            spool.close()
+            raise
+        future.add_done_callback(lambda _: self._slots.release())
+        self._futures.append(future)
+        return future
+
+    def wait(self) -> None:
+        """Wait for every upload; the first failure is raised."""
+        futures, self._futures = self._futures, []
+        for future in futures:
+            future.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,106 @@
+"""How a study store is configured, and the two seams to its collaborators.
+
+The engine depends on a metadata codec (how a Study becomes bytes in a blob)
+and on a DICOM converter (Part-10 <-> Study). Both are passed in through
+:class:`StoreConfig` rather than imported deep inside, so the engine can be
+tested and benchmarked on its own and the choice is made once at the edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, BinaryIO, Protocol
+
+from mintstore.model import Study
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MetadataCodec(Protocol):
+    """Turns a whole Study (or a delta) into the bytes stored in a blob and back."""
+
+    #: Short name recorded in every commit record ("gpb.gz"), so a reader
+    #: knows how to decode the documents a commit references.
+    name: str
+
+    def encode(self, study: Study) -> bytes: ...
+
+    def decode(self, data: bytes) -> Study: ...
+
+
+class StudyBuilderLike(Protocol):
+    """What the engine needs from ``mintstore.convert.StudyBuilder``."""
+
+    def add_dataset(self, dataset: Any) -> list[tuple[int, bytes | memoryview]]:
+        """Add one instance; raises DuplicateInstance if its SOP UID is already there."""
+        ...
+
+    @property
+    def study(self) -> Study: ...
+
+    @property
+    def next_bid(self) -> int: ...
+
+
+class Converter(Protocol):
+    """What the engine needs from ``mintstore.convert`` (Part-10 <-> Study)."""
+
+    def read_part10(self, stream: BinaryIO) -> Any:
+        """Parse one Part-10 instance eagerly (InvalidDicom on anything malformed)."""
+        ...
+
+    def new_builder(self, existing: Study | None, next_bid: int) -> StudyBuilderLike: ...
+
+    def instance_to_dataset(
+        self, study: Study, series_uid: str, sop_uid: str, read_item: Callable[[int], bytes]
+    ) -> Any: ...
+
+    def write_part10(self, dataset: Any, out: BinaryIO) -> None: ...
+
+
+def _default_codec() -> MetadataCodec:
+    from mintstore.store.codecs import default_codec
+
+    return default_codec()
+
+
+def _default_converter() -> Converter:
+    from mintstore.store.codecs import default_converter
+
+    return default_converter()
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Tunables of one study store; every time-dependent decision uses ``clock``.
+
+    * ``lock_ttl``: how long an update lease lives unless renewed.
+    * ``lock_margin``: an update refuses a lease that expires within this
+      margin, so a commit never lands after its lease expired.
+    * ``gc_grace``: gc never deletes a blob younger than this (it may belong
+      to a commit in flight); ingest refreshes a re-used blob older than half
+      of it, so content a new commit references is always "young".
+    * ``seq_backfill_after``: a committed version without a system change-log
+      entry is only backfilled by someone else once its commit is this old
+      (its own writer normally adds the entry within milliseconds).
+    * ``upload_workers``: parallel blob uploads per ingest.
+    * ``compact_every``: write a new search manifest once this many change-log
+      entries follow the newest one.
+    * ``index_refresh``: minimum time between two tail checks of the change
+      log by the in-process search index (0 = check on every query).
+    """
+
+    lock_ttl: timedelta = timedelta(minutes=5)
+    lock_margin: timedelta = timedelta(seconds=5)
+    gc_grace: timedelta = timedelta(hours=24)
+    seq_backfill_after: timedelta = timedelta(seconds=60)
+    upload_workers: int = 8
+    compact_every: int = 1000
+    index_refresh: timedelta = timedelta(0)
+    clock: Callable[[], datetime] = utc_now
+    codec: MetadataCodec = field(default_factory=_default_codec)
+    converter: Converter = field(default_factory=_default_converter)

@@ -1,0 +1,256 @@
+"""``StudyStore``: the one object the rest of mintstore talks to.
+
+It only wires the engine's modules together and checks arguments; each
+protocol lives in its own module (ingest, update, locks, changelog, index,
+copy, maintenance).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import BinaryIO
+
+from mintstore.adapters import ObjectReader, ObjectStore
+from mintstore.errors import InvalidInput, ItemNotFound, NotFound, StudyGone, StudyNotFound
+from mintstore.model import Study
+
+from . import copying, maintenance
+from .config import StoreConfig
+from .core import Core
+from .descriptor import ensure_descriptor
+from .ingest import IngestSession
+from .layout import study_key
+from .records import CommitRecord
+from .types import (
+    Actor,
+    Change,
+    ChangePage,
+    CommitResult,
+    CopyReport,
+    GcReport,
+    Lease,
+    SearchPage,
+    SearchQuery,
+    StudyInfo,
+    VerifyReport,
+)
+from .uids import check_uid
+from .update import delete_study, update_study
+
+ItemOpener = Callable[[], ObjectReader]
+
+
+class StudyStore:
+    """Studies, versions, history and search, all kept in one object store."""
+
+    def __init__(self, objects: ObjectStore, config: StoreConfig | None = None) -> None:
+        self.objects = objects
+        self.config = config if config is not None else StoreConfig()
+        ensure_descriptor(objects)
+        self._core = Core(objects, self.config)
+
+    @property
+    def core(self) -> Core:
+        return self._core
+
+    # --- writing -------------------------------------------------------------------
+
+    def begin_ingest(self) -> IngestSession:
+        return IngestSession(self._core)
+
+    def update(
+        self,
+        study_uid: str,
+        delta: Study,
+        items: Mapping[int, Callable[[], BinaryIO]],
+        *,
+        old_version: int | None = None,
+        lock_token: str | None = None,
+        actor: Actor,
+    ) -> CommitResult:
+        check_uid(study_uid)
+        if delta.study_instance_uid != study_uid:
+            raise InvalidInput("the delta names another study")
+        return update_study(
+            self._core,
+            study_uid,
+            delta,
+            items,
+            old_version=old_version,
+            lock_token=lock_token,
+            actor=actor,
+        )
+
+    def merge_full_study(
+        self,
+        study: Study,
+        items: Mapping[int, Callable[[], BinaryIO]],
+        *,
+        old_version: int | None = None,
+        actor: Actor,
+    ) -> CommitResult:
+        """RI DICOM2MINT update: the full study with new instances, merged in."""
+        if old_version is not None:
+            current = self.study_info(study.study_instance_uid).version
+            if current != old_version:
+                from mintstore.errors import VersionConflict
+
+                raise VersionConflict(f"study is at version {current}, not {old_version}")
+        with self.begin_ingest() as session:
+            session.add_mint(study, items)
+            return session.commit(actor)[0]
+
+    def delete(self, study_uid: str, actor: Actor) -> CommitResult:
+        check_uid(study_uid)
+        return delete_study(self._core, study_uid, actor)
+
+    # --- reading -------------------------------------------------------------------
+
+    def _record(self, study_uid: str, version: int | None = None) -> CommitRecord:
+        check_uid(study_uid)
+        return self._core.live_record(study_uid, version)
+
+    def study_info(self, study_uid: str) -> StudyInfo:
+        record = self._record(study_uid)
+        return StudyInfo(study_uid, record.version, record.time, [record.type])
+
+    def metadata(self, study_uid: str, version: int | None = None) -> Study:
+        return self._core.read_study(self._record(study_uid, version))
+
+    def _item_row(self, study_uid: str, bid: int, version: int | None) -> tuple[str, int]:
+        table = self._core.item_table(self._record(study_uid, version))
+        row = table.get(bid)
+        if row is None:
+            raise ItemNotFound(f"study {study_uid} has no binary item {bid}")
+        return row
+
+    def open_item(self, study_uid: str, bid: int, version: int | None = None) -> ObjectReader:
+        digest, size = self._item_row(study_uid, bid, version)
+        return self._core.blobs.open(digest, size)
+
+    def item_size(self, study_uid: str, bid: int, version: int | None = None) -> int:
+        return self._item_row(study_uid, bid, version)[1]
+
+    def read_item_range(self, study_uid: str, bid: int, start: int, end: int) -> bytes:
+        digest, size = self._item_row(study_uid, bid, None)
+        if start == 0 and end >= size:
+            return self._core.blobs.read(digest, size)
+        return self._core.blobs.read_range(digest, start, end)
+
+    def item_ids(self, study_uid: str, version: int | None = None) -> list[int]:
+        return sorted(self._core.item_table(self._record(study_uid, version)))
+
+    def iter_items(
+        self, study_uid: str, bids: list[int] | None = None, version: int | None = None
+    ) -> Iterator[tuple[int, int, ItemOpener]]:
+        """(bid, size, opener) for each item; one consistent version throughout."""
+        table = self._core.item_table(self._record(study_uid, version))
+        wanted = sorted(table) if bids is None else bids
+        for bid in wanted:
+            row = table.get(bid)
+            if row is None:
+                raise ItemNotFound(f"study {study_uid} has no binary item {bid}")
+            digest, size = row
+            yield bid, size, _opener(self._core, digest, size)
+
+    def instance_part10(self, study_uid: str, series_uid: str, sop_uid: str, out: BinaryIO) -> None:
+        record = self._record(study_uid)
+        study = self._core.read_study(record)
+        series = study.series.get(series_uid)
+        if series is None or sop_uid not in series.instances:
+            raise ItemNotFound(f"study {study_uid} has no instance {series_uid}/{sop_uid}")
+        table = self._core.item_table(record)
+        blobs = self._core.blobs
+
+        def read_item(bid: int) -> bytes:
+            row = table.get(bid)
+            if row is None:
+                raise ItemNotFound(f"binary item {bid} is missing")
+            return blobs.read(*row)
+
+        converter = self.config.converter
+        dataset = converter.instance_to_dataset(study, series_uid, sop_uid, read_item)
+        converter.write_part10(dataset, out)
+
+    # --- locks ----------------------------------------------------------------------
+
+    def acquire_lock(self, study_uid: str, owner: str, ttl: timedelta | None = None) -> Lease:
+        self._record(study_uid)
+        return self._core.locks.acquire(study_key(study_uid), owner, ttl)
+
+    def release_lock(self, study_uid: str, token: str) -> None:
+        check_uid(study_uid)
+        self._core.locks.release(study_key(study_uid), token)
+
+    # --- change logs -------------------------------------------------------------------
+
+    def study_changes(self, study_uid: str) -> list[Change]:
+        self._record(study_uid)
+        return [
+            Change(r.version, r.type, r.time, r.operation, r.user, r.host)
+            for r in self._core.log.records(study_key(study_uid))
+        ]
+
+    def change_payload(self, study_uid: str, number: int) -> Study:
+        self._record(study_uid)
+        try:
+            record = self._core.log.record(study_key(study_uid), number)
+        except NotFound:
+            raise ItemNotFound(f"study {study_uid} has no change {number}") from None
+        if record.payload is None:
+            raise ItemNotFound(f"change {number} of study {study_uid} uploaded nothing")
+        return self._core.read_study(record, record.payload)
+
+    def system_changes(
+        self,
+        *,
+        since: datetime | None = None,
+        continuation: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> ChangePage:
+        if since is not None and since.tzinfo is None:
+            raise InvalidInput("since needs a time zone (e.g. ...Z)")
+        return self._core.changes.page(
+            since=since, continuation=continuation, limit=limit, offset=offset
+        )
+
+    # --- search ---------------------------------------------------------------------
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        return self._core.index.search(query)
+
+    # --- copy / move ----------------------------------------------------------------
+
+    def copy_study(self, study_uid: str, target: StudyStore) -> CopyReport:
+        check_uid(study_uid)
+        return copying.copy_study(self._core, target.core, study_uid)
+
+    def move_study(self, study_uid: str, target: StudyStore, actor: Actor) -> CopyReport:
+        """Copy, verified at the target, then delete (tombstone) the source."""
+        report = self.copy_study(study_uid, target)
+        self.delete(study_uid, actor)
+        return report
+
+    # --- maintenance ------------------------------------------------------------------
+
+    def verify(self, *, deep: bool = True) -> VerifyReport:
+        return maintenance.verify(self._core, deep=deep)
+
+    def gc(self, grace: timedelta | None = None) -> GcReport:
+        return maintenance.gc(self._core, grace if grace is not None else self.config.gc_grace)
+
+    def reindex(self) -> int:
+        """Rebuild the search manifest from the studies alone; returns its number."""
+        return maintenance.reindex(self._core)
+
+    def close(self) -> None:
+        self.objects.close()
+
+
+def _opener(core: Core, digest: str, size: int) -> ItemOpener:
+    return lambda: core.blobs.open(digest, size)
+
+
+__all__ = ["StudyGone", "StudyNotFound", "StudyStore"]

@@ -1,0 +1,238 @@
+"""Ingest: instances in, one commit per study out.
+
+Binary items go to blobs as each instance is parsed (on a bounded pool), so
+a study is never held in memory; only the metadata model is. The commit of
+each study touched happens in ``commit``: documents first, then the commit
+record. Losing the race for a version means another writer appended first:
+our new instances are re-added on top of its version (their items are
+already stored, so only metadata work is repeated) and we try again.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, BinaryIO, Self
+
+from mintstore.errors import DuplicateInstance, InvalidDicom, InvalidInput
+from mintstore.model import Study
+
+from .blobs import ParallelUploader
+from .config import StudyBuilderLike
+from .core import Core, Head
+from .layout import study_key
+from .modelops import check_items, instance_uids, max_bid, referenced_table, subset
+from .records import CommitRecord, ItemTable
+from .types import Actor, CommitResult
+from .uids import check_uid
+
+
+@dataclass
+class _Work:
+    """One study being ingested in this session."""
+
+    uid: str
+    skey: str
+    head: CommitRecord | None
+    base: Head | None
+    builder: StudyBuilderLike
+    study: Study | None = None
+    table: ItemTable = field(default_factory=dict)
+    pending: dict[int, Future[tuple[str, int]]] = field(default_factory=dict)
+    new_sops: set[str] = field(default_factory=set)
+
+
+class IngestSession:
+    """Collects instances of any number of studies; ``commit`` makes them visible."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+        self._uploader = ParallelUploader(core.blobs, core.config.upload_workers)
+        self._works: dict[str, _Work] = {}
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the upload pool; anything uncommitted stays invisible."""
+        self._uploader.close()
+
+    # --- adding ---------------------------------------------------------------------
+
+    def _work(self, uid: str) -> _Work:
+        work = self._works.get(uid)
+        if work is None:
+            check_uid(uid)
+            skey = study_key(uid)
+            head = self._core.log.head(skey)
+            base = self._core.load_head(skey)
+            next_bid = head.next_bid if head is not None else 0
+            builder = self._core.config.converter.new_builder(
+                base.study if base else None, next_bid
+            )
+            work = _Work(uid, skey, head, base, builder)
+            if base is not None:
+                work.study = base.study
+                work.table = dict(base.table)
+            self._works[uid] = work
+        return work
+
+    def add_part10(self, stream: BinaryIO) -> str:
+        """Parse one Part-10 instance and store its binary items; returns its study UID."""
+        dataset = self._core.config.converter.read_part10(stream)
+        uid = _dataset_uid(dataset, "StudyInstanceUID")
+        self._add_dataset(self._work(uid), dataset)
+        return uid
+
+    def _add_dataset(self, work: _Work, dataset: Any) -> None:
+        sop_uid = _dataset_uid(dataset, "SOPInstanceUID")
+        try:
+            items = work.builder.add_dataset(dataset)
+        except DuplicateInstance as duplicate:
+            if self._already_stored(work, duplicate):
+                return
+            raise
+        work.study = work.builder.study
+        for bid, content in items:
+            work.pending[bid] = self._uploader.submit(content)
+        work.new_sops.add(sop_uid)
+
+    def _digest(self, work: _Work, bid: int) -> str | None:
+        if bid in work.pending:
+            return work.pending[bid].result()[0]
+        row = work.table.get(bid)
+        return row[0] if row else None
+
+    def _already_stored(self, work: _Work, duplicate: DuplicateInstance) -> bool:
+        """Same metadata and same binary contents as stored: an idempotent re-send."""
+        if not duplicate.identical_metadata:
+            return False
+        return all(
+            hashlib.sha256(content).hexdigest() == self._digest(work, bid)
+            for bid, content in duplicate.items
+        )
+
+    def add_mint(self, metadata: Study, items: Mapping[int, Callable[[], BinaryIO]]) -> None:
+        """A MINT upload (metadata + binaryN parts): create the study as sent, or
+        merge its instances into the stored study (RI DICOM2MINT update semantics:
+        the full study with new instances; instances already stored are kept)."""
+        work = self._work(metadata.study_instance_uid)
+        uploaded: ItemTable = {}
+        futures = {}
+        for bid, opener in sorted(items.items()):
+            with opener() as stream:
+                futures[bid] = self._uploader.submit_stream(stream)
+        for bid, future in futures.items():
+            uploaded[bid] = future.result()
+        check_items(metadata, uploaded)
+        if work.study is None:
+            study = copy.deepcopy(metadata)
+            work.study = study
+            work.table.update(uploaded)
+            work.new_sops = {sop for _, sop in instance_uids(study)}
+            next_bid = max(work.builder.next_bid, max_bid(study) + 1)
+            work.builder = self._core.config.converter.new_builder(study, next_bid)
+            return
+        self._merge_instances(work, metadata, uploaded, None)
+
+    def _merge_instances(
+        self, work: _Work, source: Study, table: ItemTable, only: set[str] | None
+    ) -> None:
+        """Re-add instances of ``source`` (items already stored) through the builder."""
+        converter = self._core.config.converter
+        blobs = self._core.blobs
+
+        def read_item(bid: int) -> bytes:
+            digest, size = table[bid]
+            return blobs.read(digest, size)
+
+        for series_uid, sop_uid in instance_uids(source):
+            if only is not None and sop_uid not in only:
+                continue
+            dataset = converter.instance_to_dataset(source, series_uid, sop_uid, read_item)
+            self._add_dataset(work, dataset)
+
+    # --- committing -----------------------------------------------------------------
+
+    def commit(self, actor: Actor) -> list[CommitResult]:
+        """Commit every study touched; one result per study."""
+        self._uploader.wait()
+        return [self._commit_one(work, actor) for work in self._works.values()]
+
+    def _commit_one(self, work: _Work, actor: Actor) -> CommitResult:
+        while True:
+            for bid, future in list(work.pending.items()):
+                work.table[bid] = future.result()
+            work.pending.clear()
+            if not work.new_sops or work.study is None:
+                version = work.head.version if work.head is not None else -1
+                return CommitResult(work.uid, version, created=False, changed=False)
+            record = self._prepare(work, actor)
+            if self._core.try_commit(record):
+                return CommitResult(
+                    work.uid, record.version, created=work.base is None, changed=True
+                )
+            self._rebase(work)
+
+    def _prepare(self, work: _Work, actor: Actor) -> CommitRecord:
+        assert work.study is not None
+        study = work.study
+        table = referenced_table(study, work.table)
+        check_items(study, table)
+        head = work.head
+        next_bid = max(
+            work.builder.next_bid, max_bid(study) + 1, head.next_bid if head is not None else 0
+        )
+        payload = subset(study, work.new_sops) if work.base is not None else None
+        return self._core.prepare(
+            study,
+            table,
+            payload,
+            version=head.version + 1 if head is not None else 0,
+            operation="CREATE" if work.base is None else "UPDATE",
+            next_bid=next_bid,
+            actor=actor,
+        )
+
+    def _rebase(self, work: _Work) -> None:
+        """Someone committed first: redo our instances on top of the new head."""
+        assert work.study is not None
+        source, table, sops = work.study, dict(work.table), set(work.new_sops)
+        head = self._core.log.head(work.skey)
+        base = self._core.load_head(work.skey)
+        converter = self._core.config.converter
+        work.head, work.base = head, base
+        work.builder = converter.new_builder(
+            base.study if base else None, head.next_bid if head is not None else 0
+        )
+        work.study = base.study if base else None
+        work.table = dict(base.table) if base else {}
+        work.new_sops = set()
+        self._merge_instances(work, source, table, sops)
+        self._uploader.wait()
+
+
+def _dataset_uid(dataset: Any, keyword: str) -> str:
+    value = dataset.get(keyword) if hasattr(dataset, "get") else None
+    if not value:
+        raise InvalidDicom(f"the instance has no {keyword}")
+    uid = str(value)
+    check_uid(uid)
+    return uid
+
+
+def check_not_empty(results: list[CommitResult]) -> None:
+    if not results:
+        raise InvalidInput("nothing was uploaded")

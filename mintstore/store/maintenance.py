@@ -1,0 +1,128 @@
+"""verify, gc and reindex: walking the whole bucket.
+
+All three start from the commit records (the truth) and treat everything
+else as derived: blobs no record references are orphans, and the search
+manifest can be rebuilt from the records alone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from mintstore.errors import IntegrityError, NotFound
+
+from .core import Core
+from .layout import BLOB_PREFIX, STUDIES_PREFIX, digest_of_blob_key, manifest_key
+from .records import CommitRecord, IndexRow
+from .types import GcReport, VerifyProblem, VerifyReport
+
+
+def study_versions(core: Core) -> dict[str, int]:
+    """Every study key with its newest version, from one listing of studies/."""
+    newest: dict[str, int] = defaultdict(lambda: -1)
+    for info in core.objects.list(STUDIES_PREFIX):
+        parts = info.key.split("/")
+        if len(parts) == 4 and parts[2] == "log" and parts[3].endswith(".json"):
+            stem = parts[3][:-5]
+            if stem.isdigit():
+                newest[parts[1]] = max(newest[parts[1]], int(stem))
+    return dict(newest)
+
+
+def _records(core: Core, skey: str, newest: int) -> list[CommitRecord]:
+    return [core.log.record(skey, version) for version in range(newest + 1)]
+
+
+def verify(core: Core, *, deep: bool = True, backfill_now: datetime | None = None) -> VerifyReport:
+    """Check every committed reference; report orphans; backfill missing change entries."""
+    report = VerifyReport()
+    checked: dict[str, str | None] = {}
+    referenced: set[str] = set()
+
+    def check(record: CommitRecord, digest: str, size: int | None) -> None:
+        referenced.add(digest)
+        if digest not in checked:
+            checked[digest] = core.blobs.check(digest, size, deep=deep)
+            report.blobs_checked += 1
+        problem = checked[digest]
+        if problem is not None:
+            report.problems.append(VerifyProblem(record.study_uid, record.version, digest, problem))
+
+    for skey, newest in sorted(study_versions(core).items()):
+        report.studies += 1
+        for version in range(newest + 1):
+            try:
+                record = core.log.record(skey, version)
+            except NotFound:
+                report.problems.append(VerifyProblem(skey, version, "", "version missing"))
+                continue
+            except IntegrityError as exc:
+                report.problems.append(VerifyProblem(skey, version, "", str(exc)))
+                continue
+            report.versions += 1
+            for digest in record.referenced_digests():
+                check(record, digest, None)
+            if record.items is not None and checked.get(record.items) is None:
+                for digest, size in core.item_table(record).values():
+                    check(record, digest, size)
+            if core.changes.backfill(skey, record, now=backfill_now):
+                report.backfilled_changes += 1
+    for info in core.objects.list(BLOB_PREFIX):
+        digest = digest_of_blob_key(info.key)
+        if digest is not None and digest not in referenced:
+            report.orphans.append(digest)
+    return report
+
+
+def gc(core: Core, grace: timedelta) -> GcReport:
+    """Delete blobs no version of a live study references, once older than ``grace``.
+
+    A blob younger than the grace may belong to a commit in flight; ingest
+    refreshes any re-used blob older than half the configured grace, so a
+    blob a new commit references is never this old.
+    """
+    report = GcReport()
+    referenced: set[str] = set()
+    for skey, newest in study_versions(core).items():
+        records = _records(core, skey, newest)
+        if records[-1].operation == "DELETE":
+            continue
+        for record in records:
+            referenced.update(record.referenced_digests())
+            referenced.update(digest for digest, _ in core.item_table(record).values())
+    cutoff = core.config.clock() - grace
+    for info in core.objects.list(BLOB_PREFIX):
+        digest = digest_of_blob_key(info.key)
+        if digest is None or digest in referenced:
+            continue
+        if info.last_modified is None or info.last_modified > cutoff:
+            report.kept_young += 1
+            continue
+        core.objects.delete(info.key)
+        report.deleted.append(digest)
+        report.bytes_freed += info.size
+    return report
+
+
+def reindex(core: Core, *, backfill_now: datetime | None = None) -> int:
+    """Rebuild the index from the commit records; write it as a manifest."""
+    rows: list[tuple[str, IndexRow]] = []
+    for skey, newest in study_versions(core).items():
+        for version in range(newest + 1):
+            core.changes.backfill(skey, core.log.record(skey, version), now=backfill_now)
+    upto = core.changes.tail()
+    for skey, newest in study_versions(core).items():
+        rows.append((skey, core.log.record(skey, newest).index))
+    core.index.replace_all(rows, upto)
+    if upto:
+        from mintstore.adapters import PutMode
+        from mintstore.errors import AlreadyExists
+
+        from .index import encode_manifest
+
+        try:
+            core.objects.put(manifest_key(upto), encode_manifest(rows), mode=PutMode.CREATE)
+        except AlreadyExists:
+            pass
+    return upto

@@ -1,0 +1,132 @@
+"""Pure operations on study models that versioning needs.
+
+Applying an update delta (exclude markers remove, everything else replaces
+or adds), shifting a delta's binary item ids above every id the study ever
+used, cutting out the instances a change uploaded, and checking that every
+bid a study refers to has a stored item.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from mintstore.errors import InvalidInput
+from mintstore.model import Attribute, Attributes, Series, Study, walk_attributes
+
+from .records import ItemTable
+
+
+def shift_bids(study: Study, offset: int) -> None:
+    """Renumber every bid (study, series, normalized, instance, items) by ``offset``."""
+    if offset == 0:
+        return
+    for attribute in study.iter_attributes():
+        if attribute.bid is not None:
+            attribute.bid += offset
+
+
+def max_bid(study: Study) -> int:
+    """The highest bid the study refers to (-1 if none)."""
+    return max(study.referenced_bids(), default=-1)
+
+
+def _apply_attributes(target: Attributes, delta: Attributes) -> None:
+    for tag, attribute in delta.items():
+        if attribute.exclude:
+            target.pop(tag, None)
+        else:
+            target[tag] = copy.deepcopy(attribute)
+
+
+def apply_delta(base: Study, delta: Study) -> Study:
+    """A new study: ``base`` with ``delta`` applied (``base`` is not modified)."""
+    result = copy.deepcopy(base)
+    _apply_attributes(result.attributes, delta.attributes)
+    for series_uid, series_delta in delta.series.items():
+        if series_delta.exclude:
+            result.series.pop(series_uid, None)
+            continue
+        series = result.series.get(series_uid)
+        if series is None:
+            series = result.series[series_uid] = Series(series_uid)
+        _apply_attributes(series.attributes, series_delta.attributes)
+        _apply_attributes(series.normalized_attributes, series_delta.normalized_attributes)
+        for sop_uid, instance_delta in series_delta.instances.items():
+            if instance_delta.exclude:
+                series.instances.pop(sop_uid, None)
+                continue
+            instance = series.instances.get(sop_uid)
+            if instance is None:
+                fresh = copy.deepcopy(instance_delta)
+                fresh.attributes = {t: a for t, a in fresh.attributes.items() if not a.exclude}
+                series.instances[sop_uid] = fresh
+                continue
+            if instance_delta.transfer_syntax_uid:
+                instance.transfer_syntax_uid = instance_delta.transfer_syntax_uid
+            _apply_attributes(instance.attributes, instance_delta.attributes)
+    for attribute in result.iter_attributes():
+        attribute.exclude = False
+    return result
+
+
+def subset(study: Study, sop_uids: set[str]) -> Study:
+    """The part of a study holding only the given instances (a change's payload)."""
+    result = Study(study.study_instance_uid, study.type, study.version)
+    result.attributes = copy.deepcopy(study.attributes)
+    for series in study.sorted_series():
+        chosen = {uid: inst for uid, inst in series.instances.items() if uid in sop_uids}
+        if not chosen:
+            continue
+        part = Series(
+            series.series_instance_uid,
+            copy.deepcopy(series.attributes),
+            copy.deepcopy(series.normalized_attributes),
+            copy.deepcopy(chosen),
+        )
+        result.series[part.series_instance_uid] = part
+    return result
+
+
+def check_items(study: Study, table: ItemTable) -> None:
+    """Refuse a study referring to a binary item that is missing or of the wrong size."""
+    for attribute in study.iter_attributes():
+        _check_attribute(attribute, table)
+
+
+def _check_attribute(attribute: Attribute, table: ItemTable) -> None:
+    if attribute.bid is None:
+        return
+    total = 0
+    for bid in attribute.bids():
+        if bid not in table:
+            raise InvalidInput(
+                f"attribute {attribute.tag_hex} refers to binary item {bid}, which was not uploaded"
+            )
+        total += table[bid][1]
+    if attribute.bsize is not None and attribute.bsize != total:
+        raise InvalidInput(
+            f"attribute {attribute.tag_hex}: bsize {attribute.bsize} but its binary items "
+            f"hold {total} bytes"
+        )
+
+
+def referenced_table(study: Study, table: ItemTable) -> ItemTable:
+    """The rows of ``table`` the study still refers to (removed items drop out)."""
+    wanted = study.referenced_bids()
+    return {bid: row for bid, row in table.items() if bid in wanted}
+
+
+def instance_uids(study: Study) -> list[tuple[str, str]]:
+    """(series UID, SOP UID) of every instance, in wire order."""
+    return [
+        (series.series_instance_uid, instance.sop_instance_uid)
+        for series in study.sorted_series()
+        for instance in series.sorted_instances()
+    ]
+
+
+def attribute_sets_bids(attributes: Attributes) -> set[int]:
+    found: set[int] = set()
+    for attribute in walk_attributes(attributes):
+        found.update(attribute.bids())
+    return found
