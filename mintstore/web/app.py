@@ -22,7 +22,7 @@ from .routes import BLUEPRINTS
 
 def create_app(config: ServerConfig) -> Flask:
     """Build the WSGI application for one store."""
-    app = Flask("mintstore.web")
+    app = Flask("mintstore.web", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
     # werkzeug's form parser limits: its in-memory fields stay small; files
     # are spooled to disk by our own multipart reader, not by werkzeug.

@@ -28,7 +28,9 @@ class _Trickle(io.RawIOBase):
         return True
 
     def read(self, size: int = -1) -> bytes:
-        chunk = self._data[self._pos : self._pos + min(self._step, size if size > 0 else self._step)]
+        chunk = self._data[
+            self._pos : self._pos + min(self._step, size if size > 0 else self._step)
+        ]
         self._pos += len(chunk)
         return chunk
 
@@ -47,7 +49,10 @@ def test_multipart_reader_splits_parts_at_any_read_size(step: int, eol: bytes) -
     boundary = "abc123"
     payloads = [b"", b"x", b"--abc12 almost a boundary\r\n--abc12", bytes(range(256)) * 50]
     body = _body(
-        [(f"Content-Type: application/octet-stream\nContent-ID: <{i}@s>", p) for i, p in enumerate(payloads)],
+        [
+            (f"Content-Type: application/octet-stream\nContent-ID: <{i}@s>", p)
+            for i, p in enumerate(payloads)
+        ],
         boundary,
         eol,
     )
