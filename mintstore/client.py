@@ -10,26 +10,27 @@ handles failures exactly like code using the store directly.
 from __future__ import annotations
 
 import http.client
-import io
 import json
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO
 from urllib.parse import quote, urlencode, urlsplit
 
 from lxml import etree
 
 from mintstore import errors, formats
 from mintstore.model import Study
+from mintstore.web.multipart_out import ReadStream
 
 CHUNK = 1024 * 1024
 MINT_NS = "{http://medical.nema.org/mint}"
 
-ItemSource = Iterable[tuple[int, int, Callable[[], BinaryIO]]]
+ItemSource = Iterable[tuple[int, int, Callable[[], ReadStream]]]
 """Binary items to upload: (bid, size, opener) like ``StudyStore.iter_items``."""
 
 
@@ -158,7 +159,7 @@ class MintClient:
             elif data.lstrip().startswith(b"<"):
                 root = etree.fromstring(data, etree.XMLParser(resolve_entities=False))
                 kind = root.get("type", "")
-                message = "".join(root.itertext()).strip() or message
+                message = "".join(str(text) for text in root.itertext()).strip() or message
         except (ValueError, etree.XMLSyntaxError):
             pass
         return _error_for(response.status, kind, message)
@@ -213,7 +214,7 @@ class MintClient:
                 yield _form_part(
                     boundary, f"binary{bid}", f"binary{bid}.dat", "application/octet-stream"
                 )
-                with opener() as stream:
+                with closing(opener()) as stream:
                     while chunk := stream.read(CHUNK):
                         sent[0] += len(chunk)
                         yield chunk
@@ -264,7 +265,7 @@ class MintClient:
                 yield _form_part(
                     boundary, f"binary{bid}", f"binary{bid}.dat", "application/octet-stream"
                 )
-                with opener() as stream:
+                with closing(opener()) as stream:
                     while chunk := stream.read(CHUNK):
                         yield chunk
             yield f"\r\n--{boundary}--\r\n".encode()
@@ -292,7 +293,7 @@ class MintClient:
             body=b"",
         )
         root = etree.fromstring(response.read(), etree.XMLParser(resolve_entities=False))
-        return dict(root.attrib)
+        return {str(k): str(v) for k, v in root.attrib.items()}
 
     # -- reading --------------------------------------------------------------
 
@@ -352,7 +353,10 @@ class MintClient:
         """A study's change log, or one page of the system change log."""
         path = f"/studies/{study_uid}/changelog" if study_uid else "/changelog"
         root = self._xml(path, parameters or None)
-        return [dict(node.attrib) for node in root.iter(f"{MINT_NS}change")]
+        return [
+            {str(k): str(v) for k, v in node.attrib.items()}
+            for node in root.iter(f"{MINT_NS}change")
+        ]
 
     def pull(self, study_uid: str, directory: Path) -> list[Path]:
         """Write every instance of a study as ``<SOP UID>.dcm`` into ``directory``."""
@@ -378,11 +382,12 @@ def read_ri_multipart(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
     Each part: ``--boundary``, ``Content-Type``, ``Content-ID: <bid@study>``,
     ``Content-Length: N``, an empty line, N bytes, a line break.
     """
-    reader = (
-        io.BufferedReader(stream, CHUNK) if not isinstance(stream, io.BufferedReader) else stream
-    )  # type: ignore[arg-type]
+    reader = stream
     while True:
-        line = reader.readline().rstrip(b"\r\n")
+        line = reader.readline()
+        if not line:
+            raise errors.InvalidInput("multi-item stream ended without its closing boundary")
+        line = line.rstrip(b"\r\n")
         if not line:
             continue
         if not line.startswith(b"--"):
@@ -395,10 +400,23 @@ def read_ri_multipart(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
             headers[name.strip().lower()] = value.strip()
         bid = int(headers["content-id"].strip("<>").split("@", 1)[0])
         length = int(headers["content-length"])
-        data = reader.read(length)
+        data = _read_exactly(reader, length)
         if len(data) != length:
             raise errors.InvalidInput(f"binary item {bid} truncated: {len(data)} of {length} bytes")
         yield bid, data
+
+
+def _read_exactly(stream: IO[bytes], length: int) -> bytes:
+    """``length`` bytes, or fewer only at the end of the stream."""
+    pieces: list[bytes] = []
+    remaining = length
+    while remaining > 0:
+        piece = stream.read(min(remaining, CHUNK))
+        if not piece:
+            break
+        pieces.append(piece)
+        remaining -= len(piece)
+    return b"".join(pieces)
 
 
 def _form_part(boundary: str, name: str, filename: str, content_type: str) -> bytes:

@@ -83,7 +83,7 @@ def iter_parts(stream: IO[bytes], boundary: str, spool_dir: str | None = None) -
         except BaseException:
             body.close()
             raise
-        yield Part(headers=headers, body=body, size=size)  # type: ignore[arg-type]
+        yield Part(headers=headers, body=body, size=size)
 
 
 class _Reader:

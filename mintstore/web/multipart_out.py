@@ -10,8 +10,17 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Protocol
+
+
+class ReadStream(Protocol):
+    """What a part's content is read from (a stored item reader, a BytesIO...)."""
+
+    def read(self, size: int = ..., /) -> bytes | None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -21,7 +30,7 @@ class OutPart:
     content_type: str
     content_id: str
     length: int
-    open: Callable[[], BinaryIO]
+    open: Callable[[], ReadStream]
 
 
 def new_boundary() -> str:
@@ -61,7 +70,7 @@ def iter_multipart(parts: Iterable[OutPart], boundary: str, *, crlf: bool) -> It
         )
         yield head
         sent = 0
-        with part.open() as body:
+        with closing(part.open()) as body:
             while chunk := body.read(1024 * 1024):
                 sent += len(chunk)
                 yield chunk

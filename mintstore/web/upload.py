@@ -46,7 +46,7 @@ _METADATA_TYPES = {
     "application/octet-stream": "gpb",
 }
 
-Part10Sink = Callable[[IO[bytes]], None]
+Part10Sink = Callable[[BinaryIO], object]
 
 
 @dataclass
@@ -66,7 +66,7 @@ class Upload:
 def _rewinder(body: IO[bytes]) -> Callable[[], BinaryIO]:
     def open_item() -> BinaryIO:
         body.seek(0)
-        return _Unclosable(body)
+        return cast(BinaryIO, _Unclosable(body))
 
     return open_item
 
@@ -113,12 +113,12 @@ def read_upload(
     mimetype, _ = parse_options_header(request.headers.get("Content-Type", ""))
     mimetype = mimetype.lower()
     upload = Upload()
-    stream = cast(IO[bytes], request.stream)
+    stream: IO[bytes] = request.stream
     if mimetype in _DICOM_TYPES:
         if part10_sink is None:
             raise UnsupportedMediaType("this request takes MINT metadata, not DICOM Part-10")
         body = cleanup.enter_context(_spool(stream, spool_dir))
-        part10_sink(body)
+        part10_sink(cast(BinaryIO, body))
         upload.part10_count = 1
         return upload
     if mimetype in _METADATA_TYPES or mimetype.endswith("+xml"):
@@ -158,7 +158,7 @@ def _route_part(
     if _is_part10(part):
         if part10_sink is None:
             raise InvalidInput("DICOM Part-10 parts are not accepted in this request")
-        part10_sink(part.body)
+        part10_sink(cast(BinaryIO, part.body))
         upload.part10_count += 1
         part.body.close()
         return

@@ -15,7 +15,7 @@ MINT_NS = "http://medical.nema.org/mint"
 
 def element(tag: str, attributes: Mapping[str, str | None] | None = None) -> etree._Element:
     """A MINT-namespace element with the non-None attributes set."""
-    node = etree.Element(f"{{{MINT_NS}}}{tag}", nsmap={None: MINT_NS})
+    node = etree.Element(f"{{{MINT_NS}}}{tag}", nsmap={None: MINT_NS})  # type: ignore[dict-item]
     for name, value in (attributes or {}).items():
         if value is not None:
             node.set(name, value)

@@ -8,6 +8,7 @@ version. Documents are small (no binary content), so they are encoded whole.
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from mintstore import formats
 from mintstore.errors import InvalidInput, ItemNotFound
@@ -49,7 +50,7 @@ def _version_arg() -> int | None:
     return int(raw)
 
 
-def _send(study: Study, data: bytes, fmt: str, gzipped: bool) -> Response:
+def _send(study: Study, data: bytes, fmt: str, gzipped: bool) -> BaseResponse:
     response = Response(data, mimetype=formats.Variant(fmt, gzipped).content_type)
     if study.version is not None:
         response.headers["ETag"] = version_etag(study.version)
@@ -59,7 +60,7 @@ def _send(study: Study, data: bytes, fmt: str, gzipped: bool) -> Response:
 
 @blueprint.get("/studies/<study>/<type_name>/metadata")
 @blueprint.get("/studies/<study>/<type_name>/metadata.<ext>")
-def metadata(study: str, type_name: str, ext: str = "") -> Response:
+def metadata(study: str, type_name: str, ext: str = "") -> BaseResponse:
     """The full metadata document of the current (or ``?version=``) version."""
     validate_uid(study, "study UID")
     _check_type(type_name)
@@ -70,7 +71,7 @@ def metadata(study: str, type_name: str, ext: str = "") -> Response:
 
 @blueprint.get("/studies/<study>/<type_name>/summary")
 @blueprint.get("/studies/<study>/<type_name>/summary.<ext>")
-def summary(study: str, type_name: str, ext: str = "") -> Response:
+def summary(study: str, type_name: str, ext: str = "") -> BaseResponse:
     """Study attributes plus every series' attributes and instance counts."""
     validate_uid(study, "study UID")
     _check_type(type_name)
@@ -107,7 +108,7 @@ def study_changelog(study: str, type_name: str = "DICOM") -> Response:
 
 
 @blueprint.get("/studies/<study>/changelog/<change>")
-def change_payload(study: str, change: str) -> Response:
+def change_payload(study: str, change: str) -> BaseResponse:
     """What change ``n`` uploaded (create payload or delta), in any metadata variant."""
     validate_uid(study, "study UID")
     number_text, dot, ext = change.partition(".")

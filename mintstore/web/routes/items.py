@@ -11,8 +11,10 @@ item is a clean 404, never a truncated stream.
 from __future__ import annotations
 
 import io
+from typing import IO, cast
 
 from flask import Blueprint, Response, request, stream_with_context
+from werkzeug.wrappers import Response as BaseResponse
 from werkzeug.wsgi import wrap_file
 
 from mintstore.errors import ItemNotFound
@@ -72,7 +74,7 @@ class _RangedItem(io.RawIOBase):
 
 
 @blueprint.get("/studies/<study>/<type_name>/binaryitems/<selection>")
-def binary_items(study: str, type_name: str, selection: str) -> Response:
+def binary_items(study: str, type_name: str, selection: str) -> BaseResponse:
     """One item (ranged, conditional) or a multi-item stream."""
     validate_uid(study, "study UID")
     _check_type(type_name)
@@ -92,7 +94,7 @@ def binary_items(study: str, type_name: str, selection: str) -> Response:
     return Response(stream_with_context(body), content_type=content_type)
 
 
-def _single_item(store: StudyStore, study: str, bid: int) -> Response:
+def _single_item(store: StudyStore, study: str, bid: int) -> BaseResponse:
     size = store.item_size(study, bid)
     info = store.study_info(study)
     if request.range is not None:
@@ -100,7 +102,7 @@ def _single_item(store: StudyStore, study: str, bid: int) -> Response:
     else:
         stream = store.open_item(study, bid)
     response = Response(
-        wrap_file(request.environ, stream),
+        wrap_file(request.environ, cast(IO[bytes], stream)),
         mimetype="application/octet-stream",
         direct_passthrough=True,
     )

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, redirect
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from mintstore.adapters.base import ObjectStore, PutMode
 from mintstore.errors import InvalidInput, ItemNotFound, MintError, NotFound
@@ -72,7 +73,7 @@ def _now() -> str:
     return iso(datetime.now(UTC))
 
 
-def _run_job(work: str) -> Response:
+def _run_job(work: str) -> BaseResponse:
     now = _now()
     job = JobRecord(job_id=uuid.uuid4().hex, status="IN_PROGRESS", created=now, updated=now)
     _save(job)
@@ -128,13 +129,13 @@ def _update_full_study() -> tuple[str, int]:
 
 
 @blueprint.post("/jobs/createstudy")
-def create_study_job() -> Response:
+def create_study_job() -> BaseResponse:
     """RI-compatible create: runs the ingest, answers 303 to the job status."""
     return _run_job("create")
 
 
 @blueprint.post("/jobs/updatestudy")
-def update_study_job() -> Response:
+def update_study_job() -> BaseResponse:
     """RI-compatible update (full study with new instances, merged)."""
     return _run_job("update")
 

@@ -12,6 +12,7 @@ import io
 import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack
+from typing import BinaryIO, cast
 
 from flask import Blueprint, Response, request, stream_with_context
 
@@ -108,7 +109,10 @@ def _study_zip(study: str) -> Response:
                     name = f"{series.series_instance_uid}/{instance.sop_instance_uid}.dcm"
                     with archive.open(name, "w", force_zip64=True) as member:
                         store.instance_part10(
-                            study, series.series_instance_uid, instance.sop_instance_uid, member
+                            study,
+                            series.series_instance_uid,
+                            instance.sop_instance_uid,
+                            cast(BinaryIO, member),
                         )
                     yield sink.take()
         yield sink.take()
