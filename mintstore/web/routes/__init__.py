@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from . import copying as copying
-from . import create, documents, items, jobs, search, studies, system
+from . import create, documents, items, jobs, reports, search, studies, system
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     system.blueprint,
@@ -14,5 +14,6 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     search.blueprint,
     documents.blueprint,
     items.blueprint,
+    reports.blueprint,
     studies.blueprint,
 )
