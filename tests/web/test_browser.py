@@ -49,5 +49,5 @@ def test_index_and_study_page_in_a_browser(server: ServerProcess, tmp_path: Path
     page = _render(f"{server.url}/studies/{RI_STUDY_UID}", tmp_path / "profile-study")
     assert f"Study {RI_STUDY_UID}" in page
     assert "JM8-ECG-TEST" in page and "20 phase" in page
-    assert page.count("<td class=\"count\">2</td>") == 2  # two series of two instances
+    assert page.count('<td class="count">2</td>') == 2  # two series of two instances
     assert "/DICOM/metadata" in page

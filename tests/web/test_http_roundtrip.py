@@ -23,7 +23,7 @@ from .server import ServerProcess
 
 
 def _same_dataset(a: pydicom.Dataset, b: pydicom.Dataset) -> bool:
-    return all(a[tag] == b[tag] for tag in a.keys()) and set(a.keys()) == set(b.keys())
+    return set(a.keys()) == set(b.keys()) and all(a[tag] == b[tag] for tag in a.keys())  # noqa: SIM118
 
 
 @pytest.mark.parametrize("backend", ["file", "moto-server", "azurite"])

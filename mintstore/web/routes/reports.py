@@ -105,7 +105,7 @@ def reports(study: str, type_name: str, ext: str = "") -> Response:
     store = context.store()
     metadata = store.metadata(study)
     base = f"{context.base_url()}/studies/{study}"
-    documents = []
+    documents: list[dict[str, Any]] = []
     for series_uid, sop_uid, sop_class in sr_instances(metadata):
         buffer = io.BytesIO()
         store.instance_part10(study, series_uid, sop_uid, buffer)
@@ -124,6 +124,6 @@ def reports(study: str, type_name: str, ext: str = "") -> Response:
         return Response(body, mimetype=JSON)
     root = element("reports", {"studyUUID": study})
     for document in documents:
-        report = child(root, "report", {k: v for k, v in document.items() if k != "content"})
+        report = child(root, "report", {k: str(v) for k, v in document.items() if k != "content"})
         _xml_item(report, document["content"])
     return Response(serialize(root), mimetype="application/xml")
