@@ -1,6 +1,6 @@
 """Generate mintstore's shipped DICOM type dictionary from the RI's dictionary file.
 
-Usage: python scripts/gen_type_dictionary.py PATH/TO/DICOM-type-dictionary.xml
+Usage: python scripts/gen_type_dictionary.py PATH/TO/DICOM-type-dictionary.xml [--out DIR]
 
 The RI's file is the source of truth for placement (which tags live at study and
 series level) and for the document served at ``GET /types/DICOM``. We ship a
@@ -38,8 +38,7 @@ def _parse(path: Path) -> etree._ElementTree:
 
 def _tags(root: etree._Element, list_name: str) -> list[str]:
     return [
-        str(el.get("tag")).lower()
-        for el in root.iterfind(f"{{{NS}}}{list_name}/{{{NS}}}attribute")
+        str(el.get("tag")).lower() for el in root.iterfind(f"{{{NS}}}{list_name}/{{{NS}}}attribute")
     ]
 
 
@@ -71,13 +70,18 @@ def _provenance(source: Path, digest: str, variant: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
+    args = argv[1:]
+    out_dir = OUT_DIR
+    if len(args) == 3 and args[1] == "--out":
+        out_dir = Path(args[2])
+        args = args[:1]
+    if len(args) != 1:
         print(__doc__, file=sys.stderr)
         return 2
-    source = Path(argv[1])
+    source = Path(args[0])
     raw = source.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
 
     for variant in ("1.1", "1.2"):
         tree = _parse(source)
@@ -86,7 +90,7 @@ def main(argv: list[str]) -> int:
             document = _with_1_2_additions(tree)
         else:
             document = bytes(etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
-        (OUT_DIR / f"types-DICOM-{variant}.xml").write_bytes(document + b"\n")
+        (out_dir / f"types-DICOM-{variant}.xml").write_bytes(document + b"\n")
 
     root = _parse(source).getroot()
     study = _tags(root, "study-attributes")
@@ -102,8 +106,8 @@ def main(argv: list[str]) -> int:
         "1.2": {"study-attributes": study_1_2, "series-attributes": series},
     }
     text = json.dumps(payload, indent=1, sort_keys=True) + "\n"
-    (OUT_DIR / "type_dictionary.json").write_text(text, encoding="utf-8")
-    print(f"wrote {OUT_DIR}: {len(study)} study, {len(series)} series attributes (1.1)")
+    (out_dir / "type_dictionary.json").write_text(text, encoding="utf-8")
+    print(f"wrote {out_dir}: {len(study)} study, {len(series)} series attributes (1.1)")
     return 0
 
 

@@ -98,9 +98,7 @@ class StudyBuilder:
         series = study.series.get(series_uid)
         if series is None:
             series = study.series[series_uid] = Series(series_uid)
-        merge_shared_level(
-            series.attributes, groups["series"], own, [series], not series.instances
-        )
+        merge_shared_level(series.attributes, groups["series"], own, [series], not series.instances)
         instance = Instance(sop_uid, extracted.transfer_syntax_uid, own)
         merge_instance(series, instance)
         self._next_bid += len(extracted.items)
@@ -121,7 +119,9 @@ class StudyBuilder:
             pairs: NewItems = []
             if identical:
                 contents = dict(extracted.items)
-                pairs = [(old, contents[new]) for old, new in zip(stored_bids, new_bids)]
+                pairs = [
+                    (old, contents[new]) for old, new in zip(stored_bids, new_bids, strict=True)
+                ]
             raise DuplicateInstance(sop_uid, identical_metadata=identical, items=pairs)
 
 
@@ -136,7 +136,11 @@ def _extract(ds: Dataset, first_bid: int) -> Extracted:
 
 def _uid(attributes: Attributes, tag: int, name: str) -> str:
     attribute = attributes.get(tag)
-    value = (attribute.val or "") if attribute is not None else ""
+    value = ""
+    if attribute is not None:
+        value = attribute.val or ""
+        if attribute.vr == "UN" and attribute.data:  # a UID written with VR UN
+            value = attribute.data.decode("latin-1")
     value = value.strip(" \x00")
     if not value:
         raise InvalidDicom(f"the instance has no {name} ({tag:08x})")
@@ -161,4 +165,3 @@ def _ordered_walk(attributes: Attributes) -> list[Attribute]:
         for item in attribute.items or ():
             out.extend(_ordered_walk(item.attributes))
     return out
-

@@ -10,13 +10,12 @@ keep them. Nothing is placed (study/series/instance) here.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
-import struct
-
 from pydicom.charset import convert_encodings
-from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element
@@ -102,7 +101,7 @@ class _Extractor:
         little = ds.original_encoding[1] is not False
         attributes: Attributes = {}
         for tag in sorted(ds._dict):
-            elem = ds.get_item(tag)
+            elem: DataElement | RawDataElement = ds.get_item(tag)
             if isinstance(elem, DataElement) and elem.VR != "SQ":
                 elem = encoded_element(elem, little, encodings)
             if top and tag == PIXEL_DATA_TAG and isinstance(elem, RawDataElement):
@@ -163,12 +162,13 @@ class _Extractor:
             if split is None:
                 bid = self.new_item(raw)
                 return Attribute(PIXEL_DATA_TAG, vr, bid=bid, bsize=len(raw))
-            frames, layout = split
+            frames: list[bytes] | list[memoryview] = split[0]
+            layout = split[1]
         else:
             raw = raw_value(elem)
             if not raw:
                 return Attribute(PIXEL_DATA_TAG, vr)
-            frames = list(pixeldata.split_native(raw, frame_geometry(attributes)))
+            frames = pixeldata.split_native(raw, frame_geometry(attributes))
             layout = None
         first = self.new_item(frames[0])
         for frame in frames[1:]:
@@ -181,7 +181,6 @@ class _Extractor:
             framecount=len(frames) if len(frames) > 1 else None,
             encapsulation=layout,
         )
-
 
     def extended_offsets(self, attributes: Attributes) -> tuple[bytes, bytes] | None:
         """The Extended Offset Table and its lengths, inline or from this dataset's items."""
@@ -200,7 +199,9 @@ class _Extractor:
         return values[0], values[1]
 
 
-_LONG_HEADER_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"})
+_LONG_HEADER_VRS = frozenset(
+    {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"}
+)
 
 
 def encoded_element(

@@ -2,8 +2,10 @@
 
 pydicom reads lazily and leniently; an ingest must instead fail *now*, with a
 clear message, before anything is written. :func:`read_part10` parses the whole
-file (no deferred values), and the converter later checks each value's length
-against its header, so truncation is caught even where pydicom only warns.
+file (no deferred values) and walks its element structure
+(:mod:`~mintstore.convert.structure`), so a file cut inside a sequence or
+encapsulated pixel data, which pydicom silently accepts, is rejected; the
+converter also checks each value's length against its header.
 
 Files without the 128-byte preamble and "DICM" prefix are accepted only when
 they start like a DICOM data set (group 0002 or 0008 in either byte order), the
@@ -19,7 +21,9 @@ from typing import BinaryIO
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 
+from mintstore.convert.structure import check_structure
 from mintstore.errors import InvalidDicom
 
 Source = str | os.PathLike[str] | BinaryIO | bytes | bytearray | memoryview
@@ -43,6 +47,21 @@ def read_part10(source: Source) -> Dataset:
     """Read a whole Part-10 file (path, bytes or binary stream) into a dataset."""
     stream = _as_stream(source)
     start = stream.tell()
+    ds = _read(stream, start)
+    stream.seek(start)
+    data = stream.read()
+    implicit, little = ds.original_encoding
+    syntax = str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", "") or "")
+    check_structure(
+        data,
+        implicit=bool(implicit),
+        little=little is not False,
+        deflated=syntax == DeflatedExplicitVRLittleEndian,
+    )
+    return ds
+
+
+def _read(stream: BinaryIO, start: int) -> Dataset:
     try:
         return dcmread(stream, force=False)
     except InvalidDicomError as exc:

@@ -7,12 +7,17 @@ to the originals). Every call builds a fresh dataset: nothing is shared
 between instances.
 
 Encoding choices that MINT does not record, documented because byte identity
-depends on them: sequences and their items are written with explicit lengths
-(measured on pydicom's corpus this reproduces more files than undefined
-lengths; MINT does not record which one the original used); a file meta group is written with a freshly computed
-group length, after a zero preamble and "DICM" (a non-zero preamble, e.g. a
-TIFF header, is not kept); an instance without file meta
-attributes is written as a bare data set in its recorded transfer syntax.
+depends on them:
+
+* sequences and items are written with explicit lengths (on pydicom's corpus
+  this reproduces more files than undefined lengths), except sequences a
+  reader of implicit VR data could not recognize (private or unknown tags),
+  which keep undefined length so that they stay readable as sequences;
+* a file meta group is written with a freshly computed group length, after
+  a zero preamble and "DICM" (a non-zero preamble, e.g. a TIFF header, is
+  not kept);
+* an instance without file meta attributes is written as a bare data set in
+  its recorded transfer syntax.
 """
 
 from __future__ import annotations
@@ -21,13 +26,14 @@ import zlib
 from collections.abc import Callable
 from typing import BinaryIO
 
+from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO, DicomFileLike
 from pydicom.filewriter import write_data_element, write_file_meta_info
-from pydicom.uid import DeflatedExplicitVRLittleEndian
 from pydicom.sequence import Sequence
 from pydicom.tag import Tag
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from mintstore.convert import pixeldata
 from mintstore.convert.extract import (
@@ -38,7 +44,13 @@ from mintstore.convert.extract import (
     frame_geometry,
 )
 from mintstore.convert.normalize import effective_attributes
-from mintstore.convert.values import DEFAULT_ENCODINGS, TEXT_VRS, is_number_vr, number_bytes, text_bytes
+from mintstore.convert.values import (
+    DEFAULT_ENCODINGS,
+    TEXT_VRS,
+    is_number_vr,
+    number_bytes,
+    text_bytes,
+)
 from mintstore.errors import InvalidMetadata, ItemNotFound
 from mintstore.model import PIXEL_DATA_TAG, Attribute, Attributes, Study
 
@@ -59,13 +71,25 @@ def _encodings(attributes: Attributes, inherited: tuple[str, ...]) -> tuple[str,
     attribute = attributes.get(SPECIFIC_CHARACTER_SET_TAG)
     if attribute is None:
         return inherited
-    names = (attribute.val or "").split("\\") if attribute.data is None else (
-        attribute.data.decode("latin-1").split("\\")
+    names = (
+        (attribute.val or "").split("\\")
+        if attribute.data is None
+        else (attribute.data.decode("latin-1").split("\\"))
     )
     names = [name.strip(" \x00") for name in names]
     if not any(names):
         return DEFAULT_ENCODINGS
     return tuple(convert_encodings(names))
+
+
+def _known_tag(tag: int) -> bool:
+    if tag >> 16 & 1:
+        return False
+    try:
+        dictionary_VR(tag)
+    except KeyError:
+        return False
+    return True
 
 
 class _Rebuilder:
@@ -94,7 +118,11 @@ class _Rebuilder:
                 child = Dataset()
                 self.fill(child, item.attributes, encodings)
                 items.append(child)
-            return DataElement(tag, "SQ", Sequence(items))
+            sequence = DataElement(tag, "SQ", Sequence(items))
+            # In implicit VR a reader can only recognize a sequence whose VR it
+            # does not know by its undefined length: keep such sequences readable.
+            sequence.is_undefined_length = self.implicit and not _known_tag(tag)
+            return sequence
         if tag == PIXEL_DATA_TAG and attribute.bid is not None:
             return self.pixel_data(attribute, context)
         if attribute.bid is not None:
@@ -121,12 +149,20 @@ class _Rebuilder:
 
 
 def _set_encoding(ds: Dataset, implicit: bool, little: bool) -> None:
-    """Mark ``ds`` (and its items) as already encoded so pydicom writes raw bytes."""
+    """Mark ``ds`` and its items as encoded, items inheriting the character set.
+
+    Elements were put in place without ``Dataset.__setitem__`` (which would
+    decode them), so the links pydicom normally sets are made here: items
+    inherit their parent's character set, and every dataset is marked as
+    already in the target encoding so pydicom writes the raw bytes as they are.
+    """
+    charset = ds._character_set
     for elem in ds._dict.values():
         if isinstance(elem, DataElement) and elem.VR == "SQ":
             for item in elem.value:
+                item._parent_encoding = charset
                 _set_encoding(item, implicit, little)
-    ds.set_original_encoding(implicit, little, ds._character_set)
+    ds.set_original_encoding(implicit, little, charset)
 
 
 def instance_to_dataset(
@@ -191,9 +227,9 @@ def write_part10(ds: Dataset, out: BinaryIO) -> None:
     body = DicomBytesIO()
     body.is_implicit_VR = implicit
     body.is_little_endian = little
-    encodings = list(ds._character_set) if not isinstance(ds._character_set, str) else [
-        ds._character_set
-    ]
+    encodings = (
+        list(ds._character_set) if not isinstance(ds._character_set, str) else [ds._character_set]
+    )
     for tag in sorted(ds._dict):
         write_data_element(body, ds.get_item(tag), encodings)
     data = body.getvalue()

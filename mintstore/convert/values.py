@@ -5,8 +5,10 @@ The rule that makes the round trip lossless: every value is turned into text
 raw bytes are kept in ``data`` as the authoritative value and ``val`` is a best
 effort for reading. So readers get text, and reconstruction never guesses.
 
-* Text VRs: ``val`` is the decoded text without the one trailing padding byte
-  (space, NUL for UI) that an even-length encoding adds back. Values in the
+* Text VRs: ``val`` is the decoded text without trailing spaces and NULs
+  (insignificant in DICOM; the RI trimmed them too). It is exact when padding
+  it to even length (space, NUL for UI) gives the original bytes; else (more
+  padding than one byte, say) ``data`` keeps the original. Values in the
   charset-dependent VRs are decoded with the dataset's Specific Character Set
   (pydicom's codecs, ISO 2022 escapes included) and re-encoded to check.
   Text that XML cannot carry (control characters) is also kept in ``data``.
@@ -77,8 +79,7 @@ def text_attribute(tag: int, vr: str, raw: bytes, encodings: tuple[str, ...]) ->
     """A text value as ``val``, plus raw ``data`` when the text is not exact."""
     if not raw:
         return Attribute(tag, vr)
-    body = raw[:-1] if len(raw) % 2 == 0 and raw[-1:] == _pad_byte(vr) else raw
-    text = decode_text(vr, body, encodings)
+    text = decode_text(vr, raw, encodings).rstrip(" \x00")
     exact = encode_text(vr, text, encodings) == raw
     if _NOT_XML.search(text):
         text = _NOT_XML.sub("\ufffd", text)
