@@ -21,7 +21,7 @@ UINT32_MAX = 0xFFFFFFFF
 #: must accept whatever the others accept.
 MAX_SEQUENCE_DEPTH = 32
 
-#: VRs whose attributes carry both a text ``val`` and the raw ``data`` bytes.
+#: VRs whose raw ``data`` bytes always accompany the text ``val``.
 FLOAT_VRS = frozenset({"FL", "FD"})
 
 _VR_PATTERN = re.compile(r"[A-Z]{2}\Z")
@@ -106,9 +106,9 @@ def _check_forms(attribute: Attribute, at: str) -> None:
         return
     if attribute.items is not None:
         raise InvalidMetadata(f"{at}: only VR SQ may have items")
-    if forms == ["val", "bytes"] and attribute.vr in FLOAT_VRS:
-        return
-    if len(forms) > 1:
+    # Text plus raw bytes is one form: the raw value, with a readable rendering
+    # (FL/FD always; other VRs when the text alone is not exact).
+    if len(forms) > 1 and forms != ["val", "bytes"]:
         raise InvalidMetadata(f"{at}: more than one value form ({', '.join(forms)})")
 
 

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from mintstore.errors import InvalidMetadata
-from mintstore.formats.checks import FLOAT_VRS, MAX_SEQUENCE_DEPTH, UINT32_MAX, check_study
+from mintstore.formats.checks import MAX_SEQUENCE_DEPTH, UINT32_MAX, check_study
 from mintstore.formats.json_values import JsonNumber, val_from_array
 from mintstore.formats.wire import decode_base64, parse_uint
 from mintstore.model import Attribute, Attributes, Encapsulation, Instance, Item, Series, Study
@@ -118,10 +118,8 @@ def _attribute(tag: int, value: object, at: str, depth: int) -> Attribute:
         attribute.val = val_from_array(vr, values, at)
     inline = _string(obj, "InlineBinary", at)
     raw = _string(extras, "bytes", at)
-    if inline is not None and vr in FLOAT_VRS:
-        raise InvalidMetadata(f"{at}: FL/FD raw bytes go in MINT.bytes, not InlineBinary")
-    if raw is not None and vr not in FLOAT_VRS:
-        raise InvalidMetadata(f"{at}: MINT.bytes is only for FL/FD")
+    if inline is not None and raw is not None:
+        raise InvalidMetadata(f"{at}: both InlineBinary and MINT.bytes")
     encoded = inline if inline is not None else raw
     if encoded is not None:
         attribute.data = decode_base64(encoded, f"{at} binary value")

@@ -100,7 +100,7 @@ def _attribute(attribute: Attribute) -> str:
     if attribute.val:
         text += ',"Value":' + value_array(attribute.vr, attribute.val)
     if attribute.data is not None:
-        if attribute.vr in FLOAT_VRS:
+        if attribute.val or attribute.vr in FLOAT_VRS:
             extras.append(f'"bytes":"{encode_base64(attribute.data)}"')
         else:
             text += f',"InlineBinary":"{encode_base64(attribute.data)}"'
