@@ -236,7 +236,13 @@ class StudyStore:
     # --- maintenance ------------------------------------------------------------------
 
     def verify(self, *, deep: bool = True) -> VerifyReport:
+        """Check every version of every study; report orphan blobs."""
         return maintenance.verify(self._core, deep=deep)
+
+    def verify_study(self, study_uid: str, *, deep: bool = True) -> VerifyReport:
+        """Check every version of one study (no orphan scan)."""
+        check_uid(study_uid)
+        return maintenance.verify(self._core, deep=deep, only={study_key(study_uid)})
 
     def gc(self, grace: timedelta | None = None) -> GcReport:
         return maintenance.gc(self._core, grace if grace is not None else self.config.gc_grace)

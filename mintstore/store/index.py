@@ -13,6 +13,7 @@ after it.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import gzip
 import json
 import threading
@@ -150,10 +151,8 @@ class SearchIndex:
             data = encode_manifest((self._keys[uid], row) for uid, row in self._rows.items())
         if upto == 0:
             return 0
-        try:
+        with contextlib.suppress(AlreadyExists):
             self.objects.put(manifest_key(upto), data, mode=PutMode.CREATE)
-        except AlreadyExists:
-            pass
         with self._lock:
             self._manifest_upto = max(self._manifest_upto, upto)
         return upto

@@ -39,7 +39,8 @@ class _Work:
     skey: str
     head: CommitRecord | None
     base: Head | None
-    builder: StudyBuilderLike
+    next_bid: int
+    builder: StudyBuilderLike | None = None
     study: Study | None = None
     table: ItemTable = field(default_factory=dict)
     pending: dict[int, Future[tuple[str, int]]] = field(default_factory=dict)
@@ -79,10 +80,7 @@ class IngestSession:
             head = self._core.log.head(skey)
             base = self._core.load_head(skey)
             next_bid = head.next_bid if head is not None else 0
-            builder = self._core.config.converter.new_builder(
-                base.study if base else None, next_bid
-            )
-            work = _Work(uid, skey, head, base, builder)
+            work = _Work(uid, skey, head, base, next_bid)
             if base is not None:
                 work.study = base.study
                 work.table = dict(base.table)
@@ -98,6 +96,8 @@ class IngestSession:
 
     def _add_dataset(self, work: _Work, dataset: Any) -> None:
         sop_uid = _dataset_uid(dataset, "SOPInstanceUID")
+        if work.builder is None:
+            work.builder = self._core.config.converter.new_builder(work.study, work.next_bid)
         try:
             items = work.builder.add_dataset(dataset)
         except DuplicateInstance as duplicate:
@@ -142,8 +142,7 @@ class IngestSession:
             work.study = study
             work.table.update(uploaded)
             work.new_sops = {sop for _, sop in instance_uids(study)}
-            next_bid = max(work.builder.next_bid, max_bid(study) + 1)
-            work.builder = self._core.config.converter.new_builder(study, next_bid)
+            work.next_bid = max(work.next_bid, max_bid(study) + 1)
             return
         self._merge_instances(work, metadata, uploaded, None)
 
@@ -193,7 +192,10 @@ class IngestSession:
         check_items(study, table)
         head = work.head
         next_bid = max(
-            work.builder.next_bid, max_bid(study) + 1, head.next_bid if head is not None else 0
+            work.builder.next_bid if work.builder is not None else 0,
+            work.next_bid,
+            max_bid(study) + 1,
+            head.next_bid if head is not None else 0,
         )
         payload = subset(study, work.new_sops) if work.base is not None else None
         return self._core.prepare(
@@ -212,11 +214,9 @@ class IngestSession:
         source, table, sops = work.study, dict(work.table), set(work.new_sops)
         head = self._core.log.head(work.skey)
         base = self._core.load_head(work.skey)
-        converter = self._core.config.converter
         work.head, work.base = head, base
-        work.builder = converter.new_builder(
-            base.study if base else None, head.next_bid if head is not None else 0
-        )
+        work.builder = None
+        work.next_bid = head.next_bid if head is not None else 0
         work.study = base.study if base else None
         work.table = dict(base.table) if base else {}
         work.new_sops = set()

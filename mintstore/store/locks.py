@@ -11,6 +11,7 @@ generation.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -103,10 +104,8 @@ class Locks:
         state = self._lease_of(skey, token)
         if state.released:
             return
-        try:
+        with contextlib.suppress(AlreadyExists):
             self.objects.put(release_key(skey, state.generation), b"", mode=PutMode.CREATE)
-        except AlreadyExists:
-            pass
 
     def check(self, skey: str, token: str) -> None:
         """Raise LockInvalid unless the token's lease is current, held and not about to expire."""

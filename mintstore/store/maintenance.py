@@ -7,6 +7,7 @@ manifest can be rebuilt from the records alone.
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -34,8 +35,18 @@ def _records(core: Core, skey: str, newest: int) -> list[CommitRecord]:
     return [core.log.record(skey, version) for version in range(newest + 1)]
 
 
-def verify(core: Core, *, deep: bool = True, backfill_now: datetime | None = None) -> VerifyReport:
-    """Check every committed reference; report orphans; backfill missing change entries."""
+def verify(
+    core: Core,
+    *,
+    deep: bool = True,
+    backfill_now: datetime | None = None,
+    only: set[str] | None = None,
+) -> VerifyReport:
+    """Check every committed reference; report orphans; backfill missing change entries.
+
+    ``only`` (study keys) limits the check to some studies and skips the
+    orphan scan (which needs every study's references).
+    """
     report = VerifyReport()
     checked: dict[str, str | None] = {}
     referenced: set[str] = set()
@@ -49,8 +60,14 @@ def verify(core: Core, *, deep: bool = True, backfill_now: datetime | None = Non
         if problem is not None:
             report.problems.append(VerifyProblem(record.study_uid, record.version, digest, problem))
 
-    for skey, newest in sorted(study_versions(core).items()):
+    if only is not None:
+        studies = {skey: v for skey in only if (v := core.log.latest_version(skey)) is not None}
+    else:
+        studies = study_versions(core)
+    for skey, newest in sorted(studies.items()):
         report.studies += 1
+        # A deleted study's content is gc's to take: only live studies are checked.
+        deleted = core.log.record(skey, newest).operation == "DELETE"
         for version in range(newest + 1):
             try:
                 record = core.log.record(skey, version)
@@ -61,17 +78,20 @@ def verify(core: Core, *, deep: bool = True, backfill_now: datetime | None = Non
                 report.problems.append(VerifyProblem(skey, version, "", str(exc)))
                 continue
             report.versions += 1
+            if core.changes.backfill(skey, record, now=backfill_now):
+                report.backfilled_changes += 1
+            if deleted:
+                continue
             for digest in record.referenced_digests():
                 check(record, digest, None)
             if record.items is not None and checked.get(record.items) is None:
                 for digest, size in core.item_table(record).values():
                     check(record, digest, size)
-            if core.changes.backfill(skey, record, now=backfill_now):
-                report.backfilled_changes += 1
-    for info in core.objects.list(BLOB_PREFIX):
-        digest = digest_of_blob_key(info.key)
-        if digest is not None and digest not in referenced:
-            report.orphans.append(digest)
+    if only is None:
+        for info in core.objects.list(BLOB_PREFIX):
+            digest = digest_of_blob_key(info.key)
+            if digest is not None and digest not in referenced:
+                report.orphans.append(digest)
     return report
 
 
@@ -121,8 +141,6 @@ def reindex(core: Core, *, backfill_now: datetime | None = None) -> int:
 
         from .index import encode_manifest
 
-        try:
+        with contextlib.suppress(AlreadyExists):
             core.objects.put(manifest_key(upto), encode_manifest(rows), mode=PutMode.CREATE)
-        except AlreadyExists:
-            pass
     return upto
