@@ -10,8 +10,7 @@ import pytest
 from mintstore.adapters.registry import open_store
 from mintstore.client import MintClient
 from mintstore.store import StoreConfig, StudyStore
-
-from .server import ServerProcess
+from mintstore.testing.mint_server import ServerProcess
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from mintstore.client import MintClient
+from mintstore.testing.mint_server import ServerProcess
 
 from .data import RI_STUDY_UID, ri_dicom_files
-from .server import ServerProcess
 
 CHROMIUM_FLAGS = [
     "--headless",

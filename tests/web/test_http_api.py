@@ -32,9 +32,9 @@ from mintstore.errors import (
 from mintstore.formats.legacy import read_legacy
 from mintstore.model import Attribute, Study
 from mintstore.store import StudyStore
+from mintstore.testing.mint_server import ServerProcess
 
 from .data import RI_MINT_SAMPLE, RI_STUDY_UID, ri_data, ri_dicom_files
-from .server import ServerProcess
 
 NS = "{http://medical.nema.org/mint}"
 

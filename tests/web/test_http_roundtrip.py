@@ -17,9 +17,9 @@ import pytest
 from mintstore.cli import main
 from mintstore.client import MintClient
 from mintstore.testing.backends import BackendPool
+from mintstore.testing.mint_server import ServerProcess
 
 from .data import RI_STUDY_UID, pydicom_test_files, ri_dicom_files
-from .server import ServerProcess
 
 
 def _same_dataset(a: pydicom.Dataset, b: pydicom.Dataset) -> bool:

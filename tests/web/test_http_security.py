@@ -20,9 +20,9 @@ from mintstore.errors import (
     StudyGone,
 )
 from mintstore.model import Attribute, Study
+from mintstore.testing.mint_server import ServerProcess
 
 from .data import RI_STUDY_UID, ri_dicom_files
-from .server import ServerProcess
 
 
 def _serve_args(*argv: str) -> argparse.Namespace:

@@ -1,4 +1,4 @@
-"""Real mintstore server processes on loopback ports, for tests over real HTTP.
+"""Real mintstore server processes on loopback ports, for tests and benchmarks over real HTTP.
 
 A :class:`ServerProcess` runs ``mintstore serve`` in its own process group
 and is stopped (group and all) when the test is done; the port is read back
