@@ -30,24 +30,24 @@ import sys
 if sys.path and sys.path[0] and __file__.startswith(sys.path[0].rstrip("/") + "/"):
     sys.path.pop(0)
 
-import argparse  # noqa: E402
-import http.client  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import secrets  # noqa: E402
-import shutil  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable, Iterable, Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import http.client
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
-from mintstore.adapters.registry import open_store  # noqa: E402
-from mintstore.client import MintClient  # noqa: E402
-from mintstore.synthetic import write_ct_series  # noqa: E402
-from mintstore.testing.mint_server import ServerProcess  # noqa: E402
+from mintstore.adapters.registry import open_store
+from mintstore.client import MintClient
+from mintstore.synthetic import write_ct_series
+from mintstore.testing.mint_server import ServerProcess
 
 REPO = Path(__file__).resolve().parents[1]
 ORTHANC_PORT = 8042
@@ -246,7 +246,9 @@ def bench_orthanc(files: list[Path], work: Path) -> dict[str, float]:
                 "/dicom-web/studies",
                 body=_multipart(files, boundary),
                 headers={
-                    "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
+                    "Content-Type": (
+                        f'multipart/related; type="application/dicom"; boundary={boundary}'
+                    ),
                     "Accept": "application/dicom+json",
                 },
                 encode_chunked=True,
@@ -340,12 +342,10 @@ def _report(
     row("whole study (MB/s)", "retrieve_s", lambda s: f"{mb / s:.0f}")
     row("time to first image (ms)", "first_image_s", lambda s: f"{s * 1000:.1f}")
     if orthanc:
-        print(
-            f"ratio ingest rate mintstore/orthanc: {orthanc['ingest_s'] / mint['ingest_s']:.2f}x (goal >= 2)"
-        )
-        print(
-            f"ratio retrieval rate mintstore/orthanc: {orthanc['retrieve_s'] / mint['retrieve_s']:.2f}x (goal >= 2)"
-        )
+        ingest_ratio = orthanc["ingest_s"] / mint["ingest_s"]
+        retrieve_ratio = orthanc["retrieve_s"] / mint["retrieve_s"]
+        print(f"ratio ingest rate mintstore/orthanc: {ingest_ratio:.2f}x (goal >= 2)")
+        print(f"ratio retrieval rate mintstore/orthanc: {retrieve_ratio:.2f}x (goal >= 2)")
         print(f"orthanc RSS after the run: {orthanc['rss_mb']:.0f} MB")
     print(f"ratio ingest time mintstore/raw puts: {mint['ingest_s'] / raw['ingest_s']:.2f}x")
     print(f"ratio retrieval time mintstore/raw gets: {mint['retrieve_s'] / raw['retrieve_s']:.2f}x")
