@@ -16,6 +16,7 @@ from mintstore.store import StoreConfig, StudyStore
 
 from .auth import install_auth
 from .config import ServerConfig
+from .doc_cache import DocumentCache
 from .errors import register_error_handlers
 from .routes import BLUEPRINTS
 
@@ -33,6 +34,7 @@ def create_app(config: ServerConfig) -> Flask:
     app.extensions["mintstore.config"] = config
     app.extensions["mintstore.store"] = store
     app.extensions["mintstore.objects"] = objects
+    app.extensions["mintstore.documents"] = DocumentCache()
     register_error_handlers(app)
     install_auth(app)
     for blueprint in BLUEPRINTS:

@@ -12,12 +12,19 @@ from mintstore.store import Actor, StudyStore
 
 from .auth import current_token
 from .config import ServerConfig
+from .doc_cache import DocumentCache
 
 
 def store() -> StudyStore:
     """The study store this app serves."""
     study_store: StudyStore = current_app.extensions["mintstore.store"]
     return study_store
+
+
+def document_cache() -> DocumentCache:
+    """This app's cache of encoded metadata documents."""
+    cache: DocumentCache = current_app.extensions["mintstore.documents"]
+    return cache
 
 
 def config() -> ServerConfig:

@@ -48,6 +48,16 @@ def related_content_type(boundary: str, first_type: str) -> str:
     return f'multipart/related; type="{first_type}"; boundary="{boundary}"'
 
 
+def _chunks(body: ReadStream) -> Iterator[bytes]:
+    """The stream's own chunks when it offers them (no copy), else 1 MiB reads."""
+    iter_chunks = getattr(body, "iter_chunks", None)
+    if iter_chunks is not None:
+        yield from iter_chunks()
+        return
+    while chunk := body.read(1024 * 1024):
+        yield chunk
+
+
 def iter_multipart(parts: Iterable[OutPart], boundary: str, *, crlf: bool) -> Iterator[bytes]:
     """Yield the body of a multipart message with LF (RI) or CRLF (RFC 2046) breaks."""
     eol = b"\r\n" if crlf else b"\n"
@@ -71,7 +81,7 @@ def iter_multipart(parts: Iterable[OutPart], boundary: str, *, crlf: bool) -> It
         yield head
         sent = 0
         with closing(part.open()) as body:
-            while chunk := body.read(1024 * 1024):
+            for chunk in _chunks(body):
                 sent += len(chunk)
                 yield chunk
         if sent != part.length:

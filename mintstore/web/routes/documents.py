@@ -12,7 +12,6 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from mintstore import formats
 from mintstore.errors import InvalidInput, ItemNotFound
-from mintstore.model import Study
 
 from .. import context
 from ..responses import document, iso
@@ -50,34 +49,45 @@ def _version_arg() -> int | None:
     return int(raw)
 
 
-def _send(study: Study, data: bytes, fmt: str, gzipped: bool) -> BaseResponse:
+def _send(version: int | None, data: bytes, fmt: str, gzipped: bool) -> BaseResponse:
     response = Response(data, mimetype=formats.Variant(fmt, gzipped).content_type)
-    if study.version is not None:
-        response.headers["ETag"] = version_etag(study.version)
+    if version is not None:
+        response.headers["ETag"] = version_etag(version)
     response.headers["Cache-Control"] = "no-cache"
     return response.make_conditional(request)
+
+
+def _document(study: str, kind: str, ext: str) -> BaseResponse:
+    """metadata or summary of a version, encoded once per version and variant (cached)."""
+    validate_uid(study, "study UID")
+    fmt, gzipped = _variant(kind + ("." + ext if ext else ""))
+    store = context.store()
+    version = _version_arg()
+    if version is None:
+        version = store.study_info(study).version
+    encode = formats.encode if kind == "metadata" else formats.encode_summary
+
+    def build() -> bytes:
+        return encode(store.metadata(study, version), fmt, gzip=gzipped)
+
+    data = context.document_cache().get_or_build((study, version, kind, fmt, gzipped), build)
+    return _send(version, data, fmt, gzipped)
 
 
 @blueprint.get("/studies/<study>/<type_name>/metadata")
 @blueprint.get("/studies/<study>/<type_name>/metadata.<ext>")
 def metadata(study: str, type_name: str, ext: str = "") -> BaseResponse:
     """The full metadata document of the current (or ``?version=``) version."""
-    validate_uid(study, "study UID")
     _check_type(type_name)
-    fmt, gzipped = _variant("metadata" + ("." + ext if ext else ""))
-    document_ = context.store().metadata(study, _version_arg())
-    return _send(document_, formats.encode(document_, fmt, gzip=gzipped), fmt, gzipped)
+    return _document(study, "metadata", ext)
 
 
 @blueprint.get("/studies/<study>/<type_name>/summary")
 @blueprint.get("/studies/<study>/<type_name>/summary.<ext>")
 def summary(study: str, type_name: str, ext: str = "") -> BaseResponse:
     """Study attributes plus every series' attributes and instance counts."""
-    validate_uid(study, "study UID")
     _check_type(type_name)
-    fmt, gzipped = _variant("summary" + ("." + ext if ext else ""))
-    document_ = context.store().metadata(study, _version_arg())
-    return _send(document_, formats.encode_summary(document_, fmt, gzip=gzipped), fmt, gzipped)
+    return _document(study, "summary", ext)
 
 
 @blueprint.get("/studies/<study>/changelog")
@@ -116,4 +126,4 @@ def change_payload(study: str, change: str) -> BaseResponse:
         raise InvalidInput(f"change number must be an integer, not {number_text[:40]!r}")
     fmt, gzipped = _variant("metadata" + (dot + ext if dot else ""))
     payload = context.store().change_payload(study, int(number_text))
-    return _send(payload, formats.encode(payload, fmt, gzip=gzipped), fmt, gzipped)
+    return _send(None, formats.encode(payload, fmt, gzip=gzipped), fmt, gzipped)

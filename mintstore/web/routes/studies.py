@@ -61,15 +61,18 @@ def study_root(study: str) -> Response:
 def _whole_study(study: str) -> Response:
     """Metadata (XML) then every binary item, in one RFC 2387 message, streamed."""
     store = context.store()
-    metadata = store.metadata(study)
-    encoded = formats.encode(metadata, "xml")
+    version = store.study_info(study).version
+    encoded = context.document_cache().get_or_build(
+        (study, version, "metadata", "xml", False),
+        lambda: formats.encode(store.metadata(study, version), "xml"),
+    )
     boundary = new_boundary()
 
     def parts() -> Iterator[OutPart]:
         yield OutPart(
             "application/xml", f"metadata@{study}", len(encoded), lambda: io.BytesIO(encoded)
         )
-        for bid, size, opener in store.iter_items(study):
+        for bid, size, opener in store.iter_items(study, version=version):
             yield OutPart("application/octet-stream", f"{bid}@{study}", size, opener)
 
     body = stream_with_context(iter_multipart(parts(), boundary, crlf=True))
