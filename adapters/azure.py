@@ -7,7 +7,8 @@ given to the store: ``AZURE_STORAGE_CONNECTION_STRING``, or an account URL
 URL), ``AZURE_STORAGE_SAS_TOKEN``, or, when azure-identity is installed,
 ``DefaultAzureCredential``. Options: ``api_version`` (pin the service
 version, e.g. for an emulator), ``max_connections`` (HTTP pool size, default
-64), ``multipart_threshold``, ``part_size`` and ``page_size`` (<= 5000).
+64), ``retries`` (after a transient failure, default 3), ``multipart_threshold``,
+``part_size`` and ``page_size`` (<= 5000).
 
 Create-if-absent is ``If-None-Match: *`` on Put Blob, or on Put Block List
 for large content: blocks are staged invisibly under per-upload IDs and the
@@ -231,7 +232,9 @@ def make_container_client(
         # The SDK's default backoff starts at 15 s (a minute to report an
         # unreachable service); three retries about a second apart still
         # ride out a transient failure.
-        "retry_policy": LinearRetry(backoff=1, retry_total=3, random_jitter_range=1),
+        "retry_policy": LinearRetry(
+            backoff=1, retry_total=max(0, int_option(options, "retries", 3)), random_jitter_range=1
+        ),
         "max_single_get_size": DOWNLOAD_CHUNK,
         "max_chunk_get_size": DOWNLOAD_CHUNK,
     }

@@ -4,8 +4,8 @@ URL: ``s3://bucket/prefix?endpoint_url=...&region=...``. Options:
 ``endpoint_url`` (else ``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL`` from the
 environment), ``region`` (else ``AWS_REGION``/``AWS_DEFAULT_REGION``),
 ``addressing_style`` (auto/path/virtual), ``max_connections`` (HTTP pool
-size, default 64), ``multipart_threshold``, ``part_size`` (>= 5 MiB) and
-``page_size`` (<= 1000).
+size, default 64), ``retries`` (after a transient failure, default 4),
+``multipart_threshold``, ``part_size`` (>= 5 MiB) and ``page_size`` (<= 1000).
 
 Create-if-absent is S3's conditional write (``If-None-Match: *``), on the
 single-shot put and on the completion of a multipart upload, so a large
@@ -300,7 +300,7 @@ def make_client(options: Mapping[str, str], environ: Mapping[str, str]) -> S3Cli
         raise ConfigurationError("addressing_style must be auto, path or virtual")
     config = Config(
         max_pool_connections=max(32, int_option(options, "max_connections", 64)),
-        retries={"max_attempts": 5, "mode": "standard"},
+        retries={"max_attempts": 1 + max(0, int_option(options, "retries", 4)), "mode": "standard"},
         connect_timeout=10,
         read_timeout=60,
         s3={"addressing_style": addressing_style},

@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 
 from mintstore.adapters import ObjectStore, open_store
 
+from .moto_fidelity import serialize_object_writes
 from .servers import AWS_TEST_ENVIRON, AZURITE_KEY, Azurite, MotoServer, Swift
 
 #: Every backend the conformance suite runs on, in the order tests run.
@@ -138,6 +139,7 @@ class MotoBackend(Backend):
     def __init__(self) -> None:
         super().__init__()
         self._client: Any = None
+        serialize_object_writes()
 
     @contextmanager
     def _mocked(self) -> Iterator[None]:

@@ -12,7 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from mintstore.adapters import ObjectStore, PutMode
-from mintstore.errors import AlreadyExists
+from mintstore.errors import AlreadyExists, StoreUnavailable
+from mintstore.testing.backends import Backend
+from mintstore.testing.pytest_plugin import MakeObjectStore
 
 from .payloads import payload
 
@@ -33,14 +35,19 @@ def test_create_fails_for_an_existing_empty_object(object_store: ObjectStore) ->
     assert object_store.get_bytes("empty") == b""
 
 
-def test_create_race_has_exactly_one_winner(object_store: ObjectStore) -> None:
-    contents = [payload(64 * 1024, seed=racer) for racer in range(RACERS)]
+#: URL option forcing the large-object path (multipart upload, staged blocks,
+#: SLO segments) for anything above 1 KiB; ignored by memory and file stores.
+LARGE_PATH = {"multipart_threshold": "1024"}
+
+
+def _race(store: ObjectStore, size: int) -> None:
+    contents = [payload(size, seed=racer) for racer in range(RACERS)]
     barrier = threading.Barrier(RACERS)
 
     def race(racer: int) -> str:
         barrier.wait()
         try:
-            object_store.put("contested", contents[racer], mode=PutMode.CREATE)
+            store.put("contested", contents[racer], mode=PutMode.CREATE)
         except AlreadyExists:
             return "lost"
         return "won"
@@ -50,21 +57,52 @@ def test_create_race_has_exactly_one_winner(object_store: ObjectStore) -> None:
     assert outcomes.count("won") == 1, outcomes
     assert outcomes.count("lost") == RACERS - 1
     winner = outcomes.index("won")
-    assert object_store.get_bytes("contested") == contents[winner]
+    assert store.get_bytes("contested") == contents[winner]
 
 
-def test_overwrite_is_atomic_for_concurrent_readers(object_store: ObjectStore) -> None:
+def test_create_race_has_exactly_one_winner(object_store: ObjectStore) -> None:
+    _race(object_store, 64 * 1024)
+
+
+def test_create_race_through_the_large_object_path(make_object_store: MakeObjectStore) -> None:
+    with make_object_store(**LARGE_PATH).open() as store:
+        _race(store, 64 * 1024)
+        # Losers must not leave parts, blocks or segments visible as keys.
+        assert [info.key for info in store.list()] == ["contested"]
+
+
+#: In-process moto frees an object's buffer when it is overwritten, under the
+#: feet of a concurrent reader in another thread ("I/O operation on closed
+#: file" from inside moto): an emulator bug that real S3 and moto's server
+#: mode do not have. There, readers interleave with the writes instead.
+SEQUENTIAL_READERS = {"moto"}
+
+
+def test_overwrite_is_atomic_for_concurrent_readers(
+    store_backend: Backend, object_store: ObjectStore
+) -> None:
     """Readers see one whole version or another, never a mix or a truncation."""
     versions = [bytes([value]) * (512 * 1024 + value) for value in range(1, 7)]
     valid = set(versions)
     object_store.put("flip", versions[0])
+    if store_backend.name in SEQUENTIAL_READERS:
+        for version in versions:
+            object_store.put("flip", version, mode=PutMode.OVERWRITE)
+            assert object_store.get_bytes("flip") == version
+        return
     done = threading.Event()
     seen: list[bytes] = []
     failures: list[str] = []
 
     def read_until_done() -> None:
         while not done.is_set():
-            content = object_store.get_bytes("flip")
+            try:
+                content = object_store.get_bytes("flip")
+            except StoreUnavailable:
+                continue  # transient by contract: retrying is allowed, tearing is not
+            except BaseException as exc:
+                failures.append(f"read failed: {exc!r}")
+                return
             if content not in valid:
                 failures.append(f"torn read of {len(content)} bytes")
             seen.append(content[:1])

@@ -50,22 +50,21 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
-@pytest.mark.parametrize("operation", OPERATIONS, ids=list(OPERATIONS))
-def test_invalid_keys_are_refused_and_change_nothing(
-    object_store: ObjectStore, operation: str
-) -> None:
-    for key in BAD_KEYS:
-        with pytest.raises(InvalidKey):
-            OPERATIONS[operation](object_store, key)
+def test_invalid_keys_are_refused_and_change_nothing(object_store: ObjectStore) -> None:
+    for name, operation in OPERATIONS.items():
+        for key in BAD_KEYS:
+            with pytest.raises(InvalidKey):
+                operation(object_store, key)
+                pytest.fail(f"{name} accepted {key!r}")
     assert list(object_store.list()) == []
 
 
-@pytest.mark.parametrize("operation", ["get", "get_range", "head"])
-def test_missing_key_is_not_found(object_store: ObjectStore, operation: str) -> None:
+def test_missing_key_is_not_found(object_store: ObjectStore) -> None:
     object_store.put("present", b"x")
-    with pytest.raises(NotFound) as caught:
-        OPERATIONS[operation](object_store, "absent/key")
-    assert "absent/key" in str(caught.value)
+    for name in ("get", "get_range", "head"):
+        with pytest.raises(NotFound) as caught:
+            OPERATIONS[name](object_store, "absent/key")
+        assert "absent/key" in str(caught.value), name
 
 
 def test_a_prefix_of_a_key_is_not_an_object(object_store: ObjectStore) -> None:

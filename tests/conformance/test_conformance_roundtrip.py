@@ -30,14 +30,15 @@ def _read_back(store: ObjectStore, key: str) -> bytes:
         return b"".join(reader.iter_chunks())
 
 
-@pytest.mark.parametrize("size", [0, 1, 5000], ids=["empty", "one-byte", "small"])
 @pytest.mark.parametrize("wrap", WRAPPERS, ids=list(WRAPPERS))
-def test_small_objects_round_trip(object_store: ObjectStore, size: int, wrap: str) -> None:
-    data = payload(size, seed=size)
-    info = object_store.put("obj/small", WRAPPERS[wrap](data))
-    assert (info.key, info.size) == ("obj/small", size)
-    assert object_store.get_bytes("obj/small") == data
-    assert object_store.head("obj/small").size == size
+def test_small_objects_round_trip(object_store: ObjectStore, wrap: str) -> None:
+    for size in (0, 1, 5000):
+        key = f"obj/small-{size}"
+        data = payload(size, seed=size)
+        info = object_store.put(key, WRAPPERS[wrap](data))
+        assert (info.key, info.size) == (key, size)
+        assert object_store.get_bytes(key) == data, f"{size} bytes"
+        assert object_store.head(key).size == size
 
 
 @pytest.mark.parametrize("wrap", ["bytes", "unsized-stream"])
