@@ -26,7 +26,7 @@ def _same_dataset(a: pydicom.Dataset, b: pydicom.Dataset) -> bool:
     return set(a.keys()) == set(b.keys()) and all(a[tag] == b[tag] for tag in a.keys())  # noqa: SIM118
 
 
-@pytest.mark.parametrize("backend", ["file", "moto-server", "azurite"])
+@pytest.mark.parametrize("backend", ["file", "moto-server", "azurite", "swift"])
 def test_push_folder_then_pull_gives_the_originals(
     backend: str, backend_pool: BackendPool, tmp_path: Path
 ) -> None:
