@@ -95,10 +95,17 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if args.workers > 1:
         return _run_gunicorn(config, args.host, args.port, args.workers)
-    from werkzeug.serving import make_server
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class _Handler(WSGIRequestHandler):
+        """werkzeug answers ``Expect: 100-continue`` itself when the app starts;
+        the base class would answer it a second time while parsing the request."""
+
+        def handle_expect_100(self) -> bool:
+            return True
 
     app = create_app(config)
-    server = make_server(args.host, args.port, app, threaded=True)
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=_Handler)
     print(
         f"mintstore serving {config.store_url} on http://{args.host}:{server.port}{config.base_path}/",
         flush=True,

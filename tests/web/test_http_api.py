@@ -270,9 +270,7 @@ def _chunked_post_with_expect(
         while data := sock.recv(65536):
             reply += data
     reply = interim.split(b"\r\n\r\n", 1)[1] + reply
-    # HTTP/1.1 clients must accept any number of 1xx responses before the final one.
-    while reply.startswith(b"HTTP/1.1 1"):
-        reply = reply.split(b"\r\n\r\n", 1)[1]
+    assert not reply.startswith(b"HTTP/1.1 1")  # exactly one interim response
     status_line, _, rest = reply.partition(b"\r\n")
     header_block, _, payload = rest.partition(b"\r\n\r\n")
     headers = {}
