@@ -206,24 +206,10 @@ class MintClient:
         """Send a study as MINT parts (metadata XML + binaryN); returns binary bytes sent."""
         boundary = "mintstore-" + secrets.token_hex(12)
         sent = [0]
-
-        def body() -> Iterator[bytes]:
-            yield _form_part(boundary, "metadata", "metadata.xml", "text/xml")
-            yield formats.encode(metadata, "xml")
-            for bid, _size, opener in items:
-                yield _form_part(
-                    boundary, f"binary{bid}", f"binary{bid}.dat", "application/octet-stream"
-                )
-                with closing(opener()) as stream:
-                    while chunk := stream.read(CHUNK):
-                        sent[0] += len(chunk)
-                        yield chunk
-            yield f"\r\n--{boundary}--\r\n".encode()
-
         self.request(
             "POST",
             "/studies/create",
-            body=body(),
+            body=_mint_form_body(boundary, metadata, items, sent),
             headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
             ok=(200, 201),
         ).read()
@@ -257,24 +243,11 @@ class MintClient:
         if old_version is not None:
             query["oldVersion"] = old_version
         boundary = "mintstore-" + secrets.token_hex(12)
-
-        def body() -> Iterator[bytes]:
-            yield _form_part(boundary, "metadata", "metadata.xml", "text/xml")
-            yield formats.encode(delta, "xml")
-            for bid, _size, opener in items:
-                yield _form_part(
-                    boundary, f"binary{bid}", f"binary{bid}.dat", "application/octet-stream"
-                )
-                with closing(opener()) as stream:
-                    while chunk := stream.read(CHUNK):
-                        yield chunk
-            yield f"\r\n--{boundary}--\r\n".encode()
-
         response = self.request(
             "POST",
             f"/studies/{study_uid}",
             query=query,
-            body=body(),
+            body=_mint_form_body(boundary, delta, items, [0]),
             headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
         )
         root = etree.fromstring(response.read(), etree.XMLParser(resolve_entities=False))
@@ -311,6 +284,58 @@ class MintClient:
         data = self._read(f"/studies/{study_uid}/DICOM/{name}", query=query)
         return formats.decode(data, fmt, gzip=gzipped)
 
+    def summary(self, study_uid: str, *, variant: str = "gpb") -> Study:
+        """The study's summary (study and series attributes, instance counts)."""
+        name = "summary." + variant
+        fmt, gzipped = formats.parse_variant(name)
+        return formats.decode(self._read(f"/studies/{study_uid}/DICOM/{name}"), fmt, gzip=gzipped)
+
+    def series(self, study_uid: str, series_uid: str) -> Study:
+        """One series' slice of the metadata."""
+        data = self._read(
+            f"/studies/{study_uid}/{series_uid}", headers={"Accept": "application/xml"}
+        )
+        return formats.decode(data, "xml")
+
+    def change_payload(self, study_uid: str, number: int) -> Study:
+        """What change ``number`` of the study uploaded."""
+        data = self._read(f"/studies/{study_uid}/changelog/{number}.gpb")
+        return formats.decode(data, "gpb")
+
+    def reports(self, study_uid: str) -> list[dict[str, object]]:
+        """The study's structured reports as content trees."""
+        data = self._read(f"/studies/{study_uid}/DICOM/reports.json")
+        reports: list[dict[str, object]] = json.loads(data)["reports"]
+        return reports
+
+    def study_zip(self, study_uid: str, out: IO[bytes]) -> int:
+        """Write the study's Part-10 files as a ZIP to ``out``; returns its size."""
+        response = self.request(
+            "GET", f"/studies/{study_uid}", headers={"Accept": "application/zip"}
+        )
+        return _copy(response, out)
+
+    def whole_study(self, study_uid: str) -> Iterator[tuple[str, bytes]]:
+        """The entire study in one message: (Content-ID, content) for metadata, then each item."""
+        response = self.request(
+            "GET", f"/studies/{study_uid}", headers={"Accept": "multipart/related"}
+        )
+        yield from read_parts(response)
+
+    def job_status(self, job_path: str) -> dict[str, str]:
+        """An RI job's status attributes (``job_path``: the id or ``status/<id>``)."""
+        job_id = job_path.rsplit("/", 1)[-1]
+        root = self._xml(f"/jobs/status/{job_id}")
+        status = {str(k): str(v) for k, v in root.attrib.items()}
+        reason = root.findtext(f"{MINT_NS}reason")
+        if reason:
+            status["reason"] = reason
+        return status
+
+    def types(self) -> list[str]:
+        """The names of the types the server knows."""
+        return [node.get("name", "") for node in self._xml("/types").iter(f"{MINT_NS}type")]
+
     def binary_item(self, study_uid: str, bid: int) -> bytes:
         """One binary item."""
         return self._read(f"/studies/{study_uid}/DICOM/binaryitems/{bid}")
@@ -325,11 +350,7 @@ class MintClient:
     def instance(self, study_uid: str, series_uid: str, sop_uid: str, out: IO[bytes]) -> int:
         """Write one instance's Part-10 file to ``out``; returns its size."""
         response = self.request("GET", f"/studies/{study_uid}/{series_uid}/{sop_uid}")
-        written = 0
-        while chunk := response.read(CHUNK):
-            out.write(chunk)
-            written += len(chunk)
-        return written
+        return _copy(response, out)
 
     def search(self, **parameters: str | int) -> Iterator[SearchResult]:
         """Every study matching the parameters, following continuation tokens."""
@@ -377,10 +398,16 @@ class MintClient:
 
 
 def read_ri_multipart(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    """Parse the RI's LF multi-item layout the way MINT2DICOM does: line by line.
+    """Binary items from the RI's LF multi-item layout: (bid, content)."""
+    for content_id, data in read_parts(stream):
+        yield int(content_id.split("@", 1)[0]), data
 
-    Each part: ``--boundary``, ``Content-Type``, ``Content-ID: <bid@study>``,
-    ``Content-Length: N``, an empty line, N bytes, a line break.
+
+def read_parts(stream: IO[bytes]) -> Iterator[tuple[str, bytes]]:
+    """Parse a multi-item stream the way MINT2DICOM does: line by line.
+
+    Each part: ``--boundary``, ``Content-Type``, ``Content-ID: <id@study>``,
+    ``Content-Length: N``, an empty line, N bytes, a line break (LF or CRLF).
     """
     reader = stream
     while True:
@@ -398,12 +425,35 @@ def read_ri_multipart(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
         while header := reader.readline().rstrip(b"\r\n"):
             name, _, value = header.decode("latin-1").partition(":")
             headers[name.strip().lower()] = value.strip()
-        bid = int(headers["content-id"].strip("<>").split("@", 1)[0])
+        content_id = headers["content-id"].strip("<>")
         length = int(headers["content-length"])
         data = _read_exactly(reader, length)
         if len(data) != length:
-            raise errors.InvalidInput(f"binary item {bid} truncated: {len(data)} of {length} bytes")
-        yield bid, data
+            raise errors.InvalidInput(f"part {content_id} truncated: {len(data)} of {length} bytes")
+        yield content_id, data
+
+
+def _mint_form_body(
+    boundary: str, metadata: Study, items: ItemSource, sent: list[int]
+) -> Iterator[bytes]:
+    """A DICOM2MINT-shaped form: metadata part, then binaryN parts streamed from their openers."""
+    yield _form_part(boundary, "metadata", "metadata.xml", "text/xml")
+    yield formats.encode(metadata, "xml")
+    for bid, _size, opener in items:
+        yield _form_part(boundary, f"binary{bid}", f"binary{bid}.dat", "application/octet-stream")
+        with closing(opener()) as stream:
+            while chunk := stream.read(CHUNK):
+                sent[0] += len(chunk)
+                yield chunk
+    yield f"\r\n--{boundary}--\r\n".encode()
+
+
+def _copy(source: IO[bytes], out: IO[bytes]) -> int:
+    written = 0
+    while chunk := source.read(CHUNK):
+        out.write(chunk)
+        written += len(chunk)
+    return written
 
 
 def _read_exactly(stream: IO[bytes], length: int) -> bytes:
