@@ -57,9 +57,15 @@ class Encapsulation:
 
 @dataclass
 class Item:
-    """One item of a sequence attribute: its own attribute set."""
+    """One item of a sequence attribute: its own attribute set.
+
+    ``undefined_length`` records how the item was encoded (with an item
+    delimiter rather than a length); it only matters for rebuilding the
+    original bytes exactly.
+    """
 
     attributes: Attributes = field(default_factory=dict)
+    undefined_length: bool = False
 
 
 @dataclass
@@ -79,7 +85,9 @@ class Attribute:
       total over all frames.
     * ``items``: the items of a sequence (VR SQ); ``None`` for non-sequences.
 
-    ``exclude`` is only meaningful in update deltas.
+    ``exclude`` is only meaningful in update deltas. ``undefined_length``
+    records that a sequence was encoded with a delimiter rather than a length
+    (only matters for rebuilding the original bytes exactly).
     """
 
     tag: int
@@ -92,6 +100,7 @@ class Attribute:
     items: list[Item] | None = None
     encapsulation: Encapsulation | None = None
     exclude: bool = False
+    undefined_length: bool = False
 
     @property
     def tag_hex(self) -> str:
@@ -113,12 +122,17 @@ class Attribute:
 
 @dataclass
 class Instance:
-    """One SOP instance: the attributes that are not shared with its series."""
+    """One SOP instance: the attributes that are not shared with its series.
+
+    ``preamble`` keeps the 128-byte Part-10 preamble when it was not all
+    zeros (some files carry a TIFF header there); ``None`` means zeros.
+    """
 
     sop_instance_uid: str
     transfer_syntax_uid: str | None = None
     attributes: Attributes = field(default_factory=dict)
     exclude: bool = False
+    preamble: bytes | None = None
 
 
 @dataclass

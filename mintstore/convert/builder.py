@@ -99,7 +99,9 @@ class StudyBuilder:
         if series is None:
             series = study.series[series_uid] = Series(series_uid)
         merge_shared_level(series.attributes, groups["series"], own, [series], not series.instances)
-        instance = Instance(sop_uid, extracted.transfer_syntax_uid, own)
+        instance = Instance(
+            sop_uid, extracted.transfer_syntax_uid, own, preamble=extracted.preamble
+        )
         merge_instance(series, instance)
         self._next_bid += len(extracted.items)
         return extracted.items
@@ -115,6 +117,7 @@ class StudyBuilder:
             identical = (
                 stored_shape == new_shape
                 and instance.transfer_syntax_uid == extracted.transfer_syntax_uid
+                and instance.preamble == extracted.preamble
             )
             pairs: NewItems = []
             if identical:

@@ -19,9 +19,11 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element
+from pydicom.uid import UID
 
 from mintstore.convert import pixeldata
 from mintstore.convert.values import (
+    CHARSET_VRS,
     DEFAULT_ENCODINGS,
     TEXT_VRS,
     is_number_vr,
@@ -53,6 +55,7 @@ class Extracted:
     attributes: Attributes
     items: list[tuple[int, bytes | memoryview]] = field(default_factory=list)
     transfer_syntax_uid: str = EXPLICIT_LE
+    preamble: bytes | None = None
 
 
 def transfer_syntax_of(ds: Dataset) -> str:
@@ -61,11 +64,21 @@ def transfer_syntax_of(ds: Dataset) -> str:
     if meta is not None and 0x00020010 in meta:
         uid = meta.get_item(0x00020010).value
         text = uid.decode("latin-1") if isinstance(uid, bytes) else str(uid)
-        return text.rstrip("\x00 ")
+        text = text.rstrip("\x00 ")
+        if _is_known_syntax(text):
+            return text
+    # no (usable) transfer syntax: record the encoding pydicom actually read
     implicit, little = ds.original_encoding
     if implicit:
         return IMPLICIT_LE
     return EXPLICIT_LE if little in (True, None) else EXPLICIT_BE
+
+
+def _is_known_syntax(uid: str) -> bool:
+    try:
+        return bool(UID(uid).is_transfer_syntax)
+    except ValueError:  # private or not a UID pydicom knows
+        return False
 
 
 def charset_of(ds: Dataset, inherited: tuple[str, ...]) -> tuple[str, ...]:
@@ -149,8 +162,14 @@ class _Extractor:
             elem = ds[tag]
         if elem.VR != "SQ":
             return self.element(ds, tag, encoded_element(elem, True, encodings), encodings)
-        items = [Item(self.dataset(item, encodings, top=False)) for item in elem.value]
-        return Attribute(tag, "SQ", items=items)
+        items = [
+            Item(
+                self.dataset(item, encodings, top=False),
+                undefined_length=bool(getattr(item, "is_undefined_length_sequence_item", False)),
+            )
+            for item in elem.value
+        ]
+        return Attribute(tag, "SQ", items=items, undefined_length=bool(elem.is_undefined_length))
 
     def pixel_data(self, ds: Dataset, elem: RawDataElement, attributes: Attributes) -> Attribute:
         vr = resolve_vr(ds, elem)
@@ -204,6 +223,25 @@ _LONG_HEADER_VRS = frozenset(
 )
 
 
+def _quick_encoding(
+    elem: DataElement, little_endian: bool, encodings: tuple[str, ...]
+) -> bytes | None:
+    """The common simple cases (file meta above all) without pydicom's writer; None otherwise."""
+    value, vr = elem.value, elem.VR
+    if isinstance(value, str) and vr in TEXT_VRS and vr not in CHARSET_VRS:
+        try:
+            encoded = value.encode("ascii")
+        except UnicodeEncodeError:
+            return None
+        return encoded + (b"\x00" if vr == "UI" else b" ") * (len(encoded) % 2)
+    if isinstance(value, bytes) and vr in BINARY_VRS:
+        return value + b"\x00" * (len(value) % 2)
+    if type(value) is int and vr in ("US", "UL"):
+        code = "H" if vr == "US" else "I"
+        return struct.pack(("<" if little_endian else ">") + code, value)
+    return None
+
+
 def encoded_element(
     elem: DataElement, little_endian: bool, encodings: tuple[str, ...]
 ) -> RawDataElement:
@@ -215,6 +253,9 @@ def encoded_element(
     """
     if elem.VR and " or " in elem.VR:
         elem = DataElement(elem.tag, _AMBIGUOUS_DEFAULTS.get(elem.VR, "UN"), elem.value)
+    quick = _quick_encoding(elem, little_endian, encodings)
+    if quick is not None:
+        return RawDataElement(elem.tag, elem.VR, len(quick), quick, 0, False, little_endian)
     buffer = DicomBytesIO()
     buffer.is_little_endian = little_endian
     buffer.is_implicit_VR = False
@@ -305,4 +346,7 @@ def extract_dataset(ds: Dataset, first_bid: int) -> Extracted:
             if tag & 0xFFFF != 0:  # group length is recomputed on writing
                 attributes[tag] = attribute
     attributes.update(extractor.dataset(ds, DEFAULT_ENCODINGS, top=True))
-    return Extracted(attributes, extractor.items, transfer_syntax_of(ds))
+    preamble = getattr(ds, "preamble", None)
+    if not preamble or preamble == bytes(len(preamble)) or len(preamble) != 128:
+        preamble = None
+    return Extracted(attributes, extractor.items, transfer_syntax_of(ds), preamble)

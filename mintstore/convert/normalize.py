@@ -7,13 +7,17 @@ study, series, normalized and instance attributes, later levels winning):
   them. A later instance with a different value keeps its own as an instance
   attribute (override). A later instance *lacking* one of them would inherit a
   value it never had, so that attribute is pushed down: copied into every
-  existing instance that inherited it and removed from the level.
+  existing instance that inherited it (or into a series' normalized set when
+  all its instances did) and removed from the level. Which instance came first
+  decides what the study and series levels hold; the reconstruction of every
+  instance does not depend on the order.
 * Normalized attributes (series with more than one instance) are exactly the
   instance attributes that every instance has, fully equal, excluding the VRs in
   ``NOT_NORMALIZED_VRS`` (the RI algorithm). Appending can only shrink that
   set, so it is maintained incrementally: an attribute the new instance does not
-  share is pushed back down into every existing instance. The result equals
-  recomputing the RI algorithm from scratch, whatever the arrival order.
+  share is pushed back down into every existing instance. So the normalized
+  set stays maximal: no attribute equal in every instance of a series is left
+  at instance level.
 """
 
 from __future__ import annotations
@@ -66,7 +70,16 @@ def merge_shared_level(
     for tag in [t for t in level if t not in incoming]:
         shared = level.pop(tag)
         for series in series_in_scope:
-            for instance in _inheritors(series, tag):
+            inheritors = _inheritors(series, tag)
+            if (
+                len(series.instances) > 1
+                and len(inheritors) == len(series.instances)
+                and shared.vr not in NOT_NORMALIZED_VRS
+            ):
+                # every instance of the series has it: the RI algorithm would hoist it
+                series.normalized_attributes[tag] = deepcopy(shared)
+                continue
+            for instance in inheritors:
                 instance.attributes[tag] = deepcopy(shared)
 
 

@@ -31,25 +31,28 @@ Source = str | os.PathLike[str] | BinaryIO | bytes | bytearray | memoryview
 _PLAUSIBLE_FIRST_GROUPS = (b"\x02\x00", b"\x08\x00", b"\x00\x02", b"\x00\x08")
 
 
-def _as_stream(source: Source) -> BinaryIO:
-    if isinstance(source, bytes | bytearray | memoryview):
-        return io.BytesIO(bytes(source))
+def _read_all(source: Source) -> bytes:
+    """The whole input; streams need not be seekable (e.g. an HTTP body part)."""
+    if isinstance(source, bytes):
+        return source
+    if isinstance(source, bytearray | memoryview):
+        return bytes(source)
     if isinstance(source, str | os.PathLike):
         try:
             with open(source, "rb") as handle:
-                return io.BytesIO(handle.read())
+                return handle.read()
         except OSError as exc:
             raise InvalidDicom(f"cannot read {os.fspath(source)!r}: {exc}") from exc
-    return source
+    try:
+        return source.read()
+    except OSError as exc:
+        raise InvalidDicom(f"cannot read the DICOM stream: {exc}") from exc
 
 
 def read_part10(source: Source) -> Dataset:
     """Read a whole Part-10 file (path, bytes or binary stream) into a dataset."""
-    stream = _as_stream(source)
-    start = stream.tell()
-    ds = _read(stream, start)
-    stream.seek(start)
-    data = stream.read()
+    data = _read_all(source)
+    ds = _read(data)
     implicit, little = ds.original_encoding
     syntax = str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", "") or "")
     check_structure(
@@ -61,18 +64,33 @@ def read_part10(source: Source) -> Dataset:
     return ds
 
 
-def _read(stream: BinaryIO, start: int) -> Dataset:
+def _read(data: bytes) -> Dataset:
     try:
-        return dcmread(stream, force=False)
+        return dcmread(io.BytesIO(data), force=False)
     except InvalidDicomError as exc:
-        stream.seek(start)
-        head = stream.read(8)
-        if len(head) < 8 or head[:2] not in _PLAUSIBLE_FIRST_GROUPS:
+        if len(data) < 8 or data[:2] not in _PLAUSIBLE_FIRST_GROUPS:
             raise InvalidDicom(f"not a DICOM Part-10 file: {exc}") from exc
-        stream.seek(start)
         try:
-            return dcmread(stream, force=True)
+            return dcmread(io.BytesIO(data), force=True)
         except Exception as inner:
             raise InvalidDicom(f"malformed DICOM data set: {inner}") from inner
     except Exception as exc:  # pydicom surfaces corruption as many exception types
         raise InvalidDicom(f"malformed DICOM file: {type(exc).__name__}: {exc}") from exc
+
+
+def study_instance_uid(ds: Dataset) -> str:
+    """The Study Instance UID of a dataset read by :func:`read_part10`.
+
+    Reads the raw bytes instead of ``ds.StudyInstanceUID`` so that grouping
+    instances by study (before handing them to a ``StudyBuilder``) does not
+    decode the element, which would make its value go through pydicom's
+    re-encoding. Raises InvalidDicom when the UID is missing or empty.
+    """
+    elem = ds.get_item(0x0020000D) if 0x0020000D in ds._dict else None
+    value = elem.value if elem is not None else None
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    text = str(value or "").strip(" \x00")
+    if not text:
+        raise InvalidDicom("the instance has no Study Instance UID (0020000d)")
+    return text

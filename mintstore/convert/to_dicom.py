@@ -6,18 +6,18 @@ without decoding or re-encoding it (that is what makes rebuilt files identical
 to the originals). Every call builds a fresh dataset: nothing is shared
 between instances.
 
-Encoding choices that MINT does not record, documented because byte identity
-depends on them:
+Encoding facts are taken from the model where the converter recorded them
+(undefined-length sequences and items, a non-zero preamble). Otherwise:
 
-* sequences and items are written with explicit lengths (on pydicom's corpus
-  this reproduces more files than undefined lengths), except sequences a
-  reader of implicit VR data could not recognize (private or unknown tags),
-  which keep undefined length so that they stay readable as sequences;
-* a file meta group is written with a freshly computed group length, after
-  a zero preamble and "DICM" (a non-zero preamble, e.g. a TIFF header, is
-  not kept);
+* sequences and items get explicit lengths, except sequences a reader of
+  implicit VR data could not recognize (private or unknown tags), which keep
+  undefined length so that they stay readable as sequences;
+* a file meta group is written with a freshly computed group length after the
+  preamble and "DICM";
 * an instance without file meta attributes is written as a bare data set in
-  its recorded transfer syntax.
+  its recorded transfer syntax;
+* compressed frames without a recorded fragment layout become one fragment
+  per frame.
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ from typing import BinaryIO
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate
 from pydicom.filebase import DicomBytesIO, DicomFileLike
 from pydicom.filewriter import write_data_element, write_file_meta_info
 from pydicom.sequence import Sequence
 from pydicom.tag import Tag
-from pydicom.uid import DeflatedExplicitVRLittleEndian
+from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
 from mintstore.convert import pixeldata
 from mintstore.convert.extract import (
@@ -65,6 +66,15 @@ def _encoding_of(transfer_syntax_uid: str) -> tuple[bool, bool]:
     return False, transfer_syntax_uid != EXPLICIT_BE
 
 
+def _is_encapsulated(syntax: str) -> bool:
+    """Whether pixel data of ``syntax`` is encapsulated (False for unknown UIDs)."""
+    try:
+        uid = UID(syntax)
+        return uid.is_transfer_syntax and uid.is_encapsulated
+    except ValueError:  # private or not a transfer syntax at all
+        return False
+
+
 def _encodings(attributes: Attributes, inherited: tuple[str, ...]) -> tuple[str, ...]:
     from pydicom.charset import convert_encodings
 
@@ -93,10 +103,13 @@ def _known_tag(tag: int) -> bool:
 
 
 class _Rebuilder:
-    def __init__(self, read_item: ReadItem, implicit: bool, little: bool) -> None:
+    def __init__(
+        self, read_item: ReadItem, implicit: bool, little: bool, encapsulated: bool = False
+    ) -> None:
         self.read_item = read_item
         self.implicit = implicit
         self.little = little
+        self.encapsulated = encapsulated
 
     def raw(self, tag: int, vr: str, value: bytes, undefined: bool = False) -> RawDataElement:
         length = UNDEFINED_LENGTH if undefined else len(value)
@@ -117,11 +130,14 @@ class _Rebuilder:
             for item in attribute.items or []:
                 child = Dataset()
                 self.fill(child, item.attributes, encodings)
+                child.is_undefined_length_sequence_item = item.undefined_length
                 items.append(child)
             sequence = DataElement(tag, "SQ", Sequence(items))
             # In implicit VR a reader can only recognize a sequence whose VR it
             # does not know by its undefined length: keep such sequences readable.
-            sequence.is_undefined_length = self.implicit and not _known_tag(tag)
+            sequence.is_undefined_length = attribute.undefined_length or (
+                self.implicit and not _known_tag(tag)
+            )
             return sequence
         if tag == PIXEL_DATA_TAG and attribute.bid is not None:
             return self.pixel_data(attribute, context)
@@ -144,6 +160,11 @@ class _Rebuilder:
         if len(frames) == 1 and frames[0][:4] == pixeldata.ITEM_TAG:
             # encapsulated data that could not be cut into fragments: kept whole
             return self.raw(attribute.tag, attribute.vr, frames[0], undefined=True)
+        if self.encapsulated:
+            # Compressed frames without a recorded fragment layout (metadata from
+            # elsewhere, e.g. the RI): one fragment per frame is always valid.
+            value = encapsulate(frames, fragments_per_frame=1, has_bot=len(frames) > 1)
+            return self.raw(attribute.tag, "OB", value, undefined=True)
         value = pixeldata.join_native(frames, frame_geometry(context))
         return self.raw(attribute.tag, attribute.vr, value)
 
@@ -189,14 +210,15 @@ def instance_to_dataset(
     implicit, little = _encoding_of(syntax)
     try:
         ds = Dataset()
-        _Rebuilder(read_item, implicit, little).fill(ds, body, DEFAULT_ENCODINGS)
+        encapsulated = _is_encapsulated(syntax)
+        _Rebuilder(read_item, implicit, little, encapsulated).fill(ds, body, DEFAULT_ENCODINGS)
         _set_encoding(ds, implicit, little)
         if meta:
             file_meta = FileMetaDataset()
             _Rebuilder(read_item, False, True).fill(file_meta, meta, DEFAULT_ENCODINGS)
             file_meta.set_original_encoding(False, True, file_meta._character_set)
             ds.file_meta = file_meta
-            ds.preamble = b"\x00" * 128
+            ds.preamble = instance.preamble or b"\x00" * 128
     except (ValueError, KeyError, IndexError) as exc:
         raise InvalidMetadata(f"instance {sop_uid} cannot be rebuilt: {exc}") from exc
     return ds

@@ -43,7 +43,8 @@ def instance(sop: str, series: str = SERIES_A, **values: object) -> Dataset:
     ds.PixelData = sop.encode()[-8:].ljust(8, b"\0")
     for keyword, value in values.items():
         if value is None:
-            delattr(ds, keyword)
+            if keyword in ds:
+                delattr(ds, keyword)
         else:
             setattr(ds, keyword, value)
     ds.file_meta = FileMetaDataset()

@@ -10,6 +10,7 @@ import io
 import time
 import warnings
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -92,3 +93,23 @@ def test_plain_garbage_is_rejected_with_a_clear_message() -> None:
 def test_missing_file_is_invalid_dicom(tmp_path: Path) -> None:
     with pytest.raises(InvalidDicom, match="cannot read"):
         StudyBuilder().add_part10(tmp_path / "absent.dcm")
+
+
+class _OneWayStream:
+    """A non-seekable stream, like an HTTP request body part: read() only."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._data if size < 0 else self._data[:size]
+        self._data = self._data[len(chunk) :]
+        return chunk
+
+    def seek(self, *args: object) -> int:
+        raise io.UnsupportedOperation("not seekable")
+
+
+def test_non_seekable_streams_are_read() -> None:
+    stream = cast(BinaryIO, _OneWayStream(BYTES["MR_small.dcm"]))
+    assert StudyBuilder().add_part10(stream)  # PixelData item

@@ -158,3 +158,12 @@ def test_an_in_memory_dataset_is_encoded_like_a_file() -> None:
     builder, items = build([ds])
     assert builder.study.attributes[PATIENT_NAME].val == "EDITED^IN^MEMORY"
     assert_rebuilds(builder, items, [ds])
+
+
+def test_study_uid_can_be_read_without_decoding_the_element() -> None:
+    from mintstore.convert import study_instance_uid
+
+    ds = instance("1.2.3.1")
+    assert study_instance_uid(ds) == ds.StudyInstanceUID
+    with pytest.raises(InvalidDicom):
+        study_instance_uid(instance("1.2.3.1", StudyInstanceUID=None))

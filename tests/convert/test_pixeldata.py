@@ -7,7 +7,7 @@ import io
 import pytest
 from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.encaps import encapsulate, encapsulate_extended
+from pydicom.encaps import encapsulate, encapsulate_extended, generate_frames
 from pydicom.filewriter import dcmwrite
 from pydicom.uid import UID, ExplicitVRLittleEndian, JPEGBaseline8Bit, SecondaryCaptureImageStorage
 
@@ -151,3 +151,21 @@ def test_unsplittable_encapsulated_frames_stay_together_losslessly() -> None:
     assert attribute.encapsulation is not None
     assert attribute.encapsulation.frame_fragments == [[100, 120]]
     assert rebuilt == part10
+
+
+def test_compressed_frames_without_fragment_layout_are_encapsulated_validly() -> None:
+    """Metadata from elsewhere (e.g. the RI) has no fragment layout: still a valid file."""
+    frames = [_jpeg_frame(n, 120) for n in range(2)]
+    value = encapsulate(frames, fragments_per_frame=2, has_bot=True)
+    part10 = _image(
+        value, frames=2, rows=8, columns=8, bits=8, syntax=JPEGBaseline8Bit, encapsulated=True
+    )
+    builder = StudyBuilder()
+    items = {bid: bytes(c) for bid, c in builder.add_part10(part10)}
+    study = builder.study
+    study.series["1.2.3.4"].instances["1.2.3.4.5"].attributes[PIXEL_DATA_TAG].encapsulation = None
+    rebuilt = instance_to_dataset(study, "1.2.3.4", "1.2.3.4.5", items.__getitem__)
+    out = io.BytesIO()
+    write_part10(rebuilt, out)
+    reread = dcmread(io.BytesIO(out.getvalue()))
+    assert list(generate_frames(reread.PixelData, number_of_frames=2)) == frames
