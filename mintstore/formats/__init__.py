@@ -10,13 +10,14 @@ deterministic: the same model always gives the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from mintstore.errors import InvalidMetadata
-from mintstore.formats.compression import GZIP_MAGIC, compress, decompress
+from mintstore.formats.checks import check_study
+from mintstore.formats.compression import GZIP_MAGIC, compress_chunks, decompress
 from mintstore.formats.gpb import decode_gpb, encode_gpb
 from mintstore.formats.json_reader import decode_json
-from mintstore.formats.json_writer import encode_json
+from mintstore.formats.json_writer import iter_json
 from mintstore.formats.limits import DEFAULT_MAX_DOCUMENT_SIZE
 from mintstore.formats.variants import (
     FORMATS,
@@ -27,7 +28,7 @@ from mintstore.formats.variants import (
     sniff_variant,
 )
 from mintstore.formats.xml_reader import decode_xml
-from mintstore.formats.xml_writer import encode_xml
+from mintstore.formats.xml_writer import iter_xml
 from mintstore.model import Study
 
 __all__ = [
@@ -38,31 +39,44 @@ __all__ = [
     "decode",
     "encode",
     "encode_summary",
+    "iter_encode",
     "parse_variant",
     "sniff_variant",
 ]
 
-_ENCODERS: dict[str, Callable[..., bytes]] = {
-    "xml": encode_xml,
-    "gpb": encode_gpb,
-    "json": encode_json,
-}
+_TEXT_WRITERS: dict[str, Callable[..., Iterator[str]]] = {"xml": iter_xml, "json": iter_json}
+
+
+def iter_encode(
+    study: Study, fmt: str, *, gzip: bool = False, summary: bool = False
+) -> Iterator[bytes]:
+    """The document in chunks, for streaming a big study's metadata out.
+
+    XML and JSON are produced piece by piece; GPB is one message and comes as
+    one chunk. Joined, the chunks equal :func:`encode` (or
+    :func:`encode_summary`) exactly.
+    """
+    check_format(fmt)
+    if fmt == "gpb":
+        chunks: Iterator[bytes] = iter([encode_gpb(study, summary=summary)])
+    else:
+        check_study(study)  # now, not halfway through a streamed response
+        chunks = (text.encode("utf-8") for text in _TEXT_WRITERS[fmt](study, summary=summary))
+    return compress_chunks(chunks) if gzip else chunks
 
 
 def encode(study: Study, fmt: str, *, gzip: bool = False) -> bytes:
     """Serialize a whole study (or an update delta) in ``fmt``."""
-    data = _ENCODERS[check_format(fmt)](study, summary=False)
-    return compress(data) if gzip else data
+    return b"".join(iter_encode(study, fmt, gzip=gzip))
 
 
 def encode_summary(study: Study, fmt: str, *, gzip: bool = False) -> bytes:
     """The summary document: study and series attributes and instance counts, no instances."""
-    data = _ENCODERS[check_format(fmt)](study, summary=True)
-    return compress(data) if gzip else data
+    return b"".join(iter_encode(study, fmt, gzip=gzip, summary=True))
 
 
 def decode(
-    data: bytes,
+    data: bytes | bytearray | memoryview,
     fmt: str,
     *,
     gzip: bool | None = None,
@@ -74,6 +88,8 @@ def decode(
     in the RI's pre-1.0 dialect.
     """
     check_format(fmt)
+    if not isinstance(data, bytes):
+        data = bytes(data)  # request bodies may arrive as bytearray or memoryview
     if gzip is None:
         gzip = data.startswith(GZIP_MAGIC)
     if gzip:

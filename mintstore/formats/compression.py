@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
+from collections.abc import Iterable, Iterator
 
 from mintstore.errors import InvalidMetadata
 
@@ -17,7 +18,17 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 
 def compress(data: bytes) -> bytes:
-    return gzip.compress(data, compresslevel=6, mtime=0)
+    return b"".join(compress_chunks([data]))
+
+
+def compress_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """gzip a stream of chunks (header with mtime 0, so output is reproducible)."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: gzip container
+    for chunk in chunks:
+        out = compressor.compress(chunk)
+        if out:
+            yield out
+    yield compressor.flush()
 
 
 def decompress(data: bytes, *, max_size: int) -> bytes:

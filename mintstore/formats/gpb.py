@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 from google.protobuf.message import DecodeError
 
 from mintstore.errors import InvalidMetadata
@@ -63,10 +64,11 @@ def _fill_series(message: pb.SeriesData, series: Series, *, summary: bool) -> No
         _fill_attributes(target.attributes, instance.attributes)
 
 
-def _fill_attributes(target: Iterable[pb.AttributeData], attributes: Attributes) -> None:
-    adder = target.add  # type: ignore[attr-defined]
+def _fill_attributes(
+    target: RepeatedCompositeFieldContainer[pb.AttributeData], attributes: Attributes
+) -> None:
     for attribute in sorted_attributes(attributes):
-        _fill_attribute(adder(), attribute)
+        _fill_attribute(target.add(), attribute)
 
 
 def _fill_attribute(message: pb.AttributeData, attribute: Attribute) -> None:

@@ -39,12 +39,15 @@ from mintstore.model import Attribute, Attributes, Instance, Series, Study, sort
 
 def encode_json(study: Study, *, summary: bool = False) -> bytes:
     """The whole document as UTF-8 bytes; ``summary`` leaves out instances."""
+    check_study(study)
     return "".join(iter_json(study, summary=summary)).encode("utf-8")
 
 
 def iter_json(study: Study, *, summary: bool = False) -> Iterator[str]:
-    """The document in text chunks (one attribute set or so per chunk)."""
-    check_study(study)
+    """The document in text chunks (one attribute set or so per chunk).
+
+    The caller checks the model first (:func:`encode_json` does).
+    """
     head = f'{{"studyInstanceUID":{_string(study.study_instance_uid)},"type":{_string(study.type)}'
     if study.version is not None:
         head += f',"version":{study.version}'

@@ -3,17 +3,24 @@
 Metadata documents come from clients. A DOCTYPE is the door to entity
 expansion (billion laughs), external entities (``file:///etc/passwd``) and
 network fetches, and MINT documents never need one, so any DOCTYPE is
-refused outright; the parser is configured so that even a DOCTYPE slipping
-past the byte scan (e.g. in UTF-16) resolves nothing and loads nothing.
+refused outright (documents must be in an ASCII-compatible encoding so the
+byte scan is sound), and the parser is configured so that even a DOCTYPE
+that slipped past the scan would resolve nothing and load nothing.
 """
 
 from __future__ import annotations
+
+import re
 
 from lxml import etree
 
 from mintstore.errors import InvalidMetadata
 
 _FORBIDDEN_MARKUP = (b"<!DOCTYPE", b"<!ENTITY")
+_UTF8_BOM = b"\xef\xbb\xbf"
+_DECLARED_ENCODING = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+# Encodings in which the byte scan for DOCTYPE is sound (ASCII-compatible).
+_ACCEPTED_ENCODINGS = {b"utf-8", b"utf8", b"us-ascii", b"ascii", b"iso-8859-1", b"latin1"}
 
 
 def _parser() -> etree.XMLParser:
@@ -35,6 +42,7 @@ def parse_untrusted(data: bytes, *, max_size: int) -> etree._Element:
     """Parse ``data`` into its root element or raise InvalidMetadata."""
     if len(data) > max_size:
         raise InvalidMetadata(f"XML document of {len(data)} bytes exceeds the {max_size} limit")
+    _check_encoding(data)
     if any(marker in data for marker in _FORBIDDEN_MARKUP):
         raise InvalidMetadata("XML documents with a DOCTYPE or entities are not accepted")
     try:
@@ -47,3 +55,18 @@ def parse_untrusted(data: bytes, *, max_size: int) -> etree._Element:
     for _ in root.iter(etree.Entity):
         raise InvalidMetadata("XML entity references are not accepted")
     return root
+
+
+def _check_encoding(data: bytes) -> None:
+    """Only ASCII-compatible encodings, so that the DOCTYPE scan sees every byte.
+
+    UTF-16, UTF-7, EBCDIC and friends could spell ``<!DOCTYPE`` in bytes the
+    scan does not recognize; MINT clients write UTF-8 anyway.
+    """
+    text = data.removeprefix(_UTF8_BOM).lstrip(b" \t\r\n")
+    if text and not text.startswith(b"<"):
+        raise InvalidMetadata("XML metadata must be UTF-8 (the document does not start with '<')")
+    declared = _DECLARED_ENCODING.match(text)
+    if declared and declared.group(1).lower() not in _ACCEPTED_ENCODINGS:
+        encoding = declared.group(1).decode("ascii")
+        raise InvalidMetadata(f"XML metadata must be UTF-8, not {encoding}")

@@ -46,12 +46,15 @@ _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010fff
 
 def encode_xml(study: Study, *, summary: bool = False) -> bytes:
     """The whole document as UTF-8 bytes; ``summary`` leaves out instances."""
+    check_study(study)
     return "".join(iter_xml(study, summary=summary)).encode("utf-8")
 
 
 def iter_xml(study: Study, *, summary: bool = False) -> Iterator[str]:
-    """The document in text chunks (one attribute set or so per chunk)."""
-    check_study(study)
+    """The document in text chunks (one attribute set or so per chunk).
+
+    The caller checks the model first (:func:`encode_xml` does).
+    """
     head = [
         _pair("studyInstanceUID", study.study_instance_uid),
         _pair("type", study.type),
@@ -80,10 +83,13 @@ def _series(series: Series, *, summary: bool) -> Iterator[str]:
         yield "      <normalizedInstanceAttributes/>\n      <instances/>\n"
     else:
         yield _attribute_set("normalizedInstanceAttributes", series.normalized_attributes, 3)
-        yield "      <instances>\n"
-        for instance in series.sorted_instances():
-            yield _instance(instance)
-        yield "      </instances>\n"
+        if not series.instances:
+            yield "      <instances/>\n"
+        else:
+            yield "      <instances>\n"
+            for instance in series.sorted_instances():
+                yield _instance(instance)
+            yield "      </instances>\n"
     yield "    </series>\n"
 
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from mintstore import formats
+from mintstore.errors import InvalidMetadata
 from mintstore.model import Study
 
 from .strategies import studies
@@ -35,7 +36,7 @@ def test_hand_built_studies_round_trip_in_every_variant(build: object) -> None:
     assert_identities(build())
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(studies)
 def test_random_studies_round_trip_in_every_format(study: Study) -> None:
     assert_identities(study)
@@ -73,3 +74,21 @@ def test_summary_counts_instances_per_series_in_gpb() -> None:
         (".2", 2),
     ]
     assert all(len(s.instances) == 0 for s in message.series)
+
+
+@pytest.mark.parametrize(("fmt", "gz"), VARIANTS)
+def test_streamed_chunks_join_to_the_encoded_document(fmt: str, gz: bool) -> None:
+    chunks = list(formats.iter_encode(rich_study(), fmt, gzip=gz))
+    assert b"".join(chunks) == formats.encode(rich_study(), fmt, gzip=gz)
+    summary = formats.iter_encode(rich_study(), fmt, gzip=gz, summary=True)
+    assert b"".join(summary) == formats.encode_summary(rich_study(), fmt, gzip=gz)
+    if fmt != "gpb" and not gz:  # gzip buffers a small document into one block
+        assert len(chunks) > 3
+
+
+@pytest.mark.parametrize("fmt", formats.FORMATS)
+def test_streaming_refuses_a_bad_model_before_the_first_chunk(fmt: str) -> None:
+    study = rich_study()
+    study.attributes[0x00100010].bid = 5  # val and bid: two value forms
+    with pytest.raises(InvalidMetadata):
+        formats.iter_encode(study, fmt)
