@@ -28,15 +28,16 @@ TRICKY_KEYS = [
     "z/1/2/3",
 ]
 
-#: More keys than one S3 listing page (1,000), for backends listed with their
-#: default page size.
+#: For backends without listing pages (memory, file): more keys than one S3
+#: page, so a listing of "many" keys is still checked end to end.
 MANY = 1_050
 
 #: URL options that shrink listing pages (adapters/_transfer.py), so the
-#: slower servers exercise paging with fewer keys. Azure pages 5,000 names and
-#: Swift 10,000 by default, so for them this is the only way to see a second
-#: page. In-process moto keeps S3's real default of 1,000.
+#: servers exercise paging (continuation tokens, markers) with few keys.
+#: Azure pages 5,000 names and Swift 10,000 by default: without this they
+#: would never reach a second page here.
 PAGE_OPTIONS: dict[str, dict[str, str]] = {
+    "moto": {"page_size": "100"},
     "moto-server": {"page_size": "100"},
     "azurite": {"page_size": "100"},
     "swift": {"page_size": "100"},
