@@ -30,10 +30,16 @@ from azure.storage.blob import ContainerClient, LinearRetry
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from mintstore.errors import AlreadyExists, ConfigurationError, PreconditionFailed
+from mintstore.errors import (
+    AlreadyExists,
+    ConfigurationError,
+    PreconditionFailed,
+    StoreError,
+    StoreUnavailable,
+)
 
 from ._transfer import MIB, LargeContent, TransferOptions, int_option, plan_upload
-from .azure_errors import GUARD
+from .azure_errors import GUARD, error_code
 from .base import (
     ObjectInfo,
     ObjectReader,
@@ -137,8 +143,35 @@ class AzureStore(ObjectStore):
             blob.stage_block(block_id, part, length=len(part))
             block_ids.append(block_id)
             size += len(part)
-        response = blob.commit_block_list(block_ids, **conditions)  # type: ignore[arg-type]
+        try:
+            response = blob.commit_block_list(block_ids, **conditions)  # type: ignore[arg-type]
+        except HttpResponseError as exc:
+            if error_code(exc) != "InvalidBlockList":
+                raise
+            raise self._blocks_discarded(full, creating=bool(conditions)) from exc
         return self._info(full, size, response.get("etag"), response.get("last_modified"))
+
+    def _blocks_discarded(self, full: str, *, creating: bool) -> StoreError:
+        """The error for a commit whose staged blocks another writer's commit discarded.
+
+        Azure keeps uncommitted blocks per blob name and drops them all when
+        anyone commits that blob, so of concurrent large uploads of one key
+        the first commit wins and the others find their blocks gone. For a
+        create that means the key now exists; for an overwrite the other
+        writer's content is in place and retrying this put would replace it.
+        """
+        key = full[len(self._root) :]
+        if creating:
+            try:
+                self._container.get_blob_client(full).get_blob_properties()
+            except ResourceNotFoundError:
+                pass
+            else:
+                return AlreadyExists("object already exists (a concurrent create won)", key=key)
+        return StoreUnavailable(
+            "a concurrent write of this key discarded this upload's staged blocks; retry the put",
+            key=key,
+        )
 
     def get(self, key: str) -> ObjectReader:
         full = self._full(key)

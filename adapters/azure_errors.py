@@ -67,9 +67,14 @@ def _by_status(status: int) -> type[StoreError]:
     return StoreError
 
 
-def _from_response_error(error: HttpResponseError, key: str | None) -> StoreError:
+def error_code(error: HttpResponseError) -> str:
+    """The storage error code of a response error ("" if none)."""
     raw_code = getattr(error, "error_code", None) or ""
-    code = str(getattr(raw_code, "value", raw_code))  # a str or a StorageErrorCode
+    return str(getattr(raw_code, "value", raw_code))  # a str or a StorageErrorCode
+
+
+def _from_response_error(error: HttpResponseError, key: str | None) -> StoreError:
+    code = error_code(error)
     status = int(error.status_code or 0)
     kind = _BY_CODE.get(code) or _by_status(status)
     if isinstance(error, ClientAuthenticationError):

@@ -8,7 +8,12 @@ failure, default 3).
 Large objects are Static Large Objects: segments are uploaded under
 ``~segments/<upload id>/`` in the same container (``~`` is outside the key
 alphabet, so no key can collide with a segment and listings end before
-them), then the manifest is PUT; the manifest PUT is the atomic step.
+them), then the manifest is PUT; the manifest PUT is the atomic step. A
+large overwrite removes the segments of the SLO it replaces (one HEAD before
+the upload, negligible next to it); a small overwrite does not look, since
+that HEAD would cost as much as the PUT itself, so overwriting an SLO with
+small content leaves its segments behind (``delete`` first to avoid that;
+the storage engine never shrinks an object in place).
 
 Create-if-absent: Swift checks ``If-None-Match: *`` when a PUT *starts* and
 writes the object when it *ends*, with no lock in between, so concurrent
@@ -129,7 +134,7 @@ class SwiftStore(ObjectStore):
             if mode is PutMode.CREATE:
                 token = uuid4().hex
                 headers = {"If-None-Match": "*", CREATE_TOKEN: token}
-            else:
+            elif isinstance(content, LargeContent):
                 replaced = self._our_segments(full)
             segments: list[str] = []
             try:
