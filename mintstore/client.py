@@ -57,7 +57,15 @@ def _error_for(status: int, kind: str, message: str) -> errors.MintError:
     """Rebuild the server's error: same class when it is one of ours."""
     error_class = getattr(errors, kind, None)
     if isinstance(error_class, type) and issubclass(error_class, errors.MintError):
-        return error_class(message)
+        # Some errors carry more than a message (DuplicateInstance): fall back
+        # to the nearest ancestor that is built from a message alone.
+        for candidate in error_class.__mro__:
+            if isinstance(candidate, type) and issubclass(candidate, errors.MintError):
+                try:
+                    built: errors.MintError = candidate(message)
+                except TypeError:
+                    continue
+                return built
     if status in (401, 403):
         return errors.AccessDenied(f"HTTP {status}: {message}")
     if status == 404:

@@ -131,10 +131,16 @@ class urllib_get:
         self._connection.close()
 
 
-def test_client_reads_every_representation(server: ServerProcess) -> None:
-    ct = pydicom.dcmread(pydicom_test_files() / "CT_small.dcm")
+def _fresh_ct(directory: Path) -> Path:
+    """One synthetic CT slice with UIDs no other test uses."""
+    return write_ct_series(directory, 1, rows=16, columns=16, seed=3).paths[0]
+
+
+def test_client_reads_every_representation(server: ServerProcess, tmp_path: Path) -> None:
+    path = _fresh_ct(tmp_path)
+    ct = pydicom.dcmread(path)
     client = MintClient(server.url)
-    client.push_files([pydicom_test_files() / "CT_small.dcm"])
+    client.push_files([path])
     uid = ct.StudyInstanceUID
     assert client.types() == ["DICOM"]
     assert client.summary(uid).instance_count == 0
@@ -155,8 +161,9 @@ def test_search_copy_and_maintenance_commands(
     server: ServerProcess, store_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     client = MintClient(server.url)
-    ct = pydicom.dcmread(pydicom_test_files() / "CT_small.dcm")
-    client.push_files([pydicom_test_files() / "CT_small.dcm"])
+    path = _fresh_ct(tmp_path / "ct")
+    ct = pydicom.dcmread(path)
+    client.push_files([path])
     capsys.readouterr()
     assert main(["search", "--url", server.url, f"studyInstanceUID={ct.StudyInstanceUID}"]) == 0
     assert capsys.readouterr().out.startswith(ct.StudyInstanceUID + "\t")
