@@ -9,7 +9,7 @@ by line: header lines are exactly ``Content-Type``, ``Content-ID``,
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Protocol
@@ -58,27 +58,39 @@ def _chunks(body: ReadStream) -> Iterator[bytes]:
         yield chunk
 
 
+def _head(part: OutPart, delimiter: bytes, eol: bytes) -> bytes:
+    return (
+        delimiter
+        + eol
+        + b"Content-Type: "
+        + part.content_type.encode("ascii")
+        + eol
+        + b"Content-ID: <"
+        + part.content_id.encode("ascii")
+        + b">"
+        + eol
+        + b"Content-Length: "
+        + str(part.length).encode("ascii")
+        + eol
+        + eol
+    )
+
+
+def multipart_length(parts: Sequence[OutPart], boundary: str, *, crlf: bool) -> int:
+    """The exact size of :func:`iter_multipart`'s output, so it can be sent with a
+    Content-Length (no chunked encoding, and clients can show progress)."""
+    eol = b"\r\n" if crlf else b"\n"
+    delimiter = b"--" + boundary.encode("ascii")
+    heads = sum(len(_head(part, delimiter, eol)) + part.length + len(eol) for part in parts)
+    return heads + len(delimiter) + 2 + len(eol)
+
+
 def iter_multipart(parts: Iterable[OutPart], boundary: str, *, crlf: bool) -> Iterator[bytes]:
     """Yield the body of a multipart message with LF (RI) or CRLF (RFC 2046) breaks."""
     eol = b"\r\n" if crlf else b"\n"
     delimiter = b"--" + boundary.encode("ascii")
     for part in parts:
-        head = (
-            delimiter
-            + eol
-            + b"Content-Type: "
-            + part.content_type.encode("ascii")
-            + eol
-            + b"Content-ID: <"
-            + part.content_id.encode("ascii")
-            + b">"
-            + eol
-            + b"Content-Length: "
-            + str(part.length).encode("ascii")
-            + eol
-            + eol
-        )
-        yield head
+        yield _head(part, delimiter, eol)
         sent = 0
         with closing(part.open()) as body:
             for chunk in _chunks(body):

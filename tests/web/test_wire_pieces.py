@@ -12,7 +12,7 @@ from mintstore.client import read_ri_multipart
 from mintstore.errors import ConfigurationError, InvalidInput, InvalidUID
 from mintstore.web.config import ServerConfig, load_tokens, normalize_base_path
 from mintstore.web.multipart_in import boundary_of, iter_parts
-from mintstore.web.multipart_out import OutPart, iter_multipart
+from mintstore.web.multipart_out import OutPart, iter_multipart, multipart_length
 from mintstore.web.selection import parse_selection, single_bid
 from mintstore.web.uids import validate_uid
 
@@ -86,6 +86,7 @@ def test_multipart_writer_round_trips_through_the_ri_line_reader(crlf: bool) -> 
         for bid, data in items.items()
     ]
     body = b"".join(iter_multipart(parts, "MINT-x", crlf=crlf))
+    assert len(body) == multipart_length(parts, "MINT-x", crlf=crlf)
     if not crlf:
         assert b"\r" not in body.replace(items[9], b"")
         first = body.split(b"\n")[:5]

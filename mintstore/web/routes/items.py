@@ -24,11 +24,13 @@ from .. import context
 from ..multipart_out import (
     OutPart,
     iter_multipart,
+    multipart_length,
     new_boundary,
     related_content_type,
     ri_content_type,
 )
 from ..negotiate import accepts
+from ..prefetch import prefetched
 from ..selection import parse_selection, single_bid
 from ..uids import validate_uid
 from .documents import _check_type
@@ -85,13 +87,15 @@ def binary_items(study: str, type_name: str, selection: str) -> BaseResponse:
     bids = parse_selection(selection)
     parts = _parts(store, study, bids)
     boundary = new_boundary()
-    if accepts("multipart/related"):
-        body = iter_multipart(parts, boundary, crlf=True)
+    crlf = accepts("multipart/related")
+    if crlf:
         content_type = related_content_type(boundary, "application/octet-stream")
     else:
-        body = iter_multipart(parts, boundary, crlf=False)
         content_type = ri_content_type(boundary)
-    return Response(stream_with_context(body), content_type=content_type)
+    body = iter_multipart(prefetched(parts), boundary, crlf=crlf)
+    response = Response(stream_with_context(body), content_type=content_type)
+    response.content_length = multipart_length(parts, boundary, crlf=crlf)
+    return response
 
 
 def _single_item(store: StudyStore, study: str, bid: int) -> BaseResponse:

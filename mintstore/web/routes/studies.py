@@ -23,8 +23,15 @@ from mintstore.model import Study
 from .. import context
 from ..auth import require_scope
 from ..browser import study_page, wants_html
-from ..multipart_out import OutPart, iter_multipart, new_boundary, related_content_type
+from ..multipart_out import (
+    OutPart,
+    iter_multipart,
+    multipart_length,
+    new_boundary,
+    related_content_type,
+)
 from ..negotiate import accepts, prefers_json
+from ..prefetch import prefetched
 from ..responses import document, iso
 from ..uids import validate_uid
 from ..upload import read_upload
@@ -68,15 +75,15 @@ def _whole_study(study: str) -> Response:
     )
     boundary = new_boundary()
 
-    def parts() -> Iterator[OutPart]:
-        yield OutPart(
-            "application/xml", f"metadata@{study}", len(encoded), lambda: io.BytesIO(encoded)
-        )
-        for bid, size, opener in store.iter_items(study, version=version):
-            yield OutPart("application/octet-stream", f"{bid}@{study}", size, opener)
-
-    body = stream_with_context(iter_multipart(parts(), boundary, crlf=True))
-    return Response(body, content_type=related_content_type(boundary, "application/xml"))
+    parts = [
+        OutPart("application/xml", f"metadata@{study}", len(encoded), lambda: io.BytesIO(encoded))
+    ]
+    for bid, size, opener in store.iter_items(study, version=version):
+        parts.append(OutPart("application/octet-stream", f"{bid}@{study}", size, opener))
+    body = stream_with_context(iter_multipart(prefetched(parts), boundary, crlf=True))
+    response = Response(body, content_type=related_content_type(boundary, "application/xml"))
+    response.content_length = multipart_length(parts, boundary, crlf=True)
+    return response
 
 
 class _ChunkSink(io.RawIOBase):
