@@ -34,7 +34,7 @@ from mintstore.model import Attribute, Study
 from mintstore.store import StudyStore
 from mintstore.testing.mint_server import ServerProcess
 
-from .data import RI_MINT_SAMPLE, RI_STUDY_UID, ri_data, ri_dicom_files
+from .data import RI_MINT_SAMPLE, RI_STUDY_UID, pydicom_test_files, ri_data, ri_dicom_files
 
 NS = "{http://medical.nema.org/mint}"
 
@@ -472,6 +472,16 @@ def test_bad_uploads_are_refused_and_change_nothing(
     # A GPB that is random bytes.
     status, body = post(b"\x08\x96\x01garbage\xff\xff", "application/octet-stream")
     assert status == 400
+    # A good instance of a new study followed by a broken one: nothing is committed.
+    good = pydicom_test_files() / "MR_small_implicit.dcm"
+    mixed = b"".join(
+        b"--mix\r\nContent-Type: application/dicom\r\n\r\n" + data + b"\r\n"
+        for data in (good.read_bytes(), good.read_bytes()[:2000])
+    )
+    status, body = post(mixed + b"--mix--\r\n", "multipart/related; boundary=mix")
+    assert status == 400 and b"InvalidDicom" in body
+    uid = pydicom.dcmread(good).StudyInstanceUID
+    assert _get(server, f"/studies/{uid}")[0] == 404
     after = sorted(
         str(p.relative_to(store_dir))
         for p in store_dir.rglob("*")
