@@ -97,6 +97,9 @@ def _run_job(work: str) -> BaseResponse:
         # but the job must not stay IN_PROGRESS forever.
         _save(replace(job, status="FAILED", reason=error.description, updated=_now()))
         raise
+    except Exception as error:
+        _save(replace(job, status="FAILED", reason=f"internal error: {type(error).__name__}"))
+        raise
     job = replace(job, updated=_now())
     _save(job)
     response = redirect(f"status/{job.job_id}", code=303)
