@@ -20,6 +20,7 @@ from mintstore.testing.backends import BackendPool
 from mintstore.testing.mint_server import ServerProcess
 
 from .data import RI_STUDY_UID, pydicom_test_files, ri_dicom_files
+from .test_http_api import _chunked_post_with_expect, _ri_form_body, _ri_mint_upload
 
 
 def _same_dataset(a: pydicom.Dataset, b: pydicom.Dataset) -> bool:
@@ -84,6 +85,15 @@ def test_gunicorn_workers_share_the_bucket(tmp_path: Path) -> None:
                 hits = list(client.search(studyInstanceUID=RI_STUDY_UID))
                 assert [h.version for h in hits] == [index]
                 client.close()
+        # gunicorn answers the RI client's chunked, Expect: 100-continue upload too.
+        study, items = _ri_mint_upload("1.2.826.0.1.3680043.9.7133.80")
+        body = _ri_form_body("gunicornRI", study, items, {})
+        status, headers, _ = _chunked_post_with_expect(
+            server, "/jobs/createstudy", body, "multipart/form-data; boundary=gunicornRI"
+        )
+        assert status == 303
+        job = MintClient(server.url).job_status(headers["location"])
+        assert job["jobStatus"] == "SUCCESS", job
 
 
 def test_reports_are_served_as_content_trees(server: ServerProcess) -> None:

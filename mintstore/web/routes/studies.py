@@ -41,7 +41,7 @@ blueprint = Blueprint("studies", __name__)
 
 
 def version_etag(version: int) -> str:
-    """The weak-free ETag naming a study version (If-Match takes it back)."""
+    """The strong ETag naming a study version (If-Match sends it back to guard an update)."""
     return f'"{version}"'
 
 
