@@ -191,3 +191,19 @@ def test_search_copy_and_maintenance_commands(
     capsys.readouterr()
     assert main(["verify", "--store", bucket.as_uri()]) == 1
     assert "PROBLEM" in capsys.readouterr().out
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="convert+engine (merged 21:45): re-ingesting an identical pydicom test file raises "
+    "DuplicateInstance ('different content') instead of being a no-op; RI files are fine",
+)
+def test_re_pushing_an_identical_file_changes_nothing(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    path = tmp_path / "MR_small.dcm"
+    shutil.copy(pydicom_test_files() / "MR_small.dcm", path)
+    client = MintClient(server.url)
+    client.push_files([path])
+    (again,) = client.push_files([path])
+    assert (again.created, again.changed) == (False, False)
