@@ -8,7 +8,11 @@ Accepted bodies (MINT-SPEC 4 and 4.1):
 * MINT parts, as the RI's DICOM2MINT sends them: form fields (``studyUUID``,
   ``oldVersion``), one metadata document (``.xml``/``.gpb``/``.json``,
   optionally gzipped; the first file part that is not a binary item), then
-  ``binaryN`` parts carrying binary item N.
+  ``binaryN`` parts carrying binary item N;
+* the same in ``multipart/related`` with ``Content-ID: <N@study>`` naming
+  binary item N, which is exactly what ``GET /studies/{study}`` with
+  ``Accept: multipart/related`` sends: a whole-study message can be posted
+  to another server as it is.
 
 Binary parts are spooled (memory up to 1 MiB, then disk) until the commit, so
 memory use does not grow with the upload.
@@ -35,6 +39,8 @@ from mintstore.model import Study
 from .multipart_in import SPOOL_IN_MEMORY, Part, boundary_of, iter_parts
 
 _BINARY_NAME = re.compile(r"binary([0-9]{1,9})(?:\.dat)?")
+#: ``Content-ID: <7@study>`` (what the whole-study message sends) or ``<binary7>``.
+_BINARY_CONTENT_ID = re.compile(r"<?(?:binary)?([0-9]{1,9})(?:@[^>]*)?>?")
 _FIELD_LIMIT = 4096
 _DICOM_TYPES = frozenset({"application/dicom", "application/dicom+octet-stream"})
 _METADATA_TYPES = {
@@ -142,7 +148,13 @@ def _route_part(
 ) -> None:
     name = part.name
     filename = part.filename
+    content_id = part.headers.get("Content-ID", "").strip()
+    # Explicit names first (binaryN, application/dicom), then a numeric
+    # Content-ID, so a STOW client that labels its DICOM parts is never
+    # mistaken for a sender of raw binary items.
     binary = _BINARY_NAME.fullmatch(name or "") or _BINARY_NAME.fullmatch(filename or "")
+    if binary is None and part.content_type not in _DICOM_TYPES:
+        binary = _BINARY_CONTENT_ID.fullmatch(content_id)
     if binary is not None:
         bid = int(binary.group(1))
         if bid in upload.items:

@@ -207,3 +207,28 @@ def test_re_pushing_an_identical_file_changes_nothing(
     client.push_files([path])
     (again,) = client.push_files([path])
     assert (again.created, again.changed) == (False, False)
+
+
+def test_a_whole_study_message_can_be_posted_to_another_server(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    series = write_ct_series(tmp_path, 3, rows=16, columns=16, seed=9)
+    client = MintClient(server.url)
+    client.push_files(series.paths)
+    parts = urlsplit(server.url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port)
+    connection.request(
+        "GET", f"/studies/{series.study_instance_uid}", headers={"Accept": "multipart/related"}
+    )
+    response = connection.getresponse()
+    message, content_type = response.read(), response.getheader("Content-Type", "")
+    connection.close()
+    with ServerProcess("memory://whole-study-target") as other:
+        status, body = _post(other, message, content_type)
+        assert status == 201, body
+        copy = MintClient(other.url)
+        assert copy.metadata(series.study_instance_uid).instance_count == 3
+        for bid in client.metadata(series.study_instance_uid).referenced_bids():
+            assert copy.binary_item(series.study_instance_uid, bid) == client.binary_item(
+                series.study_instance_uid, bid
+            )
