@@ -33,10 +33,7 @@ def child(
     return node
 
 
-def serialize(root: etree._Element, stylesheet: str | None = None) -> bytes:
-    """UTF-8 XML with declaration; an optional XSL processing instruction for browsers."""
+def serialize(root: etree._Element) -> bytes:
+    """UTF-8 XML with its declaration."""
     body = etree.tostring(root, encoding="UTF-8", xml_declaration=False)
-    head = b'<?xml version="1.0" encoding="UTF-8"?>\n'
-    if stylesheet is not None:
-        head += f'<?xml-stylesheet type="text/xsl" href="{stylesheet}"?>\n'.encode()
-    return head + body
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body

@@ -114,6 +114,7 @@ def study_changelog(study: str, type_name: str = "DICOM") -> Response:
             )
             for change in changes
         ],
+        child_tag="change",
     )
 
 

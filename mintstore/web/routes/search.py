@@ -124,6 +124,7 @@ def search() -> Response:
             )
             for hit in page.results
         ],
+        child_tag="study",
     )
 
 
@@ -174,4 +175,5 @@ def system_changelog() -> Response:
             )
             for change in page.changes
         ],
+        child_tag="change",
     )
