@@ -8,8 +8,8 @@ updates, delete and the RI's multi-item layout read line by line.
 from __future__ import annotations
 
 import http.client
-import json
 import io
+import json
 import socket
 import zipfile
 from pathlib import Path
