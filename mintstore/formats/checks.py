@@ -21,6 +21,9 @@ UINT32_MAX = 0xFFFFFFFF
 #: must accept whatever the others accept.
 MAX_SEQUENCE_DEPTH = 32
 
+#: Length of the Part-10 preamble an instance may keep.
+PREAMBLE_SIZE = 128
+
 #: VRs whose raw ``data`` bytes always accompany the text ``val``.
 FLOAT_VRS = frozenset({"FL", "FD"})
 
@@ -51,6 +54,11 @@ def check_study(study: Study) -> None:
                 raise InvalidMetadata(f"{at} is filed under the key {sop_uid!r}")
             if instance.transfer_syntax_uid is not None:
                 _check_name(instance.transfer_syntax_uid, f"{at}: transferSyntaxUID")
+            preamble = instance.preamble
+            if preamble is not None and not (
+                isinstance(preamble, bytes) and len(preamble) == PREAMBLE_SIZE
+            ):
+                raise InvalidMetadata(f"{at}: a preamble is {PREAMBLE_SIZE} bytes")
             check_attributes(instance.attributes, f"{at} attributes")
 
 

@@ -61,6 +61,8 @@ def _fill_series(message: pb.SeriesData, series: Series, *, summary: bool) -> No
             target.transfer_syntax_uid = instance.transfer_syntax_uid
         if instance.exclude:
             target.exclude = EXCLUDE_TRUE
+        if instance.preamble is not None:
+            target.preamble = instance.preamble
         _fill_attributes(target.attributes, instance.attributes)
 
 
@@ -91,8 +93,13 @@ def _fill_attribute(message: pb.AttributeData, attribute: Attribute) -> None:
         encapsulation.offset_table = attribute.encapsulation.offset_table
         for lengths in attribute.encapsulation.frame_fragments:
             encapsulation.frames.add(fragment_lengths=lengths)
+    if attribute.undefined_length:
+        message.undefined_length = True
     for item in attribute.items or ():
-        _fill_attributes(message.items.add().attributes, item.attributes)
+        item_message = message.items.add()
+        if item.undefined_length:
+            item_message.undefined_length = True
+        _fill_attributes(item_message.attributes, item.attributes)
 
 
 # --- decoding ------------------------------------------------------------------
@@ -151,6 +158,7 @@ def _series(message: pb.SeriesData) -> Series:
             ),
             attributes=_attributes(instance_message.attributes, f"instance {sop_uid!r}"),
             exclude=_exclude(instance_message),
+            preamble=(instance_message.preamble if instance_message.HasField("preamble") else None),
         )
     return series
 
@@ -178,7 +186,10 @@ def _attribute(message: pb.AttributeData, where: str) -> Attribute:
     framecount = message.frame_count if message.HasField("frame_count") else None
     if framecount == 1:  # the RI writes the count only when > 1; one frame is no count
         framecount = None
-    items = [Item(_attributes(item.attributes, where)) for item in message.items]
+    items = [
+        Item(_attributes(item.attributes, where), undefined_length=item.undefined_length)
+        for item in message.items
+    ]
     return Attribute(
         tag=message.tag,
         vr=message.vr,
@@ -190,6 +201,7 @@ def _attribute(message: pb.AttributeData, where: str) -> Attribute:
         items=items if items or message.vr == "SQ" else None,
         encapsulation=_encapsulation(message) if message.HasField("encapsulation") else None,
         exclude=_exclude(message),
+        undefined_length=message.undefined_length,
     )
 
 

@@ -30,9 +30,17 @@ _SERIES_KEYS = {
     "normalizedInstanceAttributes",
     "instances",
 }
-_INSTANCE_KEYS = {"sopInstanceUID", "transferSyntaxUID", "exclude", "attributes"}
+_INSTANCE_KEYS = {"sopInstanceUID", "transferSyntaxUID", "exclude", "attributes", "preamble"}
 _ATTRIBUTE_KEYS = {"vr", "Value", "InlineBinary", "BulkDataURI", "MINT"}
-_EXTRA_KEYS = {"bytes", "bsize", "framecount", "encapsulation", "exclude"}
+_EXTRA_KEYS = {
+    "bytes",
+    "bsize",
+    "framecount",
+    "encapsulation",
+    "exclude",
+    "undefinedLength",
+    "undefinedLengthItems",
+}
 
 
 def decode_json(data: bytes) -> Study:
@@ -80,11 +88,13 @@ def _series(value: object) -> Series:
         sop_uid = _string(instance_object, "sopInstanceUID", where, required=True)
         if sop_uid in series.instances:
             raise InvalidMetadata(f"{where}: instance {sop_uid!r} appears twice")
+        preamble = _string(instance_object, "preamble", sop_uid)
         series.instances[sop_uid] = Instance(
             sop_instance_uid=sop_uid,
             transfer_syntax_uid=_string(instance_object, "transferSyntaxUID", sop_uid),
             attributes=_attributes(instance_object.get("attributes", {}), sop_uid, 0),
             exclude=_flag(instance_object, sop_uid),
+            preamble=None if preamble is None else decode_base64(preamble, f"{sop_uid} preamble"),
         )
     return series
 
@@ -109,13 +119,19 @@ def _attribute(tag: int, value: object, at: str, depth: int) -> Attribute:
     obj = _object(value, at, _ATTRIBUTE_KEYS)
     vr = _string(obj, "vr", at, required=True)
     extras = _object(obj.get("MINT", {}), f"{at} MINT", _EXTRA_KEYS)
-    attribute = Attribute(tag=tag, vr=vr, exclude=_flag(extras, at))
+    attribute = Attribute(
+        tag=tag,
+        vr=vr,
+        exclude=_flag(extras, at),
+        undefined_length=_flag(extras, at, "undefinedLength"),
+    )
     values = obj.get("Value")
     if vr == "SQ":
         items = _array(values if values is not None else [], f"{at} Value")
         attribute.items = [Item(_attributes(item, at, depth + 1)) for item in items]
     elif values is not None:
         attribute.val = val_from_array(vr, values, at)
+    _mark_delimited_items(attribute, extras.get("undefinedLengthItems"), at)
     inline = _string(obj, "InlineBinary", at)
     raw = _string(extras, "bytes", at)
     if inline is not None and raw is not None:
@@ -145,6 +161,19 @@ def _bulk_data(obj: dict[str, Any], extras: dict[str, Any], attribute: Attribute
         frames = int(match.group(2)) - attribute.bid + 1
         if frames != attribute.frame_count():
             raise InvalidMetadata(f"{at}: BulkDataURI range disagrees with framecount")
+
+
+def _mark_delimited_items(attribute: Attribute, indexes: object, at: str) -> None:
+    if indexes is None:
+        return
+    items = attribute.items or []
+    previous = -1
+    for value in _array(indexes, f"{at} undefinedLengthItems"):
+        index = _number(value, f"{at} undefinedLengthItems")
+        if not previous < index < len(items):
+            raise InvalidMetadata(f"{at}: undefinedLengthItems must be rising item indexes")
+        items[index].undefined_length = True
+        previous = index
 
 
 def _encapsulation(value: object, at: str) -> Encapsulation:
@@ -211,8 +240,8 @@ def _number(value: object, what: str, maximum: int = UINT32_MAX) -> int:
     return parse_uint(value, what, maximum)
 
 
-def _flag(obj: dict[str, Any], where: str) -> bool:
-    value = obj.get("exclude", False)
+def _flag(obj: dict[str, Any], where: str, key: str = "exclude") -> bool:
+    value = obj.get(key, False)
     if not isinstance(value, bool):
-        raise InvalidMetadata(f"{where}: exclude must be true or false")
+        raise InvalidMetadata(f"{where}: {key} must be true or false")
     return value

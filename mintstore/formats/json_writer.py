@@ -18,8 +18,10 @@ Values follow :mod:`mintstore.formats.json_values`; inline bytes are
 pixel data), relative to the study's type folder. What Annex F has no place
 for goes in a ``"MINT"`` object on the attribute, which DICOMweb clients
 ignore: ``bytes`` (raw FL/FD value, base64), ``bsize``, ``framecount``,
-``encapsulation`` (``{"offsetTable": base64, "fragments": [[l1, l2], [l3]]}``)
-and ``exclude``.
+``encapsulation`` (``{"offsetTable": base64, "fragments": [[l1, l2], [l3]]}``),
+``exclude``, ``undefinedLength`` (the sequence was delimited, not sized) and
+``undefinedLengthItems`` (indexes of the items that were). An instance may
+carry ``"preamble"``: base64 of a Part-10 preamble that was not all zeros.
 
 The text is written by hand rather than by ``json.dumps`` of a tree: numbers
 must be emitted as their exact DICOM literal, and it keeps output linear and
@@ -83,6 +85,8 @@ def _instance(instance: Instance) -> str:
         text += f',"transferSyntaxUID":{_string(instance.transfer_syntax_uid)}'
     if instance.exclude:
         text += ',"exclude":true'
+    if instance.preamble is not None:
+        text += f',"preamble":"{encode_base64(instance.preamble)}"'
     return text + ',"attributes":' + attribute_map(instance.attributes) + "}"
 
 
@@ -121,6 +125,11 @@ def _attribute(attribute: Attribute) -> str:
         extras.append(f'"encapsulation":{{"offsetTable":"{offset_table}","fragments":{fragments}}}')
     if attribute.exclude:
         extras.append('"exclude":true')
+    if attribute.undefined_length:
+        extras.append('"undefinedLength":true')
+    delimited = [str(i) for i, item in enumerate(attribute.items or ()) if item.undefined_length]
+    if delimited:
+        extras.append(f'"undefinedLengthItems":[{",".join(delimited)}]')
     if extras:
         text += ',"MINT":{' + ",".join(extras) + "}"
     return text + "}"

@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cmintstore/formats/mint.proto\x12\rmint.metadata\"\xbb\x01\n\tStudyData\x12\x1a\n\x12study_instance_uid\x18\x01 \x01(\t\x12\x30\n\nattributes\x18\x02 \x03(\x0b\x32\x1c.mint.metadata.AttributeData\x12)\n\x06series\x18\x03 \x03(\x0b\x32\x19.mint.metadata.SeriesData\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\t\x12\x16\n\x0einstance_count\x18\x06 \x01(\r\"\xfa\x01\n\nSeriesData\x12\x1b\n\x13series_instance_uid\x18\x01 \x01(\t\x12\x0f\n\x07\x65xclude\x18\x02 \x01(\t\x12\x30\n\nattributes\x18\x03 \x03(\x0b\x32\x1c.mint.metadata.AttributeData\x12\x44\n\x1enormalized_instance_attributes\x18\x04 \x03(\x0b\x32\x1c.mint.metadata.AttributeData\x12.\n\tinstances\x18\x05 \x03(\x0b\x32\x1b.mint.metadata.InstanceData\x12\x16\n\x0einstance_count\x18\x06 \x01(\r\"\x88\x01\n\x0cInstanceData\x12\x18\n\x10sop_instance_uid\x18\x01 \x01(\t\x12\x0f\n\x07\x65xclude\x18\x02 \x01(\t\x12\x1b\n\x13transfer_syntax_uid\x18\x03 \x01(\t\x12\x30\n\nattributes\x18\x04 \x03(\x0b\x32\x1c.mint.metadata.AttributeData\"\x86\x02\n\rAttributeData\x12\x0b\n\x03tag\x18\x01 \x01(\r\x12\x0f\n\x07\x65xclude\x18\x02 \x01(\t\x12\n\n\x02vr\x18\x03 \x01(\t\x12\x14\n\x0cstring_value\x18\x04 \x01(\t\x12\x16\n\x0e\x62inary_item_id\x18\x05 \x01(\r\x12&\n\x05items\x18\x06 \x03(\x0b\x32\x17.mint.metadata.ItemData\x12\r\n\x05\x62ytes\x18\x07 \x01(\x0c\x12\x13\n\x0b\x66rame_count\x18\x08 \x01(\r\x12\x18\n\x10\x62inary_item_size\x18\t \x01(\r\x12\x37\n\rencapsulation\x18\x10 \x01(\x0b\x32 .mint.metadata.EncapsulationData\"<\n\x08ItemData\x12\x30\n\nattributes\x18\x01 \x03(\x0b\x32\x1c.mint.metadata.AttributeData\"X\n\x11\x45ncapsulationData\x12\x14\n\x0coffset_table\x18\x01 \x01(\x0c\x12-\n\x06\x66rames\x18\x02 \x03(\x0b\x32\x1d.mint.metadata.FrameFragments\".\n\x0e\x46rameFragments\x12\x1c\n\x10\x66ragment_lengths\x18\x01 \x03(\rB\x02\x10\x01')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cmintstore/formats/mint.proto\x12\rmint.metadata\"\xbb\x01\n\tStudyData\x12\x1a\n\x12study_instance_uid\x18\x01 \x01(\t\x12\x30\n\nattributes\x18\x02 \x03(\x0b\x32\x1c.mint.metadata.AttributeData\x12)\n\x06series\x18\x03 \x03(\x0b\x32\x19.mint.metadata.SeriesData\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\t\x12\x16\n\x0einstance_count\x18\x06 \x01(\r\"\xfa\x01\n\nSeriesData\x12\x1b\n\x13series_instance_uid\x18\x01 \x01(\t\x12\x0f\n\x07\x65xclude\x18\x02 \x01(\t\x12\x30\n\nattributes\x18\x03 \x03(\x0b\x32\x1c.mint.metadata.AttributeData\x12\x44\n\x1enormalized_instance_attributes\x18\x04 \x03(\x0b\x32\x1c.mint.metadata.AttributeData\x12.\n\tinstances\x18\x05 \x03(\x0b\x32\x1b.mint.metadata.InstanceData\x12\x16\n\x0einstance_count\x18\x06 \x01(\r\"\x9a\x01\n\x0cInstanceData\x12\x18\n\x10sop_instance_uid\x18\x01 \x01(\t\x12\x0f\n\x07\x65xclude\x18\x02 \x01(\t\x12\x1b\n\x13transfer_syntax_uid\x18\x03 \x01(\t\x12\x30\n\nattributes\x18\x04 \x03(\x0b\x32\x1c.mint.metadata.AttributeData\x12\x10\n\x08preamble\x18\x10 \x01(\x0c\"\xa0\x02\n\rAttributeData\x12\x0b\n\x03tag\x18\x01 \x01(\r\x12\x0f\n\x07\x65xclude\x18\x02 \x01(\t\x12\n\n\x02vr\x18\x03 \x01(\t\x12\x14\n\x0cstring_value\x18\x04 \x01(\t\x12\x16\n\x0e\x62inary_item_id\x18\x05 \x01(\r\x12&\n\x05items\x18\x06 \x03(\x0b\x32\x17.mint.metadata.ItemData\x12\r\n\x05\x62ytes\x18\x07 \x01(\x0c\x12\x13\n\x0b\x66rame_count\x18\x08 \x01(\r\x12\x18\n\x10\x62inary_item_size\x18\t \x01(\r\x12\x37\n\rencapsulation\x18\x10 \x01(\x0b\x32 .mint.metadata.EncapsulationData\x12\x18\n\x10undefined_length\x18\x11 \x01(\x08\"V\n\x08ItemData\x12\x30\n\nattributes\x18\x01 \x03(\x0b\x32\x1c.mint.metadata.AttributeData\x12\x18\n\x10undefined_length\x18\x10 \x01(\x08\"X\n\x11\x45ncapsulationData\x12\x14\n\x0coffset_table\x18\x01 \x01(\x0c\x12-\n\x06\x66rames\x18\x02 \x03(\x0b\x32\x1d.mint.metadata.FrameFragments\".\n\x0e\x46rameFragments\x12\x1c\n\x10\x66ragment_lengths\x18\x01 \x03(\rB\x02\x10\x01')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -28,13 +28,13 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _globals['_SERIESDATA']._serialized_start=238
   _globals['_SERIESDATA']._serialized_end=488
   _globals['_INSTANCEDATA']._serialized_start=491
-  _globals['_INSTANCEDATA']._serialized_end=627
-  _globals['_ATTRIBUTEDATA']._serialized_start=630
-  _globals['_ATTRIBUTEDATA']._serialized_end=892
-  _globals['_ITEMDATA']._serialized_start=894
-  _globals['_ITEMDATA']._serialized_end=954
-  _globals['_ENCAPSULATIONDATA']._serialized_start=956
-  _globals['_ENCAPSULATIONDATA']._serialized_end=1044
-  _globals['_FRAMEFRAGMENTS']._serialized_start=1046
-  _globals['_FRAMEFRAGMENTS']._serialized_end=1092
+  _globals['_INSTANCEDATA']._serialized_end=645
+  _globals['_ATTRIBUTEDATA']._serialized_start=648
+  _globals['_ATTRIBUTEDATA']._serialized_end=936
+  _globals['_ITEMDATA']._serialized_start=938
+  _globals['_ITEMDATA']._serialized_end=1024
+  _globals['_ENCAPSULATIONDATA']._serialized_start=1026
+  _globals['_ENCAPSULATIONDATA']._serialized_end=1114
+  _globals['_FRAMEFRAGMENTS']._serialized_start=1116
+  _globals['_FRAMEFRAGMENTS']._serialized_end=1162
 # @@protoc_insertion_point(module_scope)

@@ -39,19 +39,21 @@ class SeriesData(_message.Message):
     def __init__(self, series_instance_uid: _Optional[str] = ..., exclude: _Optional[str] = ..., attributes: _Optional[_Iterable[_Union[AttributeData, _Mapping[str, object]]]] = ..., normalized_instance_attributes: _Optional[_Iterable[_Union[AttributeData, _Mapping[str, object]]]] = ..., instances: _Optional[_Iterable[_Union[InstanceData, _Mapping[str, object]]]] = ..., instance_count: _Optional[int] = ...) -> None: ...
 
 class InstanceData(_message.Message):
-    __slots__ = ("sop_instance_uid", "exclude", "transfer_syntax_uid", "attributes")
+    __slots__ = ("sop_instance_uid", "exclude", "transfer_syntax_uid", "attributes", "preamble")
     SOP_INSTANCE_UID_FIELD_NUMBER: _ClassVar[int]
     EXCLUDE_FIELD_NUMBER: _ClassVar[int]
     TRANSFER_SYNTAX_UID_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    PREAMBLE_FIELD_NUMBER: _ClassVar[int]
     sop_instance_uid: str
     exclude: str
     transfer_syntax_uid: str
     attributes: _containers.RepeatedCompositeFieldContainer[AttributeData]
-    def __init__(self, sop_instance_uid: _Optional[str] = ..., exclude: _Optional[str] = ..., transfer_syntax_uid: _Optional[str] = ..., attributes: _Optional[_Iterable[_Union[AttributeData, _Mapping[str, object]]]] = ...) -> None: ...
+    preamble: bytes
+    def __init__(self, sop_instance_uid: _Optional[str] = ..., exclude: _Optional[str] = ..., transfer_syntax_uid: _Optional[str] = ..., attributes: _Optional[_Iterable[_Union[AttributeData, _Mapping[str, object]]]] = ..., preamble: _Optional[bytes] = ...) -> None: ...
 
 class AttributeData(_message.Message):
-    __slots__ = ("tag", "exclude", "vr", "string_value", "binary_item_id", "items", "bytes", "frame_count", "binary_item_size", "encapsulation")
+    __slots__ = ("tag", "exclude", "vr", "string_value", "binary_item_id", "items", "bytes", "frame_count", "binary_item_size", "encapsulation", "undefined_length")
     TAG_FIELD_NUMBER: _ClassVar[int]
     EXCLUDE_FIELD_NUMBER: _ClassVar[int]
     VR_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +64,7 @@ class AttributeData(_message.Message):
     FRAME_COUNT_FIELD_NUMBER: _ClassVar[int]
     BINARY_ITEM_SIZE_FIELD_NUMBER: _ClassVar[int]
     ENCAPSULATION_FIELD_NUMBER: _ClassVar[int]
+    UNDEFINED_LENGTH_FIELD_NUMBER: _ClassVar[int]
     tag: int
     exclude: str
     vr: str
@@ -72,13 +75,16 @@ class AttributeData(_message.Message):
     frame_count: int
     binary_item_size: int
     encapsulation: EncapsulationData
-    def __init__(self, tag: _Optional[int] = ..., exclude: _Optional[str] = ..., vr: _Optional[str] = ..., string_value: _Optional[str] = ..., binary_item_id: _Optional[int] = ..., items: _Optional[_Iterable[_Union[ItemData, _Mapping[str, object]]]] = ..., bytes: _Optional[builtins.bytes] = ..., frame_count: _Optional[int] = ..., binary_item_size: _Optional[int] = ..., encapsulation: _Optional[_Union[EncapsulationData, _Mapping[str, object]]] = ...) -> None: ...
+    undefined_length: bool
+    def __init__(self, tag: _Optional[int] = ..., exclude: _Optional[str] = ..., vr: _Optional[str] = ..., string_value: _Optional[str] = ..., binary_item_id: _Optional[int] = ..., items: _Optional[_Iterable[_Union[ItemData, _Mapping[str, object]]]] = ..., bytes: _Optional[builtins.bytes] = ..., frame_count: _Optional[int] = ..., binary_item_size: _Optional[int] = ..., encapsulation: _Optional[_Union[EncapsulationData, _Mapping[str, object]]] = ..., undefined_length: bool = ...) -> None: ...
 
 class ItemData(_message.Message):
-    __slots__ = ("attributes",)
+    __slots__ = ("attributes", "undefined_length")
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    UNDEFINED_LENGTH_FIELD_NUMBER: _ClassVar[int]
     attributes: _containers.RepeatedCompositeFieldContainer[AttributeData]
-    def __init__(self, attributes: _Optional[_Iterable[_Union[AttributeData, _Mapping[str, object]]]] = ...) -> None: ...
+    undefined_length: bool
+    def __init__(self, attributes: _Optional[_Iterable[_Union[AttributeData, _Mapping[str, object]]]] = ..., undefined_length: bool = ...) -> None: ...
 
 class EncapsulationData(_message.Message):
     __slots__ = ("offset_table", "frames")

@@ -26,6 +26,11 @@ def parse_exclude(value: str | None) -> bool:
     return value.strip().lower() not in ("false", "0")
 
 
+def parse_flag(value: str | None) -> bool:
+    """Our boolean extension attributes read like ``exclude``: present and not false/0."""
+    return parse_exclude(value)
+
+
 def parse_uint(text: str, what: str, maximum: int) -> int:
     """A plain decimal integer in ``0..maximum`` (no sign, no spaces)."""
     if not _DECIMAL.match(text):

@@ -18,9 +18,15 @@ from dataclasses import dataclass
 from lxml import etree
 
 from mintstore.errors import InvalidMetadata
-from mintstore.formats.checks import MAX_SEQUENCE_DEPTH, UINT32_MAX, check_study
+from mintstore.formats.checks import MAX_SEQUENCE_DEPTH, PREAMBLE_SIZE, UINT32_MAX, check_study
 from mintstore.formats.safe_xml import parse_untrusted
-from mintstore.formats.wire import decode_base64, parse_exclude, parse_fragments, parse_uint
+from mintstore.formats.wire import (
+    decode_base64,
+    parse_exclude,
+    parse_flag,
+    parse_fragments,
+    parse_uint,
+)
 from mintstore.formats.xml_writer import MINT_NAMESPACE
 from mintstore.model import (
     SOP_INSTANCE_UID_TAG,
@@ -163,11 +169,15 @@ class _Reader:
         if not sop_uid:
             raise InvalidMetadata("an instance has no sopInstanceUID")
         transfer_syntax = element.get("transferSyntaxUID") or element.get("xfer")
+        preamble = _optional_base64(element, "preamble", f"instance {sop_uid!r}")
+        if preamble is not None and len(preamble) != PREAMBLE_SIZE:
+            raise InvalidMetadata(f"instance {sop_uid!r}: a preamble is {PREAMBLE_SIZE} bytes")
         return Instance(
             sop_instance_uid=sop_uid,
             transfer_syntax_uid=transfer_syntax,
             attributes=attributes,
             exclude=parse_exclude(element.get("exclude")),
+            preamble=preamble,
         )
 
     def attributes(self, element: etree._Element, where: str, depth: int) -> Attributes:
@@ -201,6 +211,7 @@ class _Reader:
             items=items if items or vr == "SQ" else None,
             encapsulation=_encapsulation(element, at),
             exclude=parse_exclude(element.get("exclude")),
+            undefined_length=parse_flag(element.get("undefinedLength")),
         )
 
     def items(self, element: etree._Element, at: str, depth: int) -> list[Item]:
@@ -215,7 +226,7 @@ class _Reader:
                 attributes = self.attributes(item_element, at, depth + 1)
             elif wrapped:
                 attributes = self.attributes(wrapped[0][1], at, depth + 1)
-            items.append(Item(attributes))
+            items.append(Item(attributes, parse_flag(item_element.get("undefinedLength"))))
         return items
 
 

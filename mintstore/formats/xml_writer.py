@@ -17,6 +17,10 @@ them):
   :class:`~mintstore.model.Encapsulation`.
 * ``valBase64`` -- replaces ``val`` when the text contains characters that
   XML 1.0 cannot carry at all (e.g. ``\\x00`` or ESC); base64 of its UTF-8.
+* ``undefinedLength="true"`` on ``attr`` and on ``item`` -- the sequence or
+  item was encoded with a delimiter instead of a length (for byte-exact
+  rebuilds), and ``preamble`` on ``instance`` -- base64 of a Part-10 preamble
+  that was not all zeros.
 """
 
 from __future__ import annotations
@@ -99,6 +103,8 @@ def _instance(instance: Instance) -> str:
         head += _pair("transferSyntaxUID", instance.transfer_syntax_uid)
     if instance.exclude:
         head += _pair("exclude", EXCLUDE_TRUE)
+    if instance.preamble is not None:
+        head += _pair("preamble", encode_base64(instance.preamble))
     body = _attribute_set("attributes", instance.attributes, 5)
     return f"        <instance{head}>\n{body}        </instance>\n"
 
@@ -137,12 +143,15 @@ def _attribute(attribute: Attribute, depth: int, parts: list[str]) -> None:
     if attribute.encapsulation is not None:
         head += _pair("offsetTable", encode_base64(attribute.encapsulation.offset_table))
         head += _pair("fragments", format_fragments(attribute.encapsulation.frame_fragments))
+    if attribute.undefined_length:
+        head += _pair("undefinedLength", "true")
     if not attribute.items:
         parts.append(head + "/>\n")
         return
     parts.append(head + ">\n")
     for item in attribute.items:
-        parts.append(f"{pad}  <item>\n")
+        flag = ' undefinedLength="true"' if item.undefined_length else ""
+        parts.append(f"{pad}  <item{flag}>\n")
         parts.append(_attribute_set("attributes", item.attributes, depth + 2))
         parts.append(f"{pad}  </item>\n")
     parts.append(f"{pad}</attr>\n")

@@ -39,7 +39,7 @@ class BlobStore:
         self._put_keyed(digest, data)
         return digest, len(data)
 
-    def put_stream(self, stream: IO[bytes]) -> tuple[str, int]:
+    def put_stream(self, stream: IO[bytes] | ObjectReader) -> tuple[str, int]:
         """Store a stream without holding it in memory; return (digest, size)."""
         spool, digest, size = spool_stream(stream)
         with spool:
@@ -113,11 +113,12 @@ class BlobStore:
             return str(exc)
 
 
-def spool_stream(stream: IO[bytes]) -> tuple[IO[bytes], str, int]:
+def spool_stream(stream: IO[bytes] | ObjectReader) -> tuple[IO[bytes], str, int]:
     """Copy a stream to a spool file, hashing it: the key is known only at the end."""
     hasher = hashlib.sha256()
     size = 0
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_LIMIT)
+    # Handed to the caller, who closes it: no context manager here.
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_LIMIT)  # noqa: SIM115
     try:
         while chunk := stream.read(1024 * 1024):
             hasher.update(chunk)
@@ -127,7 +128,7 @@ def spool_stream(stream: IO[bytes]) -> tuple[IO[bytes], str, int]:
         spool.close()
         raise
     spool.seek(0)
-    return spool, hasher.hexdigest(), size  # type: ignore[return-value]
+    return spool, hasher.hexdigest(), size
 
 
 def _verified(raw: ObjectReader, digest: str, size: int | None, key: str) -> Iterator[bytes]:
@@ -167,7 +168,7 @@ class ParallelUploader:
         self._futures.append(future)
         return future
 
-    def submit_stream(self, stream: IO[bytes]) -> Future[tuple[str, int]]:
+    def submit_stream(self, stream: IO[bytes] | ObjectReader) -> Future[tuple[str, int]]:
         """Read ``stream`` here (spooling and hashing it), upload on a worker."""
         spool, digest, size = spool_stream(stream)
 

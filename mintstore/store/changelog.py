@@ -67,7 +67,6 @@ class ChangeLog:
         self._lock = threading.Lock()
         self._tail_hint = 0
         self._markers: dict[tuple[str, int], int] = {}
-        self._entries: dict[int, SeqEntry] = {}
 
     # --- writing ---------------------------------------------------------------
 
@@ -99,18 +98,14 @@ class ChangeLog:
     def publish(self, skey: str, record: CommitRecord) -> int:
         """Give a committed version its entry; returns the valid entry's number."""
         number = self.tail() + 1
-        entry_bytes = None
         while True:
-            entry = SeqEntry(number, skey, record)
-            entry_bytes = entry.to_bytes()
+            entry_bytes = SeqEntry(number, skey, record).to_bytes()
             try:
                 self.objects.put(seq_key(number), entry_bytes, mode=PutMode.CREATE)
                 break
             except AlreadyExists:
                 number += 1  # entry number-1 exists, so claiming number keeps it gap-free
         self._note_tail(number)
-        with self._lock:
-            self._entries[number] = entry
         return self.arbitrate(skey, record.version, number)
 
     def arbitrate(self, skey: str, version: int, number: int) -> int:
@@ -160,14 +155,8 @@ class ChangeLog:
     # --- reading ---------------------------------------------------------------
 
     def entry(self, number: int) -> SeqEntry:
-        with self._lock:
-            cached = self._entries.get(number)
-        if cached is not None:
-            return cached
-        entry = SeqEntry.from_bytes(self.objects.get_bytes(seq_key(number)))
-        with self._lock:
-            self._entries[number] = entry
-        return entry
+        """Read entry ``number`` (NotFound if it does not exist yet)."""
+        return SeqEntry.from_bytes(self.objects.get_bytes(seq_key(number)))
 
     def entries_after(self, after: int) -> Iterator[SeqEntry]:
         """Entries after ``after`` in order, stopping at the first one not yet visible.

@@ -5,12 +5,13 @@ entry and index row).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from mintstore.adapters import ObjectStore
-from mintstore.errors import IntegrityError, NotFound, StudyGone, StudyNotFound
+from mintstore.errors import IntegrityError, ItemNotFound, StoreError, StudyGone, StudyNotFound
 from mintstore.model import Study
 
 from .blobs import BlobStore
@@ -22,6 +23,8 @@ from .locks import Locks
 from .log import StudyLog
 from .records import CommitRecord, ItemTable, decode_item_table, encode_item_table, index_row
 from .types import Actor, Operation
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -59,8 +62,6 @@ class Core:
             raise StudyGone(f"study {study_uid} was deleted")
         if version is None or version == head.version:
             return head
-        from mintstore.errors import ItemNotFound
-
         if version < 0 or version > head.version:
             raise ItemNotFound(f"study {study_uid} has no version {version}")
         record = self.log.record(skey, version)
@@ -89,9 +90,8 @@ class Core:
                 self._tables.popitem(last=False)
         return table
 
-    def load_head(self, skey: str) -> Head | None:
-        """The newest live version, or None for a new (or deleted) study."""
-        record = self.log.head(skey)
+    def load_head(self, skey: str, record: CommitRecord | None) -> Head | None:
+        """Load a head record's documents (None for a new or deleted study)."""
         if record is None or record.operation == "DELETE":
             return None
         return Head(record, self.read_study(record), self.item_table(record))
@@ -145,12 +145,16 @@ class Core:
         return True
 
     def after_commit(self, skey: str, record: CommitRecord) -> None:
-        """Change-log entry and index row of a fresh commit; backfill the previous one."""
-        number = self.changes.publish(skey, record)
-        self.index.note(number, skey, record.index)
-        if record.previous is not None:
-            try:
-                previous = self.log.record(skey, record.previous)
-            except (NotFound, IntegrityError):
-                return
-            self.changes.backfill(skey, previous)
+        """Change-log entry and index row of a fresh commit; backfill the previous one.
+
+        The commit has happened whatever fails here, so failures are not
+        raised to the committer: a missing entry is backfilled later (next
+        commit of the study, verify, reindex) and the index follows the log.
+        """
+        try:
+            number = self.changes.publish(skey, record)
+            self.index.note(number, skey, record.index)
+            if record.previous is not None:
+                self.changes.backfill(skey, self.log.record(skey, record.previous))
+        except (StoreError, IntegrityError):
+            _log.warning("change-log entry of %s v%d deferred", skey, record.version, exc_info=True)

@@ -12,7 +12,14 @@ from datetime import datetime, timedelta
 from typing import BinaryIO
 
 from mintstore.adapters import ObjectReader, ObjectStore
-from mintstore.errors import InvalidInput, ItemNotFound, NotFound, StudyGone, StudyNotFound
+from mintstore.errors import (
+    InvalidInput,
+    ItemNotFound,
+    NotFound,
+    StudyGone,
+    StudyNotFound,
+    VersionConflict,
+)
 from mintstore.model import Study
 
 from . import copying, maintenance
@@ -94,8 +101,6 @@ class StudyStore:
         if old_version is not None:
             current = self.study_info(study.study_instance_uid).version
             if current != old_version:
-                from mintstore.errors import VersionConflict
-
                 raise VersionConflict(f"study is at version {current}, not {old_version}")
         with self.begin_ingest() as session:
             session.add_mint(study, items)

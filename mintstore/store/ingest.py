@@ -78,7 +78,7 @@ class IngestSession:
             check_uid(uid)
             skey = study_key(uid)
             head = self._core.log.head(skey)
-            base = self._core.load_head(skey)
+            base = self._core.load_head(skey, head)
             next_bid = head.next_bid if head is not None else 0
             work = _Work(uid, skey, head, base, next_bid)
             if base is not None:
@@ -127,7 +127,9 @@ class IngestSession:
     def add_mint(self, metadata: Study, items: Mapping[int, Callable[[], BinaryIO]]) -> None:
         """A MINT upload (metadata + binaryN parts): create the study as sent, or
         merge its instances into the stored study (RI DICOM2MINT update semantics:
-        the full study with new instances; instances already stored are kept)."""
+        the full study with new instances). Instances already stored are kept as
+        they are (matched by SOP Instance UID), so only the new instances' binary
+        items need to be sent; items for the others are accepted and ignored."""
         work = self._work(metadata.study_instance_uid)
         uploaded: ItemTable = {}
         futures = {}
@@ -136,15 +138,18 @@ class IngestSession:
                 futures[bid] = self._uploader.submit_stream(stream)
         for bid, future in futures.items():
             uploaded[bid] = future.result()
-        check_items(metadata, uploaded)
         if work.study is None:
+            check_items(metadata, uploaded)
             study = copy.deepcopy(metadata)
             work.study = study
             work.table.update(uploaded)
             work.new_sops = {sop for _, sop in instance_uids(study)}
             work.next_bid = max(work.next_bid, max_bid(study) + 1)
             return
-        self._merge_instances(work, metadata, uploaded, None)
+        stored = {sop for _, sop in instance_uids(work.study)}
+        new = {sop for _, sop in instance_uids(metadata) if sop not in stored}
+        check_items(subset(metadata, new), uploaded)
+        self._merge_instances(work, metadata, uploaded, new)
 
     def _merge_instances(
         self, work: _Work, source: Study, table: ItemTable, only: set[str] | None
@@ -168,7 +173,8 @@ class IngestSession:
     def commit(self, actor: Actor) -> list[CommitResult]:
         """Commit every study touched; one result per study."""
         self._uploader.wait()
-        return [self._commit_one(work, actor) for work in self._works.values()]
+        works, self._works = self._works, {}
+        return [self._commit_one(work, actor) for work in works.values()]
 
     def _commit_one(self, work: _Work, actor: Actor) -> CommitResult:
         while True:
@@ -213,7 +219,7 @@ class IngestSession:
         assert work.study is not None
         source, table, sops = work.study, dict(work.table), set(work.new_sops)
         head = self._core.log.head(work.skey)
-        base = self._core.load_head(work.skey)
+        base = self._core.load_head(work.skey, head)
         work.head, work.base = head, base
         work.builder = None
         work.next_bid = head.next_bid if head is not None else 0

@@ -11,9 +11,11 @@ import contextlib
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from mintstore.errors import IntegrityError, NotFound
+from mintstore.adapters import PutMode
+from mintstore.errors import AlreadyExists, IntegrityError, NotFound
 
 from .core import Core
+from .index import encode_manifest
 from .layout import BLOB_PREFIX, STUDIES_PREFIX, digest_of_blob_key, manifest_key
 from .records import CommitRecord, IndexRow
 from .types import GcReport, VerifyProblem, VerifyReport
@@ -89,9 +91,9 @@ def verify(
                     check(record, digest, size)
     if only is None:
         for info in core.objects.list(BLOB_PREFIX):
-            digest = digest_of_blob_key(info.key)
-            if digest is not None and digest not in referenced:
-                report.orphans.append(digest)
+            name = digest_of_blob_key(info.key)
+            if name is not None and name not in referenced:
+                report.orphans.append(name)
     return report
 
 
@@ -119,6 +121,15 @@ def gc(core: Core, grace: timedelta) -> GcReport:
         if info.last_modified is None or info.last_modified > cutoff:
             report.kept_young += 1
             continue
+        # Look again right before deleting: a writer may have refreshed the blob
+        # (re-put it to reference it) since the listing.
+        try:
+            info = core.objects.head(info.key)
+        except NotFound:
+            continue
+        if info.last_modified is None or info.last_modified > cutoff:
+            report.kept_young += 1
+            continue
         core.objects.delete(info.key)
         report.deleted.append(digest)
         report.bytes_freed += info.size
@@ -136,11 +147,6 @@ def reindex(core: Core, *, backfill_now: datetime | None = None) -> int:
         rows.append((skey, core.log.record(skey, newest).index))
     core.index.replace_all(rows, upto)
     if upto:
-        from mintstore.adapters import PutMode
-        from mintstore.errors import AlreadyExists
-
-        from .index import encode_manifest
-
         with contextlib.suppress(AlreadyExists):
             core.objects.put(manifest_key(upto), encode_manifest(rows), mode=PutMode.CREATE)
     return upto

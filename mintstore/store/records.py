@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -71,10 +71,13 @@ class IndexRow:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> IndexRow:
+        """Build a row; unknown fields (from a newer writer) are ignored."""
         values = dict(doc)
         values["modalities"] = tuple(values.get("modalities") or ())
-        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        try:
+            return cls(**values)
+        except TypeError:
+            return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,6 @@ class CommitRecord:
     index: IndexRow
     previous: int | None = None
     type: str = "DICOM"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         return dumps(

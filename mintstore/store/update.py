@@ -43,9 +43,10 @@ def update_study(
             uploaded[bid] = core.blobs.put_stream(stream)
     guarded = old_version is not None or lock_token is not None
     while True:
-        head = core.load_head(skey)
+        record = core.log.head(skey)
+        head = core.load_head(skey, record)
         if head is None:
-            if core.log.head(skey) is None:
+            if record is None:
                 raise StudyNotFound(f"no study {study_uid}")
             raise StudyGone(f"study {study_uid} was deleted")
         if lock_token is not None:

@@ -80,12 +80,14 @@ def _as_set(attributes: list[Attribute]) -> Attributes:
 def attribute_sets(depth: int = 2) -> st.SearchStrategy[Attributes]:
     attribute = _leaves
     if depth > 0:
+        item = st.builds(Item, attributes=attribute_sets(depth - 1), undefined_length=st.booleans())
         sequence = st.builds(
             Attribute,
             tag=tags,
             vr=st.just("SQ"),
-            items=st.lists(attribute_sets(depth - 1).map(Item), max_size=2),
+            items=st.lists(item, max_size=2),
             exclude=st.booleans(),
+            undefined_length=st.booleans(),
         )
         attribute = st.one_of(_leaves, sequence)
     return st.lists(attribute, max_size=5, unique_by=lambda a: a.tag).map(_as_set)
@@ -98,6 +100,7 @@ def _instances() -> st.SearchStrategy[dict[str, Instance]]:
         transfer_syntax_uid=st.none() | uids,
         attributes=attribute_sets(1),
         exclude=st.booleans(),
+        preamble=st.none() | st.binary(min_size=128, max_size=128),
     )
     return st.lists(instance, max_size=3, unique_by=lambda i: i.sop_instance_uid).map(
         lambda items: {i.sop_instance_uid: i for i in items}

@@ -30,9 +30,9 @@ def nested_sequence(depth: int) -> Attribute:
                     Attribute(0x00091010, "OB", bid=40 + level, bsize=1000),
                 )
             ),
-            Item({}),
+            Item({}, undefined_length=True),
         ]
-    return Attribute(0x00081199, "SQ", items=inner)
+    return Attribute(0x00081199, "SQ", items=inner, undefined_length=True)
 
 
 def rich_study() -> Study:
@@ -68,6 +68,7 @@ def rich_study() -> Study:
             SOP_1: Instance(
                 sop_instance_uid=SOP_1,
                 transfer_syntax_uid="1.2.840.10008.1.2.1",
+                preamble=b"II*\x00" + bytes(124),  # a TIFF header, as some files carry
                 attributes=attrs(
                     Attribute(0x00080018, "UI", val=SOP_1),
                     Attribute(0x00189089, "FD", val="0.1\\-1e+300", data=double),

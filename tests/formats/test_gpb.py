@@ -197,3 +197,18 @@ def _all_attributes(message: pb.StudyData) -> list[pb.AttributeData]:
         for instance in series.instances:
             found += instance.attributes
     return found
+
+
+def test_encoding_facts_travel_in_extension_fields() -> None:
+    message = pb.StudyData.FromString(formats.encode(rich_study(), "gpb"))
+    instances = [i for s in message.series for i in s.instances]
+    (with_preamble,) = [i for i in instances if i.HasField("preamble")]
+    assert with_preamble.preamble.startswith(b"II*")
+    assert pb.InstanceData.DESCRIPTOR.fields_by_name["preamble"].number == 16
+    assert pb.AttributeData.DESCRIPTOR.fields_by_name["undefined_length"].number == 17
+    assert pb.ItemData.DESCRIPTOR.fields_by_name["undefined_length"].number == 16
+    sequence = next(a for a in with_preamble.attributes if a.tag == 0x00081199)
+    assert sequence.undefined_length and [i.undefined_length for i in sequence.items] == [
+        False,
+        True,
+    ]

@@ -138,3 +138,22 @@ def test_lenient_spellings_other_producers_use_are_accepted() -> None:
 def test_bad_json_is_invalid_metadata(document: bytes) -> None:
     with pytest.raises(InvalidMetadata):
         formats.decode(document, "json")
+
+
+def test_encoding_facts_travel_in_mint_extras() -> None:
+    document = as_json(rich_study())
+    series = {s["seriesInstanceUID"]: s for s in document["seriesList"]}[SERIES_A]
+    instance = {i["sopInstanceUID"]: i for i in series["instances"]}[SOP_1]
+    assert instance["preamble"].startswith("SUkqAAAA")
+    sequence = instance["attributes"]["00081199"]
+    assert sequence["MINT"] == {"undefinedLength": True, "undefinedLengthItems": [1]}
+
+
+@pytest.mark.parametrize("indexes", ["[2]", "[1,0]", "[0,0]", "[-1]", '["0"]', "{}"])
+def test_bad_delimited_item_indexes_are_invalid(indexes: str) -> None:
+    text = (
+        '{"studyInstanceUID":"1.2","attributes":{"00081199":{"vr":"SQ","Value":[{},{}],'
+        f'"MINT":{{"undefinedLengthItems":{indexes}}}}}}}}}'
+    )
+    with pytest.raises(InvalidMetadata):
+        formats.decode(text.encode(), "json")

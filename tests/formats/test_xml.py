@@ -197,3 +197,22 @@ def test_series_and_instance_exclude_markers_decode() -> None:
     study = formats.decode(formats.encode(delta_study(), "xml"), "xml")
     assert study.series[SERIES_A].instances[SOP_1].exclude
     assert not study.series[SERIES_A].exclude
+
+
+def test_encoding_facts_are_extension_attributes() -> None:
+    root = parse(rich_study())
+    instance = next(i for i in root.iter(f"{NS}instance") if i.get("sopInstanceUID") == SOP_1)
+    assert instance.get("preamble", "").startswith("SUkqAAAA")
+    sequences = [a for a in instance.iter(f"{NS}attr") if a.get("tag") == "00081199"]
+    assert [a.get("undefinedLength") for a in sequences] == ["true", None, None, None, None]
+    items = list(sequences[0].iter(f"{NS}item"))
+    assert {i.get("undefinedLength") for i in items} == {None, "true"}
+
+
+def test_a_preamble_must_be_128_bytes() -> None:
+    text = b"""<study xmlns="http://medical.nema.org/mint" studyInstanceUID="1.2">
+      <seriesList><series seriesInstanceUID="1.3"><instances>
+        <instance sopInstanceUID="1.4" preamble="AAAA"/>
+      </instances></series></seriesList></study>"""
+    with pytest.raises(InvalidMetadata, match="128"):
+        formats.decode(text, "xml")

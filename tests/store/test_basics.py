@@ -19,10 +19,12 @@ from .helpers import item_bytes, mint_study, unique_uid
 ALICE = Actor("alice", "127.0.0.1")
 
 
-def create(store: StudyStore, n: int = 3, **kwargs: str) -> tuple[str, str, list[str]]:
+def create(
+    store: StudyStore, n: int = 3, *, patient_id: str = "PAT1", modality: str = "CT"
+) -> tuple[str, str, list[str]]:
     uid, series = unique_uid(), unique_uid()
     sops = [unique_uid() for _ in range(n)]
-    study, items = mint_study(uid, series, sops, **kwargs)
+    study, items = mint_study(uid, series, sops, patient_id=patient_id, modality=modality)
     with store.begin_ingest() as session:
         session.add_mint(study, items)
         [result] = session.commit(ALICE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,7 @@ def test_copy_round_trip_across_kinds(backend_pool: BackendPool, tmp_path: Path)
         original = _snapshot(stores[0], uid)
         chain = [*stores, stores[0]]
         item_bytes = sum(len(content) for content in original[1].values())
-        for source, target in zip(chain, chain[1:], strict=False):
+        for source, target in itertools.pairwise(chain):
             report = source.copy_study(uid, target)
             if target is stores[0]:
                 assert report.bytes_sent == 0 and report.versions_copied == 0

@@ -1,9 +1,10 @@
 """A writer killed (SIGKILL) at random points never leaves a half-visible study.
 
-50 kills per backend on file and moto-server: two backends whose stores
-another process can reach, one local and one over HTTP, keep the loop under
-a minute on two cores (the other backends share the same engine code and
-run every other engine test).
+50 kills per backend on file and Azurite: two backends whose stores another
+process can reach, one local and one over HTTP, keep the loop under a minute
+on two cores (moto server is several times slower per request here, as its
+listings scan the whole shared bucket; every backend runs all the other
+engine tests, including the multi-process one).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def _child(url: str, environ: Mapping[str, str], paths: list[str], ready: object
         _ingest(store, [Path(p) for p in paths])
 
 
-@pytest.mark.parametrize("backend_name", ["file", "moto-server"])
+@pytest.mark.parametrize("backend_name", ["file", "azurite"])
 def test_sigkill_during_ingest(
     backend_pool: BackendPool, backend_name: str, tmp_path: Path
 ) -> None:
@@ -62,7 +63,7 @@ def test_sigkill_during_ingest(
         duration = time.monotonic() - started
         killed_mid_way = 0
         for i in range(KILLS):
-            own = write_ct_series(tmp_path / f"s{i}", 3, rows=8, columns=8)
+            own = write_ct_series(tmp_path / f"s{i}", 2, rows=8, columns=8)
             paths = [*own.paths, shared.paths[i]]
             studies.append((own, shared.paths[i]))
             ready = context.Event()
@@ -79,15 +80,15 @@ def test_sigkill_during_ingest(
             # Never half-visible: a study is absent or holds the whole commit.
             try:
                 count = store.metadata(own.study_instance_uid).instance_count
-                assert count == 3
+                assert count == 2
             except StudyNotFound:
                 pass
-            for uid in (own.study_instance_uid, shared.study_instance_uid):
-                report = store.verify_study(uid, deep=False)
-                assert report.ok, report.problems
+            # (the shared study's growing history is verified once, at the end)
+            report = store.verify_study(own.study_instance_uid, deep=False)
+            assert report.ok, report.problems
             # Re-sending completes the study.
             _ingest(store, paths)
-            assert store.metadata(own.study_instance_uid).instance_count == 3
+            assert store.metadata(own.study_instance_uid).instance_count == 2
         assert killed_mid_way >= KILLS // 2
         shared_study = store.metadata(shared.study_instance_uid)
         assert shared_study.instance_count == KILLS
@@ -99,12 +100,12 @@ def test_sigkill_during_ingest(
         after = store.verify(deep=True)
         assert after.ok and after.orphans == []
         for own, _ in studies:
-            assert store.metadata(own.study_instance_uid).instance_count == 3
+            assert store.metadata(own.study_instance_uid).instance_count == 2
             for _bid, _size, opener in store.iter_items(own.study_instance_uid):
                 with opener() as reader:
                     reader.read()
         # Every commit is in the system change log exactly once (after backfill).
-        logged = []
+        logged: list[tuple[str, int]] = []
         page = store.system_changes(limit=500)
         while page.changes:
             logged.extend((c.study_uid, c.version) for c in page.changes)

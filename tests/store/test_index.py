@@ -26,7 +26,9 @@ def _add(
     time: str = "144114.000",
 ) -> str:
     uid = unique_uid()
-    study, items = mint_study(uid, unique_uid(), [unique_uid()], patient_id=patient, modality=modality, study_date=date)
+    study, items = mint_study(
+        uid, unique_uid(), [unique_uid()], patient_id=patient, modality=modality, study_date=date
+    )
     study.attributes[0x00080030] = Attribute(0x00080030, "TM", time)
     if issuer:
         study.attributes[0x00100021] = Attribute(0x00100021, "LO", issuer)
