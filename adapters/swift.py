@@ -56,7 +56,7 @@ from .base import (
 )
 from .registry import StoreLocation
 from .swift_connections import ConnectionPool, SwiftSettings
-from .swift_errors import GUARD
+from .swift_errors import GUARD, SDK_ERRORS
 
 DEFAULTS = TransferOptions(multipart_threshold=8 * MIB, part_size=8 * MIB, page_size=10_000)
 #: Segments live here; "~" sorts after every key character.
@@ -247,10 +247,14 @@ class SwiftStore(ObjectStore):
         ]
 
     def _delete_segments(self, names: list[str]) -> None:
-        """Best-effort removal of segments nothing refers to any more."""
+        """Best-effort removal of segments nothing refers to any more.
+
+        Never raises: it runs after the outcome of a put is decided, and a
+        leftover segment is only wasted space.
+        """
         for name in names:
             with (
-                contextlib.suppress(ClientException),
+                contextlib.suppress(*SDK_ERRORS),
                 self._pool.connection() as connection,
             ):
                 connection.delete_object(self._container, name)

@@ -56,6 +56,11 @@ def translate(error: BaseException, key: str | None) -> StoreError:
     return StoreError(f"Swift request failed: {error}", key=key)
 
 
-GUARD = ErrorGuard(
-    (ClientException, requests.RequestException, urllib3.exceptions.HTTPError), translate
+#: Everything swiftclient and its transport raise.
+SDK_ERRORS: tuple[type[Exception], ...] = (
+    ClientException,
+    requests.RequestException,
+    urllib3.exceptions.HTTPError,
 )
+
+GUARD = ErrorGuard(SDK_ERRORS, translate)

@@ -11,8 +11,8 @@ the storage engine uses for content, and costs an extra round trip on Swift
 (the read-back that makes create-if-absent safe there).
 
 The servers are started (and stopped) here with the test fixtures'
-machinery. The machine is shared and noisy, so variants alternate within
-each round and the best of ``--rounds`` is reported.
+machinery. The machine is shared and noisy, so variants take turns in
+batches of ``--batch`` objects and the best of ``--rounds`` is reported.
 
     .venv/bin/python -m bench.objectstore [--workers 8] [--backends swift,file]
 """
@@ -175,13 +175,19 @@ def _timed(pool: ThreadPoolExecutor, work: Callable[[str], object], names: Seque
 def bench_backend(
     name: str, spec: StoreSpec, args: argparse.Namespace, data: bytes
 ) -> dict[str, Timing]:
-    """Best-of-rounds PUT and GET times for the raw SDK and each adapter mode."""
+    """Best-of-rounds PUT and GET times for the raw SDK and each adapter mode.
+
+    Within a round the variants take turns batch by batch (rotating who goes
+    first), so that load from other processes on a shared machine falls on
+    all of them alike instead of on whichever ran during a busy second.
+    """
     store = spec.open()
     clients: dict[str, Client] = {
         "raw SDK": RAW_CLIENTS[name](spec, args.workers),
         "adapter OVERWRITE": AdapterClient(store, PutMode.OVERWRITE),
         "adapter CREATE": AdapterClient(store, PutMode.CREATE),
     }
+    variants = list(clients)
     timings = {variant: Timing() for variant in clients}
     with ThreadPoolExecutor(args.workers) as pool:
         for position, client in enumerate(clients.values()):  # warm-up: connections, auth
@@ -189,28 +195,41 @@ def bench_backend(
             list(pool.map(lambda key, client=client: client.put(key, data), warm))
             list(pool.map(client.get, warm))
         for round_number in range(args.rounds):
-            order = list(clients.items())
-            if round_number % 2:
-                order.reverse()
-            for variant, client in order:
-                names = [
-                    f"r{round_number}/{variant.split()[-1].lower()}/{index:05d}"
-                    for index in range(args.count)
-                ]
-
-                def put(key: str, client: Client = client) -> None:
-                    client.put(key, data)
-
-                def get(key: str, client: Client = client) -> None:
-                    if len(client.get(key)) != len(data):
-                        raise AssertionError(f"short read of {key}")
-
-                timing = timings[variant]
-                timing.put = min(timing.put, _timed(pool, put, names))
-                timing.get = min(timing.get, _timed(pool, get, names))
-                list(pool.map(store.delete, names))  # keep in-memory emulators small
+            names = {
+                variant: [f"r{round_number}/v{position}/{index:05d}" for index in range(args.count)]
+                for position, variant in enumerate(variants)
+            }
+            totals = {variant: Timing(0.0, 0.0) for variant in variants}
+            for op in ("put", "get"):
+                for batch, start in enumerate(range(0, args.count, args.batch)):
+                    shift = batch % len(variants)
+                    for variant in variants[shift:] + variants[:shift]:
+                        client = clients[variant]
+                        work = _put_work(client, data) if op == "put" else _get_work(client, data)
+                        batch_names = names[variant][start : start + args.batch]
+                        elapsed = _timed(pool, work, batch_names)
+                        setattr(totals[variant], op, getattr(totals[variant], op) + elapsed)
+            for variant in variants:
+                timings[variant].put = min(timings[variant].put, totals[variant].put)
+                timings[variant].get = min(timings[variant].get, totals[variant].get)
+                list(pool.map(store.delete, names[variant]))  # keep emulators small
     store.close()
     return timings
+
+
+def _put_work(client: Client, data: bytes) -> Callable[[str], None]:
+    def put(key: str) -> None:
+        client.put(key, data)
+
+    return put
+
+
+def _get_work(client: Client, data: bytes) -> Callable[[str], None]:
+    def get(key: str) -> None:
+        if len(client.get(key)) != len(data):
+            raise AssertionError(f"short read of {key}")
+
+    return get
 
 
 def _row(cells: Sequence[str]) -> str:
@@ -239,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=512 * 1024)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=50, help="objects per interleaved batch")
     parser.add_argument("--tools-dir", type=Path, default=Path(".tools"))
     args = parser.parse_args(argv)
     names = [name for name in args.backends.split(",") if name]
