@@ -321,12 +321,6 @@ def test_ri_job_create_then_update_through_the_job_api(
     assert _get(server, "/jobs/status/" + "0" * 32)[0] == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: re-sending an instance of a study stored from RI (pre-1.0) metadata is taken "
-    "for different content (the builder re-places attributes by our dictionary), so a "
-    "DICOM2MINT full-study update of such a study fails; reported to the engine branch",
-)
 def test_ri_job_update_merges_the_full_study(server: ServerProcess, client: MintClient) -> None:
     study, items = _ri_mint_upload("1.2.826.0.1.3680043.9.7133.78")
     client.upload_mint(study, [(b, len(d), (lambda d=d: io.BytesIO(d))) for b, d in items.items()])  # type: ignore[misc]

@@ -193,11 +193,6 @@ def test_search_copy_and_maintenance_commands(
     assert "PROBLEM" in capsys.readouterr().out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="convert+engine (merged 21:45): re-ingesting an identical pydicom test file raises "
-    "DuplicateInstance ('different content') instead of being a no-op; RI files are fine",
-)
 def test_re_pushing_an_identical_file_changes_nothing(
     server: ServerProcess, tmp_path: Path
 ) -> None:
