@@ -1,0 +1,390 @@
+"""The HTTP API against Orthanc 1.10 (DICOMweb) and a raw copy of the same bytes, in one run.
+
+Usage: python bench/http.py [--slices 300] [--large-gb 2.0] [--no-orthanc]
+
+For a synthetic CT study (``mintstore.synthetic``, 512x512 slices) it measures:
+
+* ingest: ``POST /studies/create`` (one streamed multipart/related request)
+  vs. Orthanc's STOW-RS of the same files (one request) vs. raw puts of the
+  same bytes into a file store;
+* whole-study retrieval: ``GET /studies/{uid}`` with ``Accept:
+  multipart/related`` (metadata + every binary item) vs. WADO-RS of the study
+  vs. raw gets of the same bytes;
+* time to first image: search + ``metadata.gpb`` + the first binary item vs.
+  QIDO + series metadata + the first frame (median of 5, fresh connections);
+* the server's peak RSS while ingesting ``--large-gb`` of slices.
+
+Orthanc binds 0.0.0.0 with no option to change it, so the whole benchmark
+(mintstore, Orthanc and the client) re-runs itself inside ``unshare -n`` with
+only the loopback interface up. Orthanc is installed by bench/setup-orthanc.sh.
+Goals: ingest >= 2x Orthanc, retrieval >= 2x Orthanc, first image <= 50 ms,
+RSS during a 2 GB ingest <= 300 MB. Figures print whatever they are.
+"""
+
+from __future__ import annotations
+
+import sys
+
+# Run as ``python bench/http.py``, this file's folder comes first on sys.path
+# and its name would shadow the standard library's ``http`` package.
+if sys.path and sys.path[0] and __file__.startswith(sys.path[0].rstrip("/") + "/"):
+    sys.path.pop(0)
+
+import argparse
+import http.client
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from mintstore.adapters.registry import open_store
+from mintstore.client import MintClient
+from mintstore.synthetic import write_ct_series
+from mintstore.testing.mint_server import ServerProcess
+
+REPO = Path(__file__).resolve().parents[1]
+ORTHANC_PORT = 8042
+CHUNK = 1024 * 1024
+
+
+def _timed(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def _drain(response: http.client.HTTPResponse) -> int:
+    total = 0
+    while chunk := response.read(CHUNK):
+        total += len(chunk)
+    return total
+
+
+def _connection(port: int) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+
+
+def _multipart(files: Iterable[Path], boundary: str) -> Iterator[bytes]:
+    for path in files:
+        yield f"\r\n--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+        with path.open("rb") as stream:
+            while chunk := stream.read(CHUNK):
+                yield chunk
+    yield f"\r\n--{boundary}--\r\n".encode()
+
+
+def _rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class _PeakRss:
+    """Polls a process's resident set size in the background and keeps the peak."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak_kb, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self.peak_kb = max(self.peak_kb, _rss_kb(self.pid))
+            time.sleep(0.05)
+
+    def __enter__(self) -> _PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+# --- mintstore ------------------------------------------------------------------------
+
+
+def bench_mintstore(files: list[Path], work: Path) -> dict[str, float]:
+    store_dir = work / "mint-store"
+    store_dir.mkdir()
+    results: dict[str, float] = {}
+    with ServerProcess(store_dir.as_uri()) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        client = MintClient(server.url)
+        results["ingest_s"] = _timed(lambda: client.push_files(files))
+        study_uid = _study_of(files[0])
+
+        def whole_study() -> None:
+            connection = _connection(port)
+            connection.request(
+                "GET", f"/studies/{study_uid}", headers={"Accept": "multipart/related"}
+            )
+            response = connection.getresponse()
+            assert response.status == 200, response.status
+            results["retrieved_bytes"] = _drain(response)
+            connection.close()
+
+        whole_study()  # warm the server's caches the way a second viewer would find them
+        results["retrieve_s"] = min(_timed(whole_study) for _ in range(3))
+
+        def first_image() -> None:
+            fresh = MintClient(server.url)
+            (hit,) = list(fresh.search(studyInstanceUID=study_uid))
+            metadata = fresh.metadata(study_uid, variant="gpb")
+            series = metadata.sorted_series()[0]
+            instance = series.sorted_instances()[0]
+            pixel = instance.attributes.get(0x7FE00010) or series.normalized_attributes[0x7FE00010]
+            assert pixel.bid is not None and hit.version == 0
+            fresh.binary_item(study_uid, pixel.bid)
+            fresh.close()
+
+        first_image()
+        results["first_image_s"] = statistics.median(_timed(first_image) for _ in range(5))
+        client.close()
+    return results
+
+
+def _study_of(path: Path) -> str:
+    from pydicom import dcmread
+
+    return str(dcmread(path, stop_before_pixels=True).StudyInstanceUID)
+
+
+def bench_raw(files: list[Path], work: Path) -> dict[str, float]:
+    """The same bytes put into and read back from a plain file store: the floor."""
+    store = open_store((work / "raw-store").as_uri())
+    keys = [f"raw/{index:06d}" for index in range(len(files))]
+
+    def put_all() -> None:
+        for key, path in zip(keys, files, strict=True):
+            with path.open("rb") as stream:
+                store.put(key, stream)
+
+    def get_all() -> None:
+        for key in keys:
+            with store.get(key) as reader:
+                for _ in reader.iter_chunks():
+                    pass
+
+    return {"ingest_s": _timed(put_all), "retrieve_s": min(_timed(get_all) for _ in range(3))}
+
+
+def bench_large_ingest(gigabytes: float, work: Path) -> dict[str, float]:
+    """Peak server RSS while one streamed request ingests ``gigabytes`` of slices."""
+    slices = max(1, int(gigabytes * 1024**3 / (512 * 512 * 2 + 1500)))
+    source = work / "large"
+    write_ct_series(source, slices, seed=7)
+    files = sorted(source.glob("*.dcm"))
+    size = sum(path.stat().st_size for path in files)
+    store_dir = work / "large-store"
+    store_dir.mkdir()
+    with ServerProcess(
+        store_dir.as_uri(), options=["--max-request-bytes", str(64 * 1024**3)]
+    ) as server:
+        client = MintClient(server.url, timeout=3600)
+        with _PeakRss(server.process.pid) as peak:
+            seconds = _timed(lambda: client.push_files(files))
+        client.close()
+    shutil.rmtree(source)
+    return {"bytes": size, "slices": slices, "seconds": seconds, "peak_rss_mb": peak.peak_kb / 1024}
+
+
+# --- Orthanc --------------------------------------------------------------------------
+
+
+def _start_orthanc(work: Path) -> subprocess.Popen[bytes]:
+    config = {
+        "Name": "bench",
+        "StorageDirectory": str(work / "orthanc-storage"),
+        "IndexDirectory": str(work / "orthanc-index"),
+        "HttpPort": ORTHANC_PORT,
+        "DicomPort": 4242,
+        "AuthenticationEnabled": False,
+        "RemoteAccessAllowed": False,
+        "Plugins": ["/usr/share/orthanc/plugins/libOrthancDicomWeb.so"],
+        "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
+        "StorageCompression": False,
+    }
+    path = work / "orthanc.json"
+    path.write_text(json.dumps(config))
+    process = subprocess.Popen(
+        ["Orthanc", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            connection = _connection(ORTHANC_PORT)
+            connection.request("GET", "/system")
+            if connection.getresponse().status == 200:
+                connection.close()
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("Orthanc did not start")
+
+
+def bench_orthanc(files: list[Path], work: Path) -> dict[str, float]:
+    process = _start_orthanc(work)
+    results: dict[str, float] = {}
+    study_uid = _study_of(files[0])
+    try:
+
+        def stow() -> None:
+            boundary = "stow-" + secrets.token_hex(8)
+            connection = _connection(ORTHANC_PORT)
+            connection.request(
+                "POST",
+                "/dicom-web/studies",
+                body=_multipart(files, boundary),
+                headers={
+                    "Content-Type": (
+                        f'multipart/related; type="application/dicom"; boundary={boundary}'
+                    ),
+                    "Accept": "application/dicom+json",
+                },
+                encode_chunked=True,
+            )
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200, response.status
+            connection.close()
+
+        results["ingest_s"] = _timed(stow)
+
+        def wado() -> None:
+            connection = _connection(ORTHANC_PORT)
+            connection.request(
+                "GET",
+                f"/dicom-web/studies/{study_uid}",
+                headers={"Accept": 'multipart/related; type="application/dicom"'},
+            )
+            response = connection.getresponse()
+            assert response.status == 200, response.status
+            results["retrieved_bytes"] = _drain(response)
+            connection.close()
+
+        wado()
+        results["retrieve_s"] = min(_timed(wado) for _ in range(3))
+
+        def first_image() -> None:
+            connection = _connection(ORTHANC_PORT)
+            connection.request(
+                "GET",
+                f"/dicom-web/studies?StudyInstanceUID={study_uid}",
+                headers={"Accept": "application/dicom+json"},
+            )
+            connection.getresponse().read()
+            connection.request(
+                "GET",
+                f"/dicom-web/studies/{study_uid}/series",
+                headers={"Accept": "application/dicom+json"},
+            )
+            series_uid = json.loads(connection.getresponse().read())[0]["0020000E"]["Value"][0]
+            connection.request(
+                "GET",
+                f"/dicom-web/studies/{study_uid}/series/{series_uid}/metadata",
+                headers={"Accept": "application/dicom+json"},
+            )
+            instances = json.loads(connection.getresponse().read())
+            first = min(instances, key=lambda item: item["00080018"]["Value"][0])
+            sop_uid = first["00080018"]["Value"][0]
+            connection.request(
+                "GET",
+                f"/dicom-web/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}/frames/1",
+                headers={"Accept": 'multipart/related; type="application/octet-stream"'},
+            )
+            response = connection.getresponse()
+            assert response.status == 200, response.status
+            _drain(response)
+            connection.close()
+
+        first_image()
+        results["first_image_s"] = statistics.median(_timed(first_image) for _ in range(5))
+        results["rss_mb"] = _rss_kb(process.pid) / 1024
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return results
+
+
+# --- driver ---------------------------------------------------------------------------
+
+
+def _report(
+    slices: int,
+    size: int,
+    mint: dict[str, float],
+    raw: dict[str, float],
+    orthanc: dict[str, float] | None,
+    large: dict[str, float] | None,
+) -> None:
+    mb = size / 1024**2
+    print(f"study: {slices} slices of 512x512, {mb:.1f} MB of Part-10")
+    print(f"{'':28}{'mintstore':>12}{'orthanc':>12}{'raw':>12}")
+
+    def row(label: str, key: str, unit: Callable[[float], str]) -> None:
+        values = [mint.get(key), orthanc.get(key) if orthanc else None, raw.get(key)]
+        cells = [unit(v) if v is not None else "-" for v in values]
+        print(f"{label:28}" + "".join(f"{cell:>12}" for cell in cells))
+
+    row("ingest (instances/s)", "ingest_s", lambda s: f"{slices / s:.0f}")
+    row("ingest (MB/s)", "ingest_s", lambda s: f"{mb / s:.0f}")
+    row("whole study (s)", "retrieve_s", lambda s: f"{s:.2f}")
+    row("whole study (MB/s)", "retrieve_s", lambda s: f"{mb / s:.0f}")
+    row("time to first image (ms)", "first_image_s", lambda s: f"{s * 1000:.1f}")
+    if orthanc:
+        ingest_ratio = orthanc["ingest_s"] / mint["ingest_s"]
+        retrieve_ratio = orthanc["retrieve_s"] / mint["retrieve_s"]
+        print(f"ratio ingest rate mintstore/orthanc: {ingest_ratio:.2f}x (goal >= 2)")
+        print(f"ratio retrieval rate mintstore/orthanc: {retrieve_ratio:.2f}x (goal >= 2)")
+        print(f"orthanc RSS after the run: {orthanc['rss_mb']:.0f} MB")
+    print(f"ratio ingest time mintstore/raw puts: {mint['ingest_s'] / raw['ingest_s']:.2f}x")
+    print(f"ratio retrieval time mintstore/raw gets: {mint['retrieve_s'] / raw['retrieve_s']:.2f}x")
+    print(f"time to first image: {mint['first_image_s'] * 1000:.1f} ms (goal <= 50 ms)")
+    if large:
+        print(
+            f"large ingest: {large['bytes'] / 1024**3:.2f} GB ({large['slices']:.0f} slices) in "
+            f"{large['seconds']:.1f} s ({large['bytes'] / 1024**2 / large['seconds']:.0f} MB/s), "
+            f"server peak RSS {large['peak_rss_mb']:.0f} MB (goal <= 300 MB)"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slices", type=int, default=300)
+    parser.add_argument("--large-gb", type=float, default=2.0, help="0 skips the RSS run")
+    parser.add_argument("--no-orthanc", action="store_true")
+    parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if not args.no_orthanc and not args.inside:
+        subprocess.run(["bash", str(REPO / "bench" / "setup-orthanc.sh")], check=True)
+        command = " ".join(
+            [sys.executable, str(Path(__file__).resolve()), "--inside", *(argv or sys.argv[1:])]
+        )
+        return subprocess.run(
+            ["unshare", "-n", "bash", "-c", f"ip link set lo up && exec {command}"], env=os.environ
+        ).returncode
+    with tempfile.TemporaryDirectory(prefix="mint-bench-http-") as temp:
+        work = Path(temp)
+        write_ct_series(work / "ct", args.slices, seed=1)
+        files = sorted((work / "ct").glob("*.dcm"))
+        size = sum(path.stat().st_size for path in files)
+        mint = bench_mintstore(files, work)
+        raw = bench_raw(files, work)
+        orthanc = None if args.no_orthanc else bench_orthanc(files, work)
+        large = bench_large_ingest(args.large_gb, work) if args.large_gb > 0 else None
+        _report(args.slices, size, mint, raw, orthanc, large)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

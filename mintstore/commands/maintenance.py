@@ -1,0 +1,64 @@
+"""``verify``, ``gc`` and ``reindex``: maintenance run directly against a store.
+
+These work on the bucket itself (not through a server) because they walk all
+of it; any number of servers may keep serving meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from mintstore.adapters.registry import open_store
+from mintstore.store import StoreConfig, StudyStore
+
+
+def register(subparsers: Any) -> None:
+    """Add ``verify``, ``gc`` and ``reindex``."""
+    verify = subparsers.add_parser("verify", help="check every committed reference and digest")
+    verify.add_argument("--store", required=True, help="store URL")
+    verify.set_defaults(handler=run_verify)
+
+    gc = subparsers.add_parser("gc", help="delete content no commit references")
+    gc.add_argument("--store", required=True, help="store URL")
+    gc.add_argument("--grace-hours", type=float, default=24.0, help="keep younger blobs")
+    gc.set_defaults(handler=run_gc)
+
+    reindex = subparsers.add_parser("reindex", help="rebuild the search index from the studies")
+    reindex.add_argument("--store", required=True, help="store URL")
+    reindex.set_defaults(handler=run_reindex)
+
+
+def _open(args: argparse.Namespace, environ: Mapping[str, str]) -> StudyStore:
+    return StudyStore(open_store(args.store, environ), StoreConfig())
+
+
+def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """Exit 1 if any committed reference is missing or corrupt."""
+    report = _open(args, environ).verify()
+    print(
+        f"{report.studies} studies, {report.versions} versions, {report.blobs_checked} blobs "
+        f"checked, {len(report.problems)} problems, {len(report.orphans)} orphans"
+    )
+    for problem in report.problems:
+        print(f"PROBLEM {problem.study_uid} v{problem.version} {problem.digest}: {problem.problem}")
+    return 0 if report.ok else 1
+
+
+def run_gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """Delete unreferenced content older than the grace period."""
+    report = _open(args, environ).gc(timedelta(hours=args.grace_hours))
+    print(
+        f"deleted {len(report.deleted)} blobs ({report.bytes_freed} bytes); "
+        f"kept {report.kept_young} young"
+    )
+    return 0
+
+
+def run_reindex(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """Rebuild the search manifests from the studies' commit records."""
+    result = _open(args, environ).reindex()
+    print(f"reindexed: {result}")
+    return 0

@@ -1,0 +1,185 @@
+"""A streaming reader for incoming ``multipart/*`` bodies.
+
+werkzeug's form parser only knows ``multipart/form-data`` and insists on a
+``Content-Disposition`` per part; MINT also receives ``multipart/related``
+(DICOMweb-style STOW) whose parts have none. This reader handles both, one
+part at a time: each part's body is copied into a spooled temporary file
+(memory up to a small threshold, then disk) and handed to the caller before
+the next part is read, so a multi-gigabyte upload never sits in memory.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO
+
+from werkzeug.datastructures import Headers
+from werkzeug.http import parse_options_header
+
+from mintstore.errors import InvalidInput
+
+READ_SIZE = 1024 * 1024
+SPOOL_IN_MEMORY = 1024 * 1024
+MAX_HEADER_BYTES = 16 * 1024
+_BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{1,70}")
+
+
+@dataclass
+class Part:
+    """One body part: its headers and its content, spooled and rewound."""
+
+    headers: Headers
+    body: IO[bytes]
+    size: int
+
+    @property
+    def content_type(self) -> str:
+        """The part's media type, lower-cased, without parameters."""
+        value, _ = parse_options_header(self.headers.get("Content-Type", ""))
+        return value.lower()
+
+    @property
+    def name(self) -> str | None:
+        """The form field name from Content-Disposition (form-data), if any."""
+        _, options = parse_options_header(self.headers.get("Content-Disposition", ""))
+        return options.get("name")
+
+    @property
+    def filename(self) -> str | None:
+        """The file name from Content-Disposition, if any."""
+        _, options = parse_options_header(self.headers.get("Content-Disposition", ""))
+        return options.get("filename")
+
+
+def boundary_of(content_type_header: str) -> str:
+    """The boundary parameter of a multipart Content-Type, validated (RFC 2046)."""
+    _, options = parse_options_header(content_type_header)
+    boundary = options.get("boundary", "")
+    if not _BOUNDARY.fullmatch(boundary) or boundary.endswith(" "):
+        raise InvalidInput("multipart body without a valid boundary parameter")
+    return boundary
+
+
+def iter_parts(stream: IO[bytes], boundary: str, spool_dir: str | None = None) -> Iterator[Part]:
+    """Yield each part of a multipart body read from ``stream``.
+
+    Each part is read completely (into its spool) before it is yielded and
+    the next one is not read until the caller asks, so a caller that feeds
+    each part to the store as it comes keeps at most one part in flight. The
+    caller owns ``part.body`` and closes it. Line breaks may be CRLF or bare
+    LF (some old clients wrote LF).
+    """
+    reader = _Reader(stream, boundary.encode("latin-1"))
+    reader.skip_preamble()
+    while reader.next_part_follows():
+        headers = reader.read_headers()
+        body = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=spool_dir)  # noqa: SIM115 - the caller owns and closes it
+        try:
+            size = reader.copy_body(body)
+            body.seek(0)
+        except BaseException:
+            body.close()
+            raise
+        yield Part(headers=headers, body=body, size=size)
+
+
+class _Reader:
+    """The buffer management behind :func:`iter_parts`."""
+
+    def __init__(self, stream: IO[bytes], boundary: bytes) -> None:
+        self._stream = stream
+        self._delimiter = b"--" + boundary
+        self._buffer = bytearray()
+        self._eof = False
+
+    def _fill(self) -> bool:
+        if self._eof:
+            return False
+        chunk = self._stream.read(READ_SIZE)
+        if not chunk:
+            self._eof = True
+            return False
+        self._buffer += chunk
+        return True
+
+    def skip_preamble(self) -> None:
+        while True:
+            if self._buffer.startswith(self._delimiter):
+                del self._buffer[: len(self._delimiter)]
+                return
+            index = self._buffer.find(b"\n" + self._delimiter)
+            if index >= 0:
+                del self._buffer[: index + 1 + len(self._delimiter)]
+                return
+            keep = len(self._delimiter) + 1
+            if len(self._buffer) > keep:
+                del self._buffer[:-keep]
+            if not self._fill():
+                raise InvalidInput("multipart body has no opening boundary")
+
+    def next_part_follows(self) -> bool:
+        """After a delimiter: True if a part follows, False at the closing one."""
+        while len(self._buffer) < 2 and self._fill():
+            pass
+        if self._buffer[:2] == b"--":
+            return False
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                if self._buffer[:end].strip(b" \t\r"):
+                    raise InvalidInput("garbage after a multipart boundary")
+                del self._buffer[: end + 1]
+                return True
+            if len(self._buffer) > MAX_HEADER_BYTES or not self._fill():
+                raise InvalidInput("truncated multipart body (no line after a boundary)")
+
+    def read_headers(self) -> Headers:
+        while True:
+            match = re.search(rb"\r?\n\r?\n", self._buffer)
+            if self._buffer.startswith(b"\r\n") or self._buffer.startswith(b"\n"):
+                block, cut = b"", (2 if self._buffer.startswith(b"\r\n") else 1)
+                break
+            if match is not None:
+                block, cut = bytes(self._buffer[: match.start()]), match.end()
+                break
+            if len(self._buffer) > MAX_HEADER_BYTES:
+                raise InvalidInput("multipart part headers are too long")
+            if not self._fill():
+                raise InvalidInput("truncated multipart body (part headers never end)")
+        del self._buffer[:cut]
+        headers = Headers()
+        for line in block.decode("latin-1").splitlines():
+            name, colon, value = line.partition(":")
+            if not colon:
+                raise InvalidInput(f"malformed multipart header line {line[:80]!r}")
+            headers.add(name.strip(), value.strip())
+        return headers
+
+    def copy_body(self, out: IO[bytes]) -> int:
+        """Copy bytes up to the next delimiter into ``out``; consume the delimiter."""
+        marker = b"\n" + self._delimiter
+        keep = len(marker) + 1
+        written = 0
+        while len(self._buffer) < len(self._delimiter) and self._fill():
+            pass
+        if self._buffer.startswith(self._delimiter):  # an empty body
+            del self._buffer[: len(self._delimiter)]
+            return 0
+        while True:
+            index = self._buffer.find(marker)
+            if index >= 0:
+                end = index - 1 if index > 0 and self._buffer[index - 1] == 0x0D else index
+                out.write(self._buffer[:end])
+                written += end
+                del self._buffer[: index + len(marker)]
+                return written
+            if len(self._buffer) > keep:
+                flush = len(self._buffer) - keep
+                out.write(self._buffer[:flush])
+                written += flush
+                del self._buffer[:flush]
+            if not self._fill():
+                raise InvalidInput("truncated multipart body (no closing boundary)")

@@ -1,0 +1,19 @@
+"""One blueprint per resource; the app factory registers them in this order."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from . import copying as copying
+from . import create, documents, items, jobs, reports, search, studies, system
+
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    system.blueprint,
+    create.blueprint,
+    jobs.blueprint,
+    search.blueprint,
+    documents.blueprint,
+    items.blueprint,
+    reports.blueprint,
+    studies.blueprint,
+)

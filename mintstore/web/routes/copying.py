@@ -1,0 +1,71 @@
+"""``POST /studies/{study}?action=copy|move&target=...``.
+
+A target is either the name of a store configured on the server
+(``ServerConfig.copy_targets``) or the base URL of another mintstore server.
+Named stores go through the engine's copy (only content missing at the
+target travels, verified before the target commits); a remote server gets
+the study as one MINT upload (metadata + binary items) streamed through the
+client.
+"""
+
+from __future__ import annotations
+
+from flask import Response
+
+from mintstore.adapters.registry import open_store
+from mintstore.errors import InvalidInput
+from mintstore.store import StoreConfig, StudyStore
+
+from .. import context
+from ..auth import require_scope
+from ..responses import document
+
+
+def copy_or_move(study: str, action: str, target: str) -> Response:
+    """Copy or move ``study`` to ``target``; answers with what travelled."""
+    if action not in ("copy", "move"):
+        raise InvalidInput(f"unknown action {action!r} (use copy or move)")
+    require_scope("admin")
+    config = context.config()
+    if target in config.copy_targets:
+        objects = open_store(config.copy_targets[target], config.environ)
+        try:
+            destination = StudyStore(objects, StoreConfig(lock_ttl=config.lock_ttl))
+            store = context.store()
+            if action == "copy":
+                report = store.copy_study(study, destination)
+            else:
+                report = store.move_study(study, destination, context.actor())
+        finally:
+            objects.close()
+        return document(
+            "copyReport",
+            {
+                "studyUUID": study,
+                "action": action,
+                "target": target,
+                "bytesSent": report.bytes_sent,
+                "bytesSkipped": report.bytes_skipped,
+            },
+        )
+    if target.startswith(("http://", "https://")):
+        return _copy_to_server(study, action, target)
+    raise InvalidInput(
+        f"unknown copy target {target[:80]!r}: use one of {sorted(config.copy_targets)} "
+        "or another mintstore server's URL"
+    )
+
+
+def _copy_to_server(study: str, action: str, url: str) -> Response:
+    from mintstore.client import MintClient
+
+    store = context.store()
+    metadata = store.metadata(study)
+    client = MintClient(url)
+    sent = client.upload_mint(metadata, store.iter_items(study))
+    if action == "move":
+        store.delete(study, context.actor())
+    return document(
+        "copyReport",
+        {"studyUUID": study, "action": action, "target": url, "bytesSent": sent, "bytesSkipped": 0},
+    )

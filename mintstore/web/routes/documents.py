@@ -1,0 +1,130 @@
+"""Type documents of a study: summary and metadata in every variant, per-study change log.
+
+``metadata``/``summary`` come as ``.xml``, ``.xml.gz``, ``.gpb``, ``.gpb.gz``,
+``.json``, ``.json.gz`` (no extension = XML); ``?version=N`` reads an earlier
+version. Documents are small (no binary content), so they are encoded whole.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+from werkzeug.wrappers import Response as BaseResponse
+
+from mintstore import formats
+from mintstore.errors import InvalidInput, ItemNotFound
+
+from .. import context
+from ..responses import document, iso
+from ..uids import validate_uid
+from .studies import version_etag
+
+blueprint = Blueprint("documents", __name__)
+
+_CONTENT_TYPES = {
+    "xml": "application/xml",
+    "gpb": "application/octet-stream",
+    "json": "application/json",
+}
+
+
+def _check_type(type_name: str) -> None:
+    if type_name != "DICOM":
+        raise ItemNotFound(f"no type {type_name[:40]!r} in this study (only DICOM)")
+
+
+def _variant(name: str) -> tuple[str, bool]:
+    try:
+        fmt, gzipped = formats.parse_variant(name)
+    except InvalidInput as exc:
+        raise ItemNotFound(f"no document {name[:40]!r}") from exc
+    return fmt, gzipped
+
+
+def _version_arg() -> int | None:
+    raw = request.args.get("version")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise InvalidInput(f"version must be a non-negative integer, not {raw[:40]!r}")
+    return int(raw)
+
+
+def _send(version: int | None, data: bytes, fmt: str, gzipped: bool) -> BaseResponse:
+    response = Response(data, mimetype=formats.Variant(fmt, gzipped).content_type)
+    if version is not None:
+        response.headers["ETag"] = version_etag(version)
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
+
+
+def _document(study: str, kind: str, ext: str) -> BaseResponse:
+    """metadata or summary of a version, encoded once per version and variant (cached)."""
+    validate_uid(study, "study UID")
+    fmt, gzipped = _variant(kind + ("." + ext if ext else ""))
+    store = context.store()
+    version = _version_arg()
+    if version is None:
+        version = store.study_info(study).version
+    encode = formats.encode if kind == "metadata" else formats.encode_summary
+
+    def build() -> bytes:
+        return encode(store.metadata(study, version), fmt, gzip=gzipped)
+
+    data = context.document_cache().get_or_build((study, version, kind, fmt, gzipped), build)
+    return _send(version, data, fmt, gzipped)
+
+
+@blueprint.get("/studies/<study>/<type_name>/metadata")
+@blueprint.get("/studies/<study>/<type_name>/metadata.<ext>")
+def metadata(study: str, type_name: str, ext: str = "") -> BaseResponse:
+    """The full metadata document of the current (or ``?version=``) version."""
+    _check_type(type_name)
+    return _document(study, "metadata", ext)
+
+
+@blueprint.get("/studies/<study>/<type_name>/summary")
+@blueprint.get("/studies/<study>/<type_name>/summary.<ext>")
+def summary(study: str, type_name: str, ext: str = "") -> BaseResponse:
+    """Study attributes plus every series' attributes and instance counts."""
+    _check_type(type_name)
+    return _document(study, "summary", ext)
+
+
+@blueprint.get("/studies/<study>/changelog")
+@blueprint.get("/studies/<study>/<type_name>/changeLog")
+def study_changelog(study: str, type_name: str = "DICOM") -> Response:
+    """Every committed change of the study."""
+    validate_uid(study, "study UID")
+    _check_type(type_name)
+    changes = context.store().study_changes(study)
+    return document(
+        "changelog",
+        {"studyUUID": study},
+        [
+            (
+                "change",
+                {
+                    "changeNumber": change.number,
+                    "type": change.type,
+                    "dateTime": iso(change.time),
+                    "operation": change.operation,
+                    "remoteHost": change.host,
+                    "remoteUser": change.user,
+                },
+            )
+            for change in changes
+        ],
+        child_tag="change",
+    )
+
+
+@blueprint.get("/studies/<study>/changelog/<change>")
+def change_payload(study: str, change: str) -> BaseResponse:
+    """What change ``n`` uploaded (create payload or delta), in any metadata variant."""
+    validate_uid(study, "study UID")
+    number_text, dot, ext = change.partition(".")
+    if not number_text.isdigit():
+        raise InvalidInput(f"change number must be an integer, not {number_text[:40]!r}")
+    fmt, gzipped = _variant("metadata" + (dot + ext if dot else ""))
+    payload = context.store().change_payload(study, int(number_text))
+    return _send(None, formats.encode(payload, fmt, gzip=gzipped), fmt, gzipped)

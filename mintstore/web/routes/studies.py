@@ -1,0 +1,244 @@
+"""A study as a resource: its root, series, instances, deletion, locks, updates, copies.
+
+``/studies/{study}/{x}`` and ``/studies/{study}/{x}/{y}`` are shared between
+series/instances (UIDs) and type documents (``DICOM/...``); Flask's static
+rules (``changelog``, ``lock``, ``metadata``...) win over these, and what
+remains is told apart by whether the segment is a UID.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import BinaryIO, cast
+
+from flask import Blueprint, Response, request, stream_with_context
+
+from mintstore import formats
+from mintstore.errors import InvalidInput, ItemNotFound
+from mintstore.model import Study
+
+from .. import context
+from ..auth import require_scope
+from ..browser import study_page, wants_html
+from ..multipart_out import (
+    OutPart,
+    iter_multipart,
+    multipart_length,
+    new_boundary,
+    related_content_type,
+)
+from ..negotiate import accepts, prefers_json
+from ..prefetch import prefetched
+from ..responses import document, iso
+from ..uids import validate_uid
+from ..upload import read_upload
+from .copying import copy_or_move
+
+blueprint = Blueprint("studies", __name__)
+
+
+def version_etag(version: int) -> str:
+    """The strong ETag naming a study version (If-Match sends it back to guard an update)."""
+    return f'"{version}"'
+
+
+@blueprint.get("/studies/<study>")
+def study_root(study: str) -> Response:
+    """studyRoot; or the whole study (multipart/related) or its Part-10 files (ZIP)."""
+    validate_uid(study, "study UID")
+    info = context.store().study_info(study)
+    if accepts("multipart/related"):
+        return _whole_study(study)
+    if accepts("application/zip"):
+        return _study_zip(study)
+    if wants_html():
+        return study_page(context.base_url(), info, context.store().metadata(study))
+    response = document(
+        "studyRoot",
+        {"studyUUID": study, "lastUpdate": iso(info.last_update), "version": info.version},
+        text_children=[("type", name) for name in info.types],
+    )
+    response.headers["ETag"] = version_etag(info.version)
+    return response
+
+
+def _whole_study(study: str) -> Response:
+    """Metadata (XML) then every binary item, in one RFC 2387 message, streamed."""
+    store = context.store()
+    version = store.study_info(study).version
+    encoded = context.document_cache().get_or_build(
+        (study, version, "metadata", "xml", False),
+        lambda: formats.encode(store.metadata(study, version), "xml"),
+    )
+    boundary = new_boundary()
+
+    parts = [
+        OutPart("application/xml", f"metadata@{study}", len(encoded), lambda: io.BytesIO(encoded))
+    ]
+    for bid, size, opener in store.iter_items(study, version=version):
+        parts.append(OutPart("application/octet-stream", f"{bid}@{study}", size, opener))
+    body = stream_with_context(iter_multipart(prefetched(parts), boundary, crlf=True))
+    response = Response(body, content_type=related_content_type(boundary, "application/xml"))
+    response.content_length = multipart_length(parts, boundary, crlf=True)
+    return response
+
+
+class _ChunkSink(io.RawIOBase):
+    """A write-only stream whose bytes a generator hands out as it goes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.pending.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data = b"".join(self.pending)
+        self.pending.clear()
+        return data
+
+
+def _study_zip(study: str) -> Response:
+    """A ZIP of Part-10 files, one instance at a time (no whole study in memory)."""
+    store = context.store()
+    metadata = store.metadata(study)
+
+    def generate() -> Iterator[bytes]:
+        sink = _ChunkSink()
+        with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
+            for series in metadata.sorted_series():
+                for instance in series.sorted_instances():
+                    name = f"{series.series_instance_uid}/{instance.sop_instance_uid}.dcm"
+                    with archive.open(name, "w", force_zip64=True) as member:
+                        store.instance_part10(
+                            study,
+                            series.series_instance_uid,
+                            instance.sop_instance_uid,
+                            cast(BinaryIO, member),
+                        )
+                    yield sink.take()
+        yield sink.take()
+
+    response = Response(stream_with_context(generate()), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{study}.zip"'
+    return response
+
+
+def series_slice(metadata: Study, series_uid: str) -> Study:
+    """The study reduced to one series (its study attributes kept)."""
+    if series_uid not in metadata.series:
+        raise ItemNotFound(f"study has no series {series_uid}")
+    return Study(
+        study_instance_uid=metadata.study_instance_uid,
+        type=metadata.type,
+        version=metadata.version,
+        attributes=metadata.attributes,
+        series={series_uid: metadata.series[series_uid]},
+    )
+
+
+@blueprint.get("/studies/<study>/<series>")
+def series_document(study: str, series: str) -> Response:
+    """One series: its slice of the metadata, XML or JSON."""
+    validate_uid(study, "study UID")
+    validate_uid(series, "series UID")
+    sliced = series_slice(context.store().metadata(study), series)
+    fmt = "json" if prefers_json() else "xml"
+    return Response(formats.encode(sliced, fmt), mimetype=f"application/{fmt}")
+
+
+@blueprint.get("/studies/<study>/<series>/<sop>")
+def instance_part10(study: str, series: str, sop: str) -> Response:
+    """One SOP instance rebuilt as a Part-10 file."""
+    validate_uid(study, "study UID")
+    validate_uid(series, "series UID")
+    sop = sop.removesuffix(".dcm")
+    validate_uid(sop, "SOP instance UID")
+    buffer = io.BytesIO()
+    context.store().instance_part10(study, series, sop, buffer)
+    response = Response(buffer.getvalue(), mimetype="application/dicom")
+    response.headers["Content-Disposition"] = f'attachment; filename="{sop}.dcm"'
+    return response
+
+
+@blueprint.delete("/studies/<study>")
+def delete_study(study: str) -> Response:
+    """Tombstone the study: 204, then 410 on every read."""
+    validate_uid(study, "study UID")
+    require_scope("admin")
+    context.store().delete(study, context.actor())
+    return Response(status=204)
+
+
+@blueprint.post("/studies/<study>")
+def study_action(study: str) -> Response:
+    """Lock (``?lock=true``), update (``?lock=TOKEN`` or oldVersion/If-Match), copy/move."""
+    validate_uid(study, "study UID")
+    action = request.args.get("action")
+    if action is not None:
+        return copy_or_move(study, action, request.args.get("target", ""))
+    lock = request.args.get("lock")
+    if lock is not None and lock.lower() == "true":
+        lease = context.store().acquire_lock(
+            study, context.actor().user or request.remote_addr or ""
+        )
+        return document(
+            "lock", {"studyUUID": study, "token": lease.token, "expires": iso(lease.expires)}
+        )
+    return _update(study, lock)
+
+
+def _requested_old_version(fields: dict[str, str]) -> int | None:
+    raw = request.args.get("oldVersion") or fields.get("oldVersion")
+    if raw is None and request.headers.get("If-Match"):
+        raw = request.headers["If-Match"].strip().removeprefix("W/").strip('"')
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise InvalidInput(f"oldVersion / If-Match must be a version number, not {raw[:40]!r}")
+    return int(raw)
+
+
+def _update(study: str, lock_token: str | None) -> Response:
+    config = context.config()
+    with ExitStack() as cleanup:
+        upload = read_upload(
+            None, cleanup, max_metadata_bytes=config.max_metadata_bytes, spool_dir=config.spool_dir
+        )
+        if upload.metadata is None:
+            raise InvalidInput("an update needs a metadata delta")
+        if upload.metadata.study_instance_uid not in ("", study):
+            raise InvalidInput("the delta's studyInstanceUID differs from the URL")
+        old_version = _requested_old_version(upload.fields)
+        if lock_token is None and old_version is None:
+            raise InvalidInput("an update needs ?lock=TOKEN, oldVersion or If-Match")
+        result = context.store().update(
+            study,
+            upload.metadata,
+            upload.openers(),
+            old_version=old_version,
+            lock_token=lock_token,
+            actor=context.actor(),
+        )
+    response = document("studyUpdated", {"studyUUID": study, "version": result.version})
+    response.headers["ETag"] = version_etag(result.version)
+    return response
+
+
+@blueprint.delete("/studies/<study>/lock")
+def release_lock(study: str) -> Response:
+    """Release the update lock named by ``?token=``."""
+    validate_uid(study, "study UID")
+    token = request.args.get("token", "")
+    if not token:
+        raise InvalidInput("releasing a lock needs ?token=")
+    context.store().release_lock(study, token)
+    return Response(status=204)
