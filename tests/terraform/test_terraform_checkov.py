@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from terraform_hcl import TERRAFORM_ROOT, tool
+from .terraform_hcl import TERRAFORM_ROOT, tool
 
 
 def _run_checkov(directory: Path) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from terraform_hcl import TERRAFORM_ROOT, tool
+from .terraform_hcl import TERRAFORM_ROOT, tool
 
 _FMT_CHECK = """
 import json, sys

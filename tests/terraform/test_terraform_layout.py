@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from terraform_hcl import (
+from .terraform_hcl import (
     CONFIG_DIRS,
     EXAMPLE_DIRS,
     MODULE_DIRS,

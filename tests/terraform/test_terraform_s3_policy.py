@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 import pytest
-from terraform_hcl import REPO, TERRAFORM_ROOT, load_dir, make_resolver, typed_blocks
+from .terraform_hcl import REPO, TERRAFORM_ROOT, load_dir, make_resolver, typed_blocks
 
 ADAPTER = REPO / "adapters" / "s3.py"
 MODULE = TERRAFORM_ROOT / "modules" / "aws-s3-store"

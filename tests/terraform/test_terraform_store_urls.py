@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from terraform_hcl import TERRAFORM_ROOT, load_dir, make_resolver, named_blocks
+from .terraform_hcl import TERRAFORM_ROOT, load_dir, make_resolver, named_blocks
 
 from mintstore.adapters.registry import parse_store_url
 
