@@ -22,10 +22,11 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime
 
-from mintstore.adapters import ObjectStore, PutMode
+from mintstore.adapters import ObjectStore
 from mintstore.errors import AlreadyExists, InvalidInput, NotFound
 
 from .config import StoreConfig
+from .exclusive import create_exclusive
 from .layout import (
     MANIFEST_PREFIX,
     SEQ_PREFIX,
@@ -101,7 +102,9 @@ class ChangeLog:
         while True:
             entry_bytes = SeqEntry(number, skey, record).to_bytes()
             try:
-                self.objects.put(seq_key(number), entry_bytes, mode=PutMode.CREATE)
+                create_exclusive(
+                    self.objects, seq_key(number), entry_bytes, self.config.create_settle
+                )
                 break
             except AlreadyExists:
                 number += 1  # entry number-1 exists, so claiming number keeps it gap-free
@@ -116,7 +119,7 @@ class ChangeLog:
             return known
         key = seq_marker_key(skey, version)
         try:
-            self.objects.put(key, str(number).encode(), mode=PutMode.CREATE)
+            create_exclusive(self.objects, key, str(number).encode(), self.config.create_settle)
             decided = number
         except AlreadyExists:
             decided = int(self.objects.get_bytes(key).decode())

@@ -20,6 +20,7 @@ class CountingStore(ObjectStore):
     def __init__(self, inner: ObjectStore) -> None:
         self.inner = inner
         self.url = inner.url
+        self.atomic_create = inner.atomic_create
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
 

@@ -1,8 +1,9 @@
 """Each study's commit log: ``studies/<key>/log/<version>.json``.
 
 A version exists exactly when its commit record does; creating the record
-with create-if-absent is the commit point, so versions are gap-free and two
-writers can never both commit the same version. Records are immutable, so
+with create-if-absent is the commit point (confirmed after a settle on
+stores without an atomic create, see :mod:`.exclusive`), so versions are
+gap-free and two writers can never both commit the same version. Records are immutable, so
 they are cached forever; only "which version is the latest" needs the
 bucket, and is answered by listing after the newest version already known.
 """
@@ -10,10 +11,12 @@ bucket, and is answered by listing after the newest version already known.
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
-from mintstore.adapters import ObjectStore, PutMode
+from mintstore.adapters import ObjectStore
 from mintstore.errors import AlreadyExists, NotFound
 
+from .exclusive import create_exclusive
 from .layout import log_key, log_prefix, version_of_log_key
 from .records import CommitRecord
 
@@ -21,8 +24,9 @@ from .records import CommitRecord
 class StudyLog:
     """Reads and appends commit records, caching what cannot change."""
 
-    def __init__(self, objects: ObjectStore) -> None:
+    def __init__(self, objects: ObjectStore, settle: timedelta) -> None:
         self.objects = objects
+        self._settle = settle
         self._lock = threading.Lock()
         self._records: dict[tuple[str, int], CommitRecord] = {}
         self._latest: dict[str, int] = {}
@@ -71,7 +75,9 @@ class StudyLog:
     def try_commit(self, skey: str, record: CommitRecord) -> bool:
         """Create the record; False if that version was committed by someone else."""
         try:
-            self.objects.put(log_key(skey, record.version), record.to_bytes(), mode=PutMode.CREATE)
+            create_exclusive(
+                self.objects, log_key(skey, record.version), record.to_bytes(), self._settle
+            )
         except AlreadyExists:
             return False
         with self._lock:

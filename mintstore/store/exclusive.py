@@ -1,0 +1,54 @@
+"""Create-if-absent whose outcome holds, on every backend.
+
+The engine arbitrates with create-if-absent: whoever creates a commit record,
+a change-log entry, its marker or a lease first has won. On most backends a
+successful CREATE is final. On Swift it is not (``ObjectStore.atomic_create``
+is False): a competitor whose PUT passed ``If-None-Match`` before ours landed
+writes after us and silently replaces our object, and both writers believe
+they won. For a commit record that would lose an acknowledged upload.
+
+So on such a store the winner waits ``settle`` and reads the object back:
+if the bytes are no longer its own, a later write replaced it and it lost
+after all (``AlreadyExists``, and the caller re-merges or moves on exactly as
+for any lost create). The competitor can only land within the time its own
+write takes after passing the check, so a settle well above a small object's
+write time closes the window in practice; it cannot be closed in theory with
+the primitives Swift offers (docs/storage.md says so).
+
+Content-addressed blobs, manifests and release markers do not need this:
+every competitor writes the same bytes, so a double win is harmless.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from mintstore.adapters import ObjectStore, PutMode
+from mintstore.errors import AlreadyExists, NotFound
+
+
+def create_exclusive(
+    objects: ObjectStore,
+    key: str,
+    data: bytes,
+    settle: timedelta,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """CREATE ``key`` with ``data``; raise ``AlreadyExists`` unless this write won for good.
+
+    ``data`` must be unique to this writer (it carries a version, token or
+    digest of its own), otherwise a replacement could not be told apart.
+    """
+    objects.put(key, data, mode=PutMode.CREATE)
+    if objects.atomic_create or settle <= timedelta(0):
+        return
+    sleep(settle.total_seconds())
+    try:
+        stored = objects.get_bytes(key)
+    except NotFound:
+        return  # deleted since (only leases are ever deleted): our create stood
+    if stored != data:
+        raise AlreadyExists("a concurrent create replaced this one after it landed", key=key)
