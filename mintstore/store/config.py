@@ -15,6 +15,8 @@ from typing import Any, BinaryIO, Protocol
 
 from mintstore.model import Study
 
+from .exclusive import Settle
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -90,7 +92,8 @@ class StoreConfig:
     * ``create_settle``: on stores whose create-if-absent is not atomic
       (Swift), how long a writer waits before confirming that its commit
       record, change-log entry or lease was not replaced by a competitor
-      (see :mod:`mintstore.store.exclusive`). Ignored on atomic stores.
+      (a floor, and a multiple of the create's own duration; see
+      :mod:`mintstore.store.exclusive`). Ignored on atomic stores.
     * ``upload_workers``: parallel blob uploads per ingest.
     * ``compact_every``: write a new search manifest once this many change-log
       entries follow the newest one.
@@ -102,7 +105,7 @@ class StoreConfig:
     lock_margin: timedelta = timedelta(seconds=5)
     gc_grace: timedelta = timedelta(hours=24)
     seq_backfill_after: timedelta = timedelta(seconds=60)
-    create_settle: timedelta = timedelta(seconds=1)
+    create_settle: Settle = field(default_factory=Settle)
     upload_workers: int = 8
     compact_every: int = 1000
     index_refresh: timedelta = timedelta(0)

@@ -11,12 +11,11 @@ bucket, and is answered by listing after the newest version already known.
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 
 from mintstore.adapters import ObjectStore
 from mintstore.errors import AlreadyExists, NotFound
 
-from .exclusive import create_exclusive
+from .exclusive import Settle, create_exclusive
 from .layout import log_key, log_prefix, version_of_log_key
 from .records import CommitRecord
 
@@ -24,7 +23,7 @@ from .records import CommitRecord
 class StudyLog:
     """Reads and appends commit records, caching what cannot change."""
 
-    def __init__(self, objects: ObjectStore, settle: timedelta) -> None:
+    def __init__(self, objects: ObjectStore, settle: Settle) -> None:
         self.objects = objects
         self._settle = settle
         self._lock = threading.Lock()

@@ -9,9 +9,9 @@ import pytest
 from mintstore.adapters import PutMode
 from mintstore.adapters.memory import MemoryStore
 from mintstore.errors import AlreadyExists
-from mintstore.store.exclusive import create_exclusive
+from mintstore.store.exclusive import Settle, create_exclusive
 
-SETTLE = timedelta(seconds=0.5)
+SETTLE = Settle(floor=timedelta(seconds=0.5), factor=4.0)
 
 
 class LateLandingStore(MemoryStore):
@@ -28,7 +28,7 @@ def store() -> LateLandingStore:
 
 def test_a_create_replaced_during_the_settle_loses(store: LateLandingStore) -> None:
     def competitor_lands(seconds: float) -> None:
-        assert seconds == SETTLE.total_seconds()
+        assert seconds == 0.5
         store.put("log/1", b"theirs", mode=PutMode.OVERWRITE)  # passed the check earlier
 
     with pytest.raises(AlreadyExists, match="replaced"):
@@ -57,3 +57,10 @@ def test_atomic_stores_do_not_wait() -> None:
     slept: list[float] = []
     create_exclusive(atomic, "log/1", b"ours", SETTLE, sleep=slept.append)
     assert slept == []
+
+
+def test_the_wait_grows_with_a_slow_create(store: LateLandingStore) -> None:
+    ticks = iter([10.0, 10.5])  # the create took 0.5 s: the store is slow right now
+    slept: list[float] = []
+    create_exclusive(store, "log/1", b"ours", SETTLE, sleep=slept.append, clock=lambda: next(ticks))
+    assert slept == [2.0]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from .terraform_hcl import TERRAFORM_ROOT, tool
 
 

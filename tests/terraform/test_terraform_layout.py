@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from .terraform_hcl import (
     CONFIG_DIRS,
     EXAMPLE_DIRS,

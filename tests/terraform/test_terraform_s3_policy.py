@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import pytest
+
 from .terraform_hcl import REPO, TERRAFORM_ROOT, load_dir, make_resolver, typed_blocks
 
 ADAPTER = REPO / "adapters" / "s3.py"

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from .terraform_hcl import TERRAFORM_ROOT, load_dir, make_resolver, named_blocks
 
 from mintstore.adapters.registry import parse_store_url
+
+from .terraform_hcl import TERRAFORM_ROOT, load_dir, make_resolver, named_blocks
 
 MODULES = TERRAFORM_ROOT / "modules"
 
