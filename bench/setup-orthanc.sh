@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Orthanc 1.10 + its DICOMweb plugin, the comparison server of bench/http.py (idempotent).
+# Orthanc 1.10 + its DICOMweb plugin, the comparison server of bench/http_api.py (idempotent).
 set -euo pipefail
 if command -v Orthanc >/dev/null 2>&1 && [ -f /usr/share/orthanc/plugins/libOrthancDicomWeb.so ]; then
     exit 0

@@ -1,6 +1,6 @@
 """The HTTP API against Orthanc 1.10 (DICOMweb) and a raw copy of the same bytes, in one run.
 
-Usage: python bench/http.py [--slices 300] [--large-gb 2.0] [--no-orthanc]
+Usage: python bench/http_api.py [--slices 300] [--large-gb 2.0] [--no-orthanc]
 
 For a synthetic CT study (``mintstore.synthetic``, 512x512 slices) it measures:
 
@@ -23,13 +23,6 @@ RSS during a 2 GB ingest <= 300 MB. Figures print whatever they are.
 
 from __future__ import annotations
 
-import sys
-
-# Run as ``python bench/http.py``, this file's folder comes first on sys.path
-# and its name would shadow the standard library's ``http`` package.
-if sys.path and sys.path[0] and __file__.startswith(sys.path[0].rstrip("/") + "/"):
-    sys.path.pop(0)
-
 import argparse
 import http.client
 import json
@@ -38,6 +31,7 @@ import secrets
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
