@@ -20,6 +20,8 @@ from .responses import iso
 _STYLE = (
     "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
     "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
+    # UIDs are long unbroken strings: let them wrap instead of widening the page.
+    "td{overflow-wrap:anywhere}"
 )
 
 #: Study attributes worth showing on a study page, by tag.
