@@ -180,8 +180,11 @@ class FileStore(ObjectStore):
     @staticmethod
     def _write_temp(temp: Path, data: PutData) -> os.stat_result:
         with open(temp, "xb") as out:
-            for chunk in iter_chunks(data):
-                out.write(chunk)
+            if isinstance(data, bytes | bytearray | memoryview):
+                out.write(data)  # one write, no chunk copies: blobs arrive as bytes
+            else:
+                for chunk in iter_chunks(data):
+                    out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
             return os.fstat(out.fileno())
