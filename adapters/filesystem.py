@@ -195,7 +195,10 @@ class FileStore(ObjectStore):
         descriptor = os.open(temp, flags, 0o666)
         try:
             if isinstance(data, bytes | bytearray | memoryview):
-                _write_all(descriptor, memoryview(data).cast("B"))  # no chunk copies
+                view = memoryview(data)
+                if not view.c_contiguous:  # a strided view: cast() needs contiguous bytes
+                    view = memoryview(view.tobytes())
+                _write_all(descriptor, view.cast("B"))  # no chunk copies
             else:
                 for chunk in iter_chunks(data):
                     _write_all(descriptor, memoryview(chunk))
