@@ -158,6 +158,14 @@ class _Reader:
             headers.add(name.strip(), value.strip())
         return headers
 
+    def _write_front(self, out: IO[bytes], count: int) -> None:
+        """Write the buffer's first ``count`` bytes without slicing a copy of them.
+
+        The view must be released before the buffer is resized (``del``).
+        """
+        with memoryview(self._buffer) as view, view[:count] as front:
+            out.write(front)
+
     def copy_body(self, out: IO[bytes]) -> int:
         """Copy bytes up to the next delimiter into ``out``; consume the delimiter."""
         marker = b"\n" + self._delimiter
@@ -172,13 +180,13 @@ class _Reader:
             index = self._buffer.find(marker)
             if index >= 0:
                 end = index - 1 if index > 0 and self._buffer[index - 1] == 0x0D else index
-                out.write(self._buffer[:end])
+                self._write_front(out, end)
                 written += end
                 del self._buffer[: index + len(marker)]
                 return written
             if len(self._buffer) > keep:
                 flush = len(self._buffer) - keep
-                out.write(self._buffer[:flush])
+                self._write_front(out, flush)
                 written += flush
                 del self._buffer[:flush]
             if not self._fill():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import errno
 import multiprocessing
 import os
@@ -147,3 +148,21 @@ def test_os_errors_translate_through_one_table(code: int, expected: type[StoreEr
 def test_no_space_left_is_reported_not_swallowed(tmp_path: Path) -> None:
     error = translate_os_error(OSError(errno.ENOSPC, "No space left on device"), "k", writing=True)
     assert "No space left on device" in str(error)
+
+
+def test_put_writes_any_bytes_like_value_whole(tmp_path: Path) -> None:
+    """Bytes-like puts are written from one view: typed and strided views included."""
+    store = FileStore(tmp_path)
+    words = array.array("H", range(3000))
+    store.put("typed", memoryview(words))
+    store.put("strided", memoryview(b"abcdefgh")[::2])
+    store.put("large", bytearray(range(256)) * 20_000)  # above one 1 MiB chunk
+    store.put("empty", memoryview(b""))
+    with store.get("typed") as reader:
+        assert reader.read() == words.tobytes()
+    with store.get("strided") as reader:
+        assert reader.read() == b"aceg"
+    with store.get("large") as reader:
+        assert reader.read() == bytes(range(256)) * 20_000
+    assert store.head("empty").size == 0
+    assert os.listdir(tmp_path / TMP_DIR) == []
