@@ -15,13 +15,6 @@ Usage: .venv/bin/python bench/store.py [--backends file,moto-server] [--slices 3
 
 from __future__ import annotations
 
-import sys
-
-# Run as ``python bench/store.py``, this file's folder comes first on sys.path
-# and bench/http.py would shadow the standard library's ``http`` package.
-if sys.path and sys.path[0] and __file__.startswith(sys.path[0].rstrip("/") + "/"):
-    sys.path.pop(0)
-
 import argparse
 import random
 import statistics
