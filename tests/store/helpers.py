@@ -1,15 +1,26 @@
-"""Small hand-made MINT studies for engine tests (no DICOM parsing involved)."""
+"""Shared pieces of the engine tests: Part-10 ingest, and small hand-made MINT studies."""
 
 from __future__ import annotations
 
 import io
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import BinaryIO
 
 from mintstore.model import PIXEL_DATA_TAG, Attribute, Instance, Series, Study
+from mintstore.store import Actor, CommitResult, StudyStore
 
 Items = dict[int, Callable[[], BinaryIO]]
+
+
+def ingest_paths(store: StudyStore, paths: list[Path], actor: Actor) -> list[CommitResult]:
+    """Send Part-10 files through one ingest session, as the HTTP layer does."""
+    with store.begin_ingest() as session:
+        for path in paths:
+            with path.open("rb") as stream:
+                session.add_part10(stream)
+        return session.commit(actor)
 
 
 def item_bytes(seed: str, size: int = 1000) -> bytes:

@@ -16,15 +16,13 @@ from mintstore.synthetic import write_ct_series
 from mintstore.testing.backends import BackendPool
 from mintstore.testing.pytest_plugin import MakeObjectStore
 
+from .helpers import ingest_paths
+
 ACTOR = Actor("copier", None)
 
 
 def _ingest(store: StudyStore, paths: list[Path]) -> str:
-    with store.begin_ingest() as session:
-        for path in paths:
-            with path.open("rb") as stream:
-                session.add_part10(stream)
-        [result] = session.commit(ACTOR)
+    [result] = ingest_paths(store, paths, ACTOR)
     return result.study_uid
 
 

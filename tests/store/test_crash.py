@@ -26,17 +26,15 @@ from mintstore.store import Actor, StoreConfig, StudyStore
 from mintstore.synthetic import SyntheticSeries, write_ct_series
 from mintstore.testing.backends import BackendPool
 
+from .helpers import ingest_paths
+
 KILLS = 50
 ATTEMPTS = 3 * KILLS  # a writer that finished before its kill time does not count as a kill
 CONFIG = StoreConfig(upload_workers=2, seq_backfill_after=timedelta(0))
 
 
 def _ingest(store: StudyStore, paths: list[Path]) -> None:
-    with store.begin_ingest() as session:
-        for path in paths:
-            with path.open("rb") as stream:
-                session.add_part10(stream)
-        session.commit(Actor("crash", None))
+    ingest_paths(store, paths, Actor("crash", None))
 
 
 def _child(url: str, environ: Mapping[str, str], paths: list[str], ready: object) -> None:

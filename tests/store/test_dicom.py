@@ -12,15 +12,15 @@ from mintstore.errors import DuplicateInstance, InvalidDicom
 from mintstore.store import Actor, StudyStore
 from mintstore.synthetic import write_ct_series
 
+from .helpers import ingest_paths
+
 ACTOR = Actor("tester", None)
 
 
 def ingest(store: StudyStore, paths: list[Path]) -> list[tuple[str, int, bool, bool]]:
-    with store.begin_ingest() as session:
-        for path in paths:
-            with path.open("rb") as stream:
-                session.add_part10(stream)
-        return [(r.study_uid, r.version, r.created, r.changed) for r in session.commit(ACTOR)]
+    return [
+        (r.study_uid, r.version, r.created, r.changed) for r in ingest_paths(store, paths, ACTOR)
+    ]
 
 
 def test_create_append_resend(store: StudyStore, tmp_path: Path) -> None:

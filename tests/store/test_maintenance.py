@@ -13,15 +13,13 @@ from mintstore.store import Actor, StoreConfig, StudyStore
 from mintstore.store.layout import blob_key
 from mintstore.synthetic import write_ct_series
 
+from .helpers import ingest_paths
+
 ACTOR = Actor("maint", None)
 
 
 def _ingest(store: StudyStore, paths: list[Path]) -> str:
-    with store.begin_ingest() as session:
-        for path in paths:
-            with path.open("rb") as stream:
-                session.add_part10(stream)
-        [result] = session.commit(ACTOR)
+    [result] = ingest_paths(store, paths, ACTOR)
     return result.study_uid
 
 
