@@ -24,7 +24,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mintstore.adapters import ObjectStore, PutMode
-from mintstore.allocator import tune_allocator
 from mintstore.store import Actor, SearchQuery, StoreConfig, StudyStore
 from mintstore.store.counting import CountingStore
 from mintstore.store.index import encode_manifest
@@ -212,9 +211,6 @@ def main() -> None:
     parser.add_argument("--slices", type=int, default=300)
     parser.add_argument("--studies", default="10000,100000")
     args = parser.parse_args()
-    # The engine runs in this process: give it the allocator settings the
-    # mintstore command gives a server (see mintstore/allocator.py).
-    print(f"allocator tuned like the mintstore command: {tune_allocator()}")
     with tempfile.TemporaryDirectory() as tmp, BackendPool(ROOT / ".tools") as pool:
         workdir = Path(tmp)
         for backend in args.backends.split(","):

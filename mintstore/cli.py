@@ -13,7 +13,6 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from mintstore import __version__
-from mintstore.allocator import tune_allocator
 from mintstore.errors import MintError
 
 
@@ -35,7 +34,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Entry point of the console script; returns the process exit status."""
-    tune_allocator()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
