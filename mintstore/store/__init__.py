@@ -22,6 +22,7 @@ from .types import (
     VerifyProblem,
     VerifyReport,
 )
+from .version import StudyVersion, version_etag
 
 __all__ = [
     "Actor",
@@ -40,7 +41,9 @@ __all__ = [
     "StoreConfig",
     "StudyInfo",
     "StudyStore",
+    "StudyVersion",
     "SystemChange",
     "VerifyProblem",
     "VerifyReport",
+    "version_etag",
 ]

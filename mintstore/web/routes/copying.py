@@ -60,9 +60,9 @@ def _copy_to_server(study: str, action: str, url: str) -> Response:
     from mintstore.client import MintClient
 
     store = context.store()
-    metadata = store.metadata(study)
+    version = store.open_version(study)
     client = MintClient(url)
-    sent = client.upload_mint(metadata, store.iter_items(study))
+    sent = client.upload_mint(version.metadata(), version.iter_items())
     if action == "move":
         store.delete(study, context.actor())
     return document(
