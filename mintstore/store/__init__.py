@@ -6,6 +6,7 @@ See docs/storage.md for the layout and the protocols.
 from .config import Converter, MetadataCodec, StoreConfig
 from .facade import StudyStore
 from .ingest import IngestSession
+from .opening import open_study_store
 from .types import (
     Actor,
     Change,
@@ -45,5 +46,6 @@ __all__ = [
     "SystemChange",
     "VerifyProblem",
     "VerifyReport",
+    "open_study_store",
     "version_etag",
 ]

@@ -108,7 +108,7 @@ class StoreConfig:
       tables cached by digest (both immutable, so never invalidated).
     """
 
-    lock_ttl: timedelta = timedelta(minutes=5)
+    lock_ttl: timedelta = timedelta(minutes=10)
     lock_margin: timedelta = timedelta(seconds=5)
     gc_grace: timedelta = timedelta(hours=24)
     seq_backfill_after: timedelta = timedelta(seconds=60)

@@ -106,7 +106,10 @@ class Core:
 
     def shared_study(self, record: CommitRecord) -> Study:
         """The decoded document, cached by digest and shared: readers must not modify it."""
-        digest = record.metadata
+        return self.shared_study_of(record, record.metadata)
+
+    def shared_study_of(self, record: CommitRecord, digest: str | None) -> Study:
+        """A decoded document of ``record`` (metadata or payload), cached by digest."""
         if digest is None:
             raise StudyGone(f"study {record.study_uid} was deleted")
 

@@ -163,21 +163,23 @@ class StudyStore:
     # --- change logs -------------------------------------------------------------------
 
     def study_changes(self, study_uid: str) -> list[Change]:
-        self.open_version(study_uid)
-        return [
-            Change(r.version, r.type, r.time, r.operation, r.user, r.host)
-            for r in self._core.log.records(study_key(study_uid))
-        ]
+        """Every commit of the study up to its latest version (one resolution)."""
+        head = self.open_version(study_uid)
+        skey = study_key(study_uid)
+        records = [self._core.log.record(skey, n) for n in range(head.version + 1)]
+        return [Change(r.version, r.type, r.time, r.operation, r.user, r.host) for r in records]
 
     def change_payload(self, study_uid: str, number: int) -> Study:
-        self.open_version(study_uid)
+        head = self.open_version(study_uid)
+        if number < 0 or number > head.version:
+            raise ItemNotFound(f"study {study_uid} has no change {number}")
         try:
             record = self._core.log.record(study_key(study_uid), number)
         except NotFound:
             raise ItemNotFound(f"study {study_uid} has no change {number}") from None
         if record.payload is None:
             raise ItemNotFound(f"change {number} of study {study_uid} uploaded nothing")
-        return self._core.read_study(record, record.payload)
+        return self._core.shared_study_of(record, record.payload)
 
     def system_changes(
         self,
