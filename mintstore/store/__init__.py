@@ -6,6 +6,7 @@ See docs/storage.md for the layout and the protocols.
 from .config import Converter, MetadataCodec, StoreConfig
 from .facade import StudyStore
 from .ingest import IngestSession
+from .jobs import JobRecord, new_job_id
 from .opening import open_study_store
 from .types import (
     Actor,
@@ -34,6 +35,7 @@ __all__ = [
     "CopyReport",
     "GcReport",
     "IngestSession",
+    "JobRecord",
     "Lease",
     "MetadataCodec",
     "SearchHit",
@@ -46,6 +48,7 @@ __all__ = [
     "SystemChange",
     "VerifyProblem",
     "VerifyReport",
+    "new_job_id",
     "open_study_store",
     "version_etag",
 ]

@@ -27,6 +27,7 @@ from .config import StoreConfig
 from .core import Core
 from .descriptor import ensure_descriptor
 from .ingest import IngestSession
+from .jobs import JobRecord, load_job, save_job
 from .layout import study_key
 from .types import (
     Actor,
@@ -211,6 +212,15 @@ class StudyStore:
         report = self.copy_study(study_uid, target)
         self.delete(study_uid, actor)
         return report
+
+    # --- job records ------------------------------------------------------------------
+
+    def save_job(self, job: JobRecord) -> None:
+        """Store a job's current state (the RI job API)."""
+        save_job(self.objects, job)
+
+    def load_job(self, job_id: str) -> JobRecord:
+        return load_job(self.objects, job_id)
 
     # --- maintenance ------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from .auth import install_auth
 from .config import ServerConfig
 from .doc_cache import DocumentCache
 from .errors import register_error_handlers
+from .responses import without_date
 from .routes import BLUEPRINTS
 
 
@@ -35,6 +36,7 @@ def create_app(config: ServerConfig, *, store: StudyStore | None = None) -> Flas
     app.extensions["mintstore.objects"] = store.objects
     app.extensions["mintstore.documents"] = DocumentCache()
     register_error_handlers(app)
+    app.after_request(without_date)
     install_auth(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint, url_prefix=config.base_path or None)

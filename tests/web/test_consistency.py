@@ -70,8 +70,10 @@ def _extra_instance(series: SyntheticSeries, folder: Path) -> Path:
     return path
 
 
-def _start(app: Flask, path: str, headers: dict[str, str]) -> tuple[Iterator[bytes], str, dict]:
-    environ = EnvironBuilder(path=path, headers=headers).get_environ()
+def _start(
+    app: Flask, path: str, headers: dict[str, str]
+) -> tuple[Iterator[bytes], str, dict[str, str]]:
+    environ = EnvironBuilder(path=path, headers=list(headers.items())).get_environ()
     body, status, response_headers = run_wsgi_app(app, environ, buffered=False)
     return iter(body), status, dict(response_headers)
 

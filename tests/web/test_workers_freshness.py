@@ -19,13 +19,15 @@ from mintstore.store import Actor, open_study_store
 from mintstore.synthetic import write_ct_series
 from mintstore.testing.mint_server import ServerProcess
 
+from .raw_http import raw_header_lines
+
 READS = 24
 
 
 def _version_seen(url: str, study: str) -> int:
     """The version a fresh connection is told (the ETag of the study root)."""
     parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
     try:
         connection.request("GET", f"/studies/{study}", headers={"Connection": "close"})
         response = connection.getresponse()
@@ -49,6 +51,8 @@ def _run(tmp_path: Path, freshness: float) -> tuple[list[int], list[int]]:
     options = ["--freshness", str(freshness)]
     with ServerProcess(store_dir.as_uri(), workers=2, options=options) as server:
         assert {_version_seen(server.url, uid) for _ in range(READS)} == {0}
+        for path in ("DICOM/metadata.xml", "DICOM/binaryitems/0"):
+            assert raw_header_lines(server.url, f"/studies/{uid}/{path}", "date") == 1, path
         delta = Study(uid)
         delta.attributes[0x00100020] = Attribute(0x00100020, "LO", "CHANGED")
         committed = time.monotonic()
