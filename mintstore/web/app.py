@@ -9,15 +9,21 @@ configured base path.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mintstore.adapters.registry import open_store
-from mintstore.store import StoreConfig, StudyStore
+from mintstore.counted_objects import CountedObjectStore
+from mintstore.store import StudyStore
 
 from .auth import install_auth
+from .body_guard import BodyGuard
 from .config import ServerConfig
 from .doc_cache import DocumentCache
 from .errors import register_error_handlers
+from .request_log import RequestLog, install_request_context
 from .routes import BLUEPRINTS
 
 
@@ -29,14 +35,22 @@ def create_app(config: ServerConfig) -> Flask:
     # are spooled to disk by our own multipart reader, not by werkzeug.
     app.config["MAX_FORM_MEMORY_SIZE"] = 1024 * 1024
     app.url_map.strict_slashes = False
-    objects = open_store(config.store_url, config.environ)
-    store = StudyStore(objects, StoreConfig(lock_ttl=config.lock_ttl))
+    objects = CountedObjectStore(open_store(config.store_url, config.environ))
+    store = StudyStore(objects, config.engine_config())
     app.extensions["mintstore.config"] = config
     app.extensions["mintstore.store"] = store
     app.extensions["mintstore.objects"] = objects
     app.extensions["mintstore.documents"] = DocumentCache()
     register_error_handlers(app)
     install_auth(app)
+    install_request_context(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint, url_prefix=config.base_path or None)
+    # Outermost first: proxy headers fix the client address the log records;
+    # the log measures what the client sees; the guard checks every body read.
+    wsgi: Any = RequestLog(BodyGuard(app.wsgi_app), access_log=config.access_log)
+    if config.proxy_headers:
+        hops = config.proxy_headers
+        wsgi = ProxyFix(wsgi, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+    app.wsgi_app = wsgi  # type: ignore[method-assign]
     return app

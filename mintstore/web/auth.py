@@ -15,7 +15,7 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 from .config import ServerConfig, Token
 
 #: Endpoints anyone may call, even when tokens are configured.
-PUBLIC_ENDPOINTS = frozenset({"system.healthz", "static"})
+PUBLIC_ENDPOINTS = frozenset({"system.healthz", "system.readyz", "static"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
