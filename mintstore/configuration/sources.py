@@ -214,5 +214,9 @@ def render(loaded: Loaded) -> str:
             lines.append(("" if current is None else "\n") + f"[{table}]")
             current = table
         value = loaded.values[opt.key]
-        lines.append(f"{opt.path[-1]} = {opt.show(value)}  # {loaded.origins[opt.key]}")
+        origin = loaded.origins[opt.key]
+        if value is None:
+            lines.append(f"# {opt.path[-1]} is unset  # {origin}")
+        else:
+            lines.append(f"{opt.path[-1]} = {opt.show(value)}  # {origin}")
     return "\n".join(lines) + "\n"
