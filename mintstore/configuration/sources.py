@@ -208,7 +208,10 @@ def render(loaded: Loaded) -> str:
     """The effective configuration as TOML, each value with its origin; secrets redacted."""
     lines: list[str] = []
     current: str | None = None
-    for opt in loaded.options:
+    order = {name: index for index, name in enumerate(loaded.sections)}
+    # TOML: a table's own keys must come before its sub-tables ([store.create_settle]).
+    ordered = sorted(loaded.options, key=lambda o: (order[o.section.name], o.path[:-1]))
+    for opt in ordered:
         table = ".".join(opt.key.split(".")[:-1])
         if table != current:
             lines.append(("" if current is None else "\n") + f"[{table}]")
