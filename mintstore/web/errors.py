@@ -73,6 +73,8 @@ def _handle_mint_error(error: errors.MintError) -> Response:
 
 
 def _handle_http_exception(error: HTTPException) -> Response:
+    if error.response is not None:  # abort(response): a ready answer, e.g. a redirect
+        return error.response  # type: ignore[return-value]
     status = error.code or 500
     response = error_response(status, type(error).__name__, error.description or error.name)
     original = error.get_response()

@@ -9,11 +9,10 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from mintstore.adapters import ObjectStore
 from mintstore.errors import ItemNotFound
-from mintstore.store import SearchQuery
 from mintstore.store.layout import DESCRIPTOR_KEY
 
 from .. import context
-from ..browser import index_page, wants_html
+from ..browser import search_page, wants_html
 from ..openapi import openapi_document
 from ..request_log import note_reason
 from ..responses import document
@@ -27,8 +26,7 @@ def root() -> Response:
     if request.method == "HEAD":
         return Response(status=200)
     if wants_html():
-        page = context.store().search(SearchQuery(limit=100))
-        return index_page(context.base_url(), page.results)
+        return search_page()
     return document("mintServer", {"name": "mintstore", "api": "MINT 1.1"})
 
 
