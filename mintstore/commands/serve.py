@@ -114,13 +114,12 @@ def server_config(
         max_request_bytes=http.max_request_bytes,
         max_metadata_bytes=http.max_metadata_bytes,
         copy_targets=targets,
-        lock_ttl=engine.lock_ttl,
+        engine=engine,
         environ=dict(environ),
         spool_dir=str(http.spool_dir) if http.spool_dir else None,
         proxy_headers=serving.proxy_hops if serving.proxy_headers else 0,
         access_log=serving.access_log,
         metrics_dir=metrics_dir,
-        store_config=engine,
         components=components,
     )
 

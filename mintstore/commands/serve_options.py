@@ -10,7 +10,6 @@ fields name), and reach the application as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from mintstore.configuration import Section, option
@@ -54,8 +53,8 @@ SECTIONS: tuple[Section, ...] = (
         "store",
         StoreConfig,
         flag_prefix="store-",
-        aliases={"lock_ttl": "--lock-ttl"},
-        defaults={"lock_ttl": timedelta(minutes=10)},
+        # The short spellings serve has always had.
+        aliases={"lock_ttl": "--lock-ttl", "freshness": "--freshness"},
     ),
 )
 

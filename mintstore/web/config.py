@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -120,7 +120,10 @@ class ServerConfig:
     max_metadata_bytes: int = 256 * 1024**2
     #: Named stores ``?action=copy&target=NAME`` may copy to (name -> URL).
     copy_targets: Mapping[str, str] = field(default_factory=dict)
-    lock_ttl: timedelta = timedelta(minutes=10)
+    #: Lock lifetime; None keeps the engine's (``engine.lock_ttl``).
+    lock_ttl: timedelta | None = None
+    #: Every tunable of the storage engine (freshness, caches, settle, gc grace...).
+    engine: StoreConfig = field(default_factory=StoreConfig)
     #: Where credentials for the store SDKs are looked up (given once).
     environ: Mapping[str, str] = field(default_factory=dict)
     #: Directory for spooled upload parts (None: the system default).
@@ -131,8 +134,6 @@ class ServerConfig:
     access_log: bool = True
     #: prometheus-client's multi-process directory under gunicorn (None: one process).
     metrics_dir: str | None = None
-    #: The engine's tunables (None: defaults, with ``lock_ttl`` from above).
-    store_config: StoreConfig | None = None
     #: Options of further components (DICOMweb, DIMSE...), by their options class.
     components: Mapping[type, Any] = field(default_factory=dict)
 
@@ -144,11 +145,12 @@ class ServerConfig:
         found = self.components.get(options_class)
         return found if isinstance(found, options_class) else options_class()
 
-    def engine_config(self) -> StoreConfig:
-        """The StoreConfig the app opens its store with."""
-        if self.store_config is not None:
-            return self.store_config
-        return StoreConfig(lock_ttl=self.lock_ttl)
+    @property
+    def store_config(self) -> StoreConfig:
+        """The engine configuration this server's stores are opened with."""
+        if self.lock_ttl is None:
+            return self.engine
+        return replace(self.engine, lock_ttl=self.lock_ttl)
 
     @property
     def auth_required(self) -> bool:

@@ -37,11 +37,11 @@ def test_flags_beat_the_environment_which_beats_the_file(tmp_path: Path) -> None
     assert engine.upload_workers == 5
     assert loaded.origins["store.upload_workers"] == "env MINTSTORE_STORE_UPLOAD_WORKERS"
     assert engine.compact_every == 7 and engine.create_settle.factor == 9.5
-    assert engine.lock_ttl == timedelta(minutes=10)  # serve's own default
+    assert engine.lock_ttl == timedelta(minutes=10)
     assert serving.workers == 1 and loaded.origins["server.workers"] == "default"
     server = build_config(args, environ)  # type: ignore[arg-type]
     assert server.base_path == "/from-file" and server.store_url == "memory://x"
-    assert server.engine_config().upload_workers == 5
+    assert server.store_config.upload_workers == 5
     # MINTSTORE_CONFIG names the file when --config does not.
     by_env = load_configuration(_serve(), {"MINTSTORE_CONFIG": str(config)})  # type: ignore[arg-type]
     assert by_env.get(ServingOptions).port == 1000
