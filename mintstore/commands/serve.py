@@ -136,8 +136,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
     loaded = load_configuration(args, environ)
     serving = loaded.get(ServingOptions)
+    server_config(loaded, environ)  # every configuration mistake is reported here
     log_format.configure(serving.log_format, serving.log_level)
-    # Before anything imports prometheus-client: its value store is chosen at import.
+    # Before the app exists: prometheus-client's value store is chosen per metric.
     metrics_dir = runner.prepare_metrics_directory()
     from mintstore.web import create_app
 
@@ -147,9 +148,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         # as a message now rather than as a worker that fails to boot.
         create_app(config).extensions["mintstore.store"].close()
     except BaseException:
-        import shutil
-
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        runner.abandon_metrics_directory(metrics_dir)
         raise
 
     def banner(host: str, port: int) -> str:

@@ -32,23 +32,37 @@ from .worker import configured
 MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def prepare_metrics_directory() -> str:
+def prepare_metrics_directory() -> str | None:
     """A fresh directory for the workers' metric files, announced to prometheus-client.
 
     Must run before the first metric is built: prometheus-client picks its
     value store (in memory, or files shared by processes) when a metric is
-    made, from the value class chosen here.
+    made, from the value class chosen here. Returns None (metrics stay
+    per-process) when a metric already exists, which only happens when
+    ``serve`` is called inside a process that already ran an app (tests).
     """
     from prometheus_client import values
 
     from mintstore import metrics
 
     if metrics.built():
-        raise RuntimeError("a metric was built before the multi-process set-up")
+        return None
     directory = tempfile.mkdtemp(prefix="mintstore-metrics-")
     os.environ[MULTIPROC_VARIABLE] = directory
     values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
     return directory
+
+
+def abandon_metrics_directory(directory: str | None) -> None:
+    """Undo :func:`prepare_metrics_directory` (serve did not start after all)."""
+    from prometheus_client import values
+
+    if directory is None:
+        return
+    shutil.rmtree(directory, ignore_errors=True)
+    if os.environ.get(MULTIPROC_VARIABLE) == directory:
+        del os.environ[MULTIPROC_VARIABLE]
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
 
 
 def serve(

@@ -218,3 +218,33 @@ def test_a_chunked_body_over_the_limit_answers_413(server: ServerProcess) -> Non
     )
     assert _status_line(answer) == 413, answer[:300]
     assert _status_of(server, "/healthz") == 200
+
+
+def test_a_multipart_body_short_of_its_length_commits_nothing(server: ServerProcess) -> None:
+    """Complete parts and closing delimiter, yet fewer bytes than Content-Length said."""
+    body, study_uid = _part10()
+    boundary = b"cut-short"
+    multipart = (
+        b"--" + boundary + b"\r\nContent-Type: application/dicom\r\n\r\n" + body
+        + b"\r\n--" + boundary + b"--\r\n"
+    )  # fmt: skip
+    head = (
+        b"POST /studies/create HTTP/1.1\r\nHost: x\r\n"
+        b'Content-Type: multipart/related; type="application/dicom"; boundary=' + boundary + b"\r\n"
+        b"Content-Length: " + str(len(multipart) + 500).encode() + b"\r\n\r\n"
+    )
+    # A fresh UID so an earlier test's upload of the same file does not answer for this one.
+    marked = body.replace(study_uid.encode(), study_uid[:-1].encode() + b"9", 1)
+    answer = _raw(server, head + multipart.replace(body, marked))
+    assert not answer or 400 <= _status_line(answer) < 500, answer[:300]
+    assert _status_of(server, f"/studies/{study_uid[:-1]}9") == 404
+
+
+def test_an_invalid_chunk_size_is_a_400(server: ServerProcess) -> None:
+    answer = _raw(
+        server,
+        b"POST /studies/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/dicom\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+    )
+    assert _status_line(answer) == 400, answer[:300]
+    assert _status_of(server, "/healthz") == 200
