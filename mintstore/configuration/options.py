@@ -205,7 +205,11 @@ def _docstring_help(cls: type) -> dict[str, str]:
             found[current] += " " + line.strip()
         else:
             current = None
-    return {name: text.replace("``", "") for name, text in found.items()}
+    # Sphinx markup has no place in --help: ``x`` and :mod:`x` become x.
+    return {
+        name: re.sub(r":[a-z]+:`([^`]*)`", r"\1", text).replace("``", "")
+        for name, text in found.items()
+    }
 
 
 def _unwrap(hint: Any) -> tuple[Any, bool]:

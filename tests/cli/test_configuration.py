@@ -122,3 +122,12 @@ def test_config_show_prints_the_effective_configuration(
 
     parsed = tomllib.loads(out)
     assert parsed["server"]["workers"] == 4 and parsed["store"]["create_settle"]["factor"] == 4.0
+
+
+def test_the_operations_guide_lists_every_option() -> None:
+    from mintstore.commands.serve_options import SECTIONS
+    from mintstore.configuration.sources import all_options
+
+    guide = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
+    missing = [o.key for o in all_options(SECTIONS) if f"| `{o.key}` |" not in guide]
+    assert not missing, f"docs/operations.md lacks {missing}: regenerate its reference table"
