@@ -118,7 +118,7 @@ def decode_gpb(data: bytes) -> Study:
         study_instance_uid=message.study_instance_uid,
         type=message.type if message.HasField("type") else "DICOM",
         version=(
-            parse_uint(message.version, "study version", 2**63 - 1)
+            parse_uint(_text(message.version, "study version"), "study version", 2**63 - 1)
             if message.HasField("version")
             else None
         ),
@@ -164,7 +164,21 @@ def _series(message: pb.SeriesData) -> Series:
 
 
 def _exclude(message: pb.SeriesData | pb.InstanceData | pb.AttributeData) -> bool:
-    return parse_exclude(message.exclude if message.HasField("exclude") else None)
+    if not message.HasField("exclude"):
+        return False
+    return parse_exclude(_text(message.exclude, "exclude"))
+
+
+def _text(value: object, what: str) -> str:
+    """A proto2 string field as text.
+
+    The protobuf runtime does not validate UTF-8 in proto2 strings: an
+    invalid one comes back as ``bytes``, which must be a 400, not a
+    TypeError deep in a parser.
+    """
+    if not isinstance(value, str):
+        raise InvalidMetadata(f"GPB field {what} is not valid UTF-8 text")
+    return value
 
 
 def _attributes(messages: Iterable[pb.AttributeData], where: str) -> Attributes:

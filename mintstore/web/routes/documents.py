@@ -14,6 +14,7 @@ from mintstore import formats
 from mintstore.errors import InvalidInput, ItemNotFound
 
 from .. import context
+from ..params import parse_version
 from ..responses import document, iso
 from ..uids import validate_uid
 from .studies import version_etag
@@ -44,9 +45,7 @@ def _version_arg() -> int | None:
     raw = request.args.get("version")
     if raw is None:
         return None
-    if not raw.isdigit():
-        raise InvalidInput(f"version must be a non-negative integer, not {raw[:40]!r}")
-    return int(raw)
+    return parse_version(raw, "version")
 
 
 def _send(version: int | None, data: bytes, fmt: str, gzipped: bool) -> BaseResponse:
@@ -123,8 +122,7 @@ def change_payload(study: str, change: str) -> BaseResponse:
     """What change ``n`` uploaded (create payload or delta), in any metadata variant."""
     validate_uid(study, "study UID")
     number_text, dot, ext = change.partition(".")
-    if not number_text.isdigit():
-        raise InvalidInput(f"change number must be an integer, not {number_text[:40]!r}")
+    number = parse_version(number_text, "change number")
     fmt, gzipped = _variant("metadata" + (dot + ext if dot else ""))
-    payload = context.store().change_payload(study, int(number_text))
+    payload = context.store().change_payload(study, number)
     return _send(None, formats.encode(payload, fmt, gzip=gzipped), fmt, gzipped)
