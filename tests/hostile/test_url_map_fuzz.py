@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -180,7 +181,7 @@ def test_no_route_answers_5xx(
             ["*/*", "application/json", "multipart/related", "application/zip", "text/html"]
         )
     )
-    body: dict[str, object] = {}
+    body: dict[str, Any] = {}
     if method == "POST":
         form_old = data.draw(value, label="oldVersion field")
         body = {
