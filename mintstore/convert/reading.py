@@ -21,9 +21,18 @@ from typing import BinaryIO
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pydicom.uid import DeflatedExplicitVRLittleEndian
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ImplicitVRLittleEndian,
+)
 
-from mintstore.convert.structure import check_structure
+from mintstore.convert.structure import (
+    DEFAULT_LIMITS,
+    Part10Limits,
+    announced_syntax,
+    check_structure,
+)
 from mintstore.errors import InvalidDicom
 
 Source = str | os.PathLike[str] | BinaryIO | bytes | bytearray | memoryview
@@ -49,19 +58,50 @@ def _read_all(source: Source) -> bytes:
         raise InvalidDicom(f"cannot read the DICOM stream: {exc}") from exc
 
 
-def read_part10(source: Source) -> Dataset:
-    """Read a whole Part-10 file (path, bytes or binary stream) into a dataset."""
+def read_part10(source: Source, limits: Part10Limits = DEFAULT_LIMITS) -> Dataset:
+    """Read a whole Part-10 file (path, bytes or binary stream) into a dataset.
+
+    The structure is walked *before* pydicom parses anything, in the encoding
+    the file announces, so a file that would be expensive to read (millions
+    of elements, a deflate bomb) is refused within ``limits``; after pydicom
+    read it, a file whose actual encoding differs from the announced one is
+    walked again in that encoding.
+    """
     data = _read_all(source)
+    syntax = announced_syntax(data)
+    implicit, little = _encoding_of(syntax, data)
+    deflated = syntax == DeflatedExplicitVRLittleEndian
+    looks_like_dicom = data[128:132] == b"DICM" or data[:2] in _PLAUSIBLE_FIRST_GROUPS
+    if looks_like_dicom:  # anything else pydicom refuses at once ("not a DICOM file")
+        check_structure(data, implicit=implicit, little=little, deflated=deflated, limits=limits)
     ds = _read(data)
-    implicit, little = ds.original_encoding
-    syntax = str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", "") or "")
-    check_structure(
-        data,
-        implicit=bool(implicit),
-        little=little is not False,
-        deflated=syntax == DeflatedExplicitVRLittleEndian,
-    )
+    read_implicit, read_little = ds.original_encoding
+    if not looks_like_dicom or (bool(read_implicit), read_little is not False) != (
+        implicit,
+        little,
+    ):
+        check_structure(
+            data,
+            implicit=bool(read_implicit),
+            little=read_little is not False,
+            deflated=deflated,
+            limits=limits,
+        )
     return ds
+
+
+def _encoding_of(syntax: str | None, data: bytes) -> tuple[bool, bool]:
+    """(implicit VR, little endian) as the file announces them."""
+    if syntax == ImplicitVRLittleEndian:
+        return True, True
+    if syntax == ExplicitVRBigEndian:
+        return False, False
+    if syntax is not None:
+        return False, True
+    # No meta information: the first group number tells the byte order.
+    start = 132 if data[128:132] == b"DICM" else 0
+    big = data[start : start + 2] in (b"\x00\x08", b"\x00\x02")
+    return True, not big
 
 
 def _read(data: bytes) -> Dataset:
