@@ -15,6 +15,7 @@ from google.protobuf.message import DecodeError
 from mintstore.errors import InvalidMetadata
 from mintstore.formats import mint_pb2 as pb
 from mintstore.formats.checks import UINT32_MAX, check_study
+from mintstore.formats.limits import Budget
 from mintstore.formats.wire import EXCLUDE_TRUE, parse_exclude, parse_uint
 from mintstore.model import (
     Attribute,
@@ -105,8 +106,14 @@ def _fill_attribute(message: pb.AttributeData, attribute: Attribute) -> None:
 # --- decoding ------------------------------------------------------------------
 
 
-def decode_gpb(data: bytes) -> Study:
-    """Parse one StudyData message; anything malformed raises InvalidMetadata."""
+def decode_gpb(data: bytes, budget: Budget | None = None) -> Study:
+    """Parse one StudyData message; anything malformed raises InvalidMetadata.
+
+    With a ``budget``, the parsed message's sets are counted (``len`` of each
+    repeated field, no Python work per attribute) before any model is built,
+    so a document with a million attributes is refused in milliseconds.
+    """
+    budget = budget or Budget(None)
     message = pb.StudyData()
     try:
         message.ParseFromString(data)
@@ -114,6 +121,7 @@ def decode_gpb(data: bytes) -> Study:
         raise InvalidMetadata(f"not a MINT GPB document: {error}") from None
     if not message.HasField("study_instance_uid"):
         raise InvalidMetadata("GPB StudyData has no study_instance_uid")
+    _count(message, budget)
     study = Study(
         study_instance_uid=message.study_instance_uid,
         type=message.type if message.HasField("type") else "DICOM",
@@ -122,10 +130,10 @@ def decode_gpb(data: bytes) -> Study:
             if message.HasField("version")
             else None
         ),
-        attributes=_attributes(message.attributes, "study"),
+        attributes=_attributes(message.attributes, "study", budget),
     )
     for series_message in message.series:
-        series = _series(series_message)
+        series = _series(series_message, budget)
         if series.series_instance_uid in study.series:
             raise InvalidMetadata(f"series {series.series_instance_uid!r} appears twice")
         study.series[series.series_instance_uid] = series
@@ -133,14 +141,29 @@ def decode_gpb(data: bytes) -> Study:
     return study
 
 
-def _series(message: pb.SeriesData) -> Series:
+def _count(message: pb.StudyData, budget: Budget) -> None:
+    """Charge the budget for every top-level set, refusing oversized ones early."""
+    if budget.limits is None:
+        return
+    budget.set_of(len(message.attributes), "study attributes")
+    budget.take(len(message.series), "study")
+    for series in message.series:
+        where = "series"
+        budget.set_of(len(series.attributes), where)
+        budget.set_of(len(series.normalized_instance_attributes), where)
+        budget.take(len(series.instances), where)
+        for instance in series.instances:
+            budget.set_of(len(instance.attributes), "instance")
+
+
+def _series(message: pb.SeriesData, budget: Budget) -> Series:
     if not message.HasField("series_instance_uid"):
         raise InvalidMetadata("GPB SeriesData has no series_instance_uid")
     uid = message.series_instance_uid
     series = Series(
         series_instance_uid=uid,
-        attributes=_attributes(message.attributes, f"series {uid!r}"),
-        normalized_attributes=_attributes(message.normalized_instance_attributes, uid),
+        attributes=_attributes(message.attributes, f"series {uid!r}", budget),
+        normalized_attributes=_attributes(message.normalized_instance_attributes, uid, budget),
         exclude=_exclude(message),
     )
     for instance_message in message.instances:
@@ -156,7 +179,7 @@ def _series(message: pb.SeriesData) -> Series:
                 if instance_message.HasField("transfer_syntax_uid")
                 else None
             ),
-            attributes=_attributes(instance_message.attributes, f"instance {sop_uid!r}"),
+            attributes=_attributes(instance_message.attributes, f"instance {sop_uid!r}", budget),
             exclude=_exclude(instance_message),
             preamble=(instance_message.preamble if instance_message.HasField("preamble") else None),
         )
@@ -181,17 +204,17 @@ def _text(value: object, what: str) -> str:
     return value
 
 
-def _attributes(messages: Iterable[pb.AttributeData], where: str) -> Attributes:
+def _attributes(messages: Iterable[pb.AttributeData], where: str, budget: Budget) -> Attributes:
     attributes: Attributes = {}
     for message in messages:
-        attribute = _attribute(message, where)
+        attribute = _attribute(message, where, budget)
         if attribute.tag in attributes:
             raise InvalidMetadata(f"{where}: attribute {attribute.tag:08x} appears twice")
         attributes[attribute.tag] = attribute
     return attributes
 
 
-def _attribute(message: pb.AttributeData, where: str) -> Attribute:
+def _attribute(message: pb.AttributeData, where: str, budget: Budget) -> Attribute:
     if not message.HasField("tag") or not message.HasField("vr"):
         raise InvalidMetadata(f"{where}: an attribute lacks its tag or VR")
     has_bid = message.HasField("binary_item_id")
@@ -200,10 +223,12 @@ def _attribute(message: pb.AttributeData, where: str) -> Attribute:
     framecount = message.frame_count if message.HasField("frame_count") else None
     if framecount == 1:  # the RI writes the count only when > 1; one frame is no count
         framecount = None
-    items = [
-        Item(_attributes(item.attributes, where), undefined_length=item.undefined_length)
-        for item in message.items
-    ]
+    items = []
+    if message.items:
+        budget.set_of(len(message.items), f"{where}: items of a sequence")
+        for item in message.items:
+            budget.set_of(len(item.attributes), f"{where}: an item")
+            items.append(Item(_attributes(item.attributes, where, budget), item.undefined_length))
     return Attribute(
         tag=message.tag,
         vr=message.vr,

@@ -54,6 +54,10 @@ _METADATA_TYPES = {
 
 Part10Sink = Callable[[BinaryIO], object]
 
+#: Metadata documents from clients are decoded within these bounds (nodes,
+#: set size, time; the size limit is the server's max_metadata_bytes).
+CLIENT_DOCUMENT_LIMITS = formats.DocumentLimits()
+
 
 @dataclass
 class Upload:
@@ -213,7 +217,7 @@ def _decode_metadata(stream: IO[bytes], fmt: str, limit: int) -> Study:
         raise InvalidMetadata(f"metadata document larger than {limit} bytes")
     if not data:
         raise InvalidMetadata("empty metadata document")
-    return formats.decode(data, fmt, gzip=None)
+    return formats.decode(data, fmt, gzip=None, max_size=limit, limits=CLIENT_DOCUMENT_LIMITS)
 
 
 def _spool(stream: IO[bytes], spool_dir: str | None) -> IO[bytes]:
