@@ -37,6 +37,7 @@ from mintstore.errors import InvalidInput, InvalidMetadata
 from mintstore.model import Study
 
 from .multipart_in import SPOOL_IN_MEMORY, Part, boundary_of, iter_parts
+from .spool import RequestSpool
 
 _BINARY_NAME = re.compile(r"binary([0-9]{1,9})(?:\.dat)?")
 #: ``Content-ID: <7@study>`` (what the whole-study message sends) or ``<binary7>``.
@@ -141,7 +142,9 @@ def read_upload(
             "multipart/related, multipart/form-data or a MINT metadata document"
         )
     boundary = boundary_of(request.headers["Content-Type"])
-    for part in iter_parts(stream, boundary, spool_dir):
+    spool = RequestSpool(spool_dir)
+    cleanup.callback(spool.close)
+    for part in iter_parts(stream, boundary, spool_dir, spool):
         cleanup.callback(part.body.close)
         _route_part(part, upload, part10_sink, max_metadata_bytes)
     return upload
