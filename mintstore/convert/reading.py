@@ -14,9 +14,11 @@ same heuristic as reading with ``force``; anything else is garbage.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import mmap
 import os
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
@@ -29,6 +31,7 @@ from pydicom.uid import (
 
 from mintstore.convert.structure import (
     DEFAULT_LIMITS,
+    FileBytes,
     Part10Limits,
     announced_syntax,
     check_structure,
@@ -66,15 +69,32 @@ def read_part10(source: Source, limits: Part10Limits = DEFAULT_LIMITS) -> Datase
     of elements, a deflate bomb) is refused within ``limits``; after pydicom
     read it, a file whose actual encoding differs from the announced one is
     walked again in that encoding.
+
+    A large file-backed stream (an upload spooled to disk) is not read into
+    memory first: the walk runs over a read-only map of it (touching only
+    element headers) and pydicom reads from the file, so its values are in
+    memory once, not twice.
     """
-    data = _read_all(source)
+    mapped = _mapped(source)
+    if mapped is None:
+        data = _read_all(source)
+        return _checked_read(data, io.BytesIO(data), limits)
+    try:
+        stream = cast(BinaryIO, source)
+        return _checked_read(mapped, stream, limits)
+    finally:
+        with contextlib.suppress(BufferError):  # a view kept by a traceback: the GC unmaps
+            mapped.close()
+
+
+def _checked_read(data: FileBytes, stream: BinaryIO, limits: Part10Limits) -> Dataset:
     syntax = announced_syntax(data)
     implicit, little = _encoding_of(syntax, data)
     deflated = syntax == DeflatedExplicitVRLittleEndian
     looks_like_dicom = data[128:132] == b"DICM" or data[:2] in _PLAUSIBLE_FIRST_GROUPS
     if looks_like_dicom:  # anything else pydicom refuses at once ("not a DICOM file")
         check_structure(data, implicit=implicit, little=little, deflated=deflated, limits=limits)
-    ds = _read(data)
+    ds = _read(stream, len(data), bytes(data[:2]))
     read_implicit, read_little = ds.original_encoding
     if not looks_like_dicom or (bool(read_implicit), read_little is not False) != (
         implicit,
@@ -90,7 +110,27 @@ def read_part10(source: Source, limits: Part10Limits = DEFAULT_LIMITS) -> Datase
     return ds
 
 
-def _encoding_of(syntax: str | None, data: bytes) -> tuple[bool, bool]:
+#: Streams at least this large that live in a file are mapped, not read.
+MAP_THRESHOLD = 8 * 1024**2
+
+
+def _mapped(source: Source) -> mmap.mmap | None:
+    if isinstance(source, bytes | bytearray | memoryview | str | os.PathLike):
+        return None
+    if getattr(source, "_rolled", None) is False:
+        return None  # a SpooledTemporaryFile still in memory (fileno() would roll it over)
+    try:
+        if source.tell() != 0:
+            return None
+        descriptor = source.fileno()
+        if os.fstat(descriptor).st_size < MAP_THRESHOLD:
+            return None
+        return mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def _encoding_of(syntax: str | None, data: FileBytes) -> tuple[bool, bool]:
     """(implicit VR, little endian) as the file announces them."""
     if syntax == ImplicitVRLittleEndian:
         return True, True
@@ -104,14 +144,16 @@ def _encoding_of(syntax: str | None, data: bytes) -> tuple[bool, bool]:
     return True, not big
 
 
-def _read(data: bytes) -> Dataset:
+def _read(stream: BinaryIO, size: int, head: bytes) -> Dataset:
     try:
-        return dcmread(io.BytesIO(data), force=False)
+        stream.seek(0)
+        return dcmread(stream, force=False)
     except InvalidDicomError as exc:
-        if len(data) < 8 or data[:2] not in _PLAUSIBLE_FIRST_GROUPS:
+        if size < 8 or head not in _PLAUSIBLE_FIRST_GROUPS:
             raise InvalidDicom(f"not a DICOM Part-10 file: {exc}") from exc
         try:
-            return dcmread(io.BytesIO(data), force=True)
+            stream.seek(0)
+            return dcmread(stream, force=True)
         except Exception as inner:
             raise InvalidDicom(f"malformed DICOM data set: {inner}") from inner
     except Exception as exc:  # pydicom surfaces corruption as many exception types

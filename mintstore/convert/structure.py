@@ -14,6 +14,7 @@ encoding (explicit/implicit) is read in the encoding it actually uses.
 
 from __future__ import annotations
 
+import mmap
 import struct
 import time
 import zlib
@@ -54,6 +55,8 @@ _ALL_VRS = _LONG_VRS | frozenset(
     }
 )
 _MAX_DEPTH = 64
+#: Whole files are walked as bytes, or as a read-only map of an upload spool.
+FileBytes = bytes | mmap.mmap
 _CLOCK_EVERY = 4096  # elements between two looks at the clock
 
 
@@ -175,7 +178,7 @@ class _Walker:
                 position += length
 
 
-def announced_syntax(data: bytes) -> str | None:
+def announced_syntax(data: FileBytes) -> str | None:
     """The Transfer Syntax UID (0002,0010) of the file meta information, if there is one."""
     position = 132 if data[128:132] == b"DICM" else 0
     while position + 8 <= len(data) and data[position : position + 2] == b"\x02\x00":
@@ -196,7 +199,7 @@ def announced_syntax(data: bytes) -> str | None:
     return None
 
 
-def _meta_end(data: bytes) -> int:
+def _meta_end(data: FileBytes) -> int:
     """Where the data set starts: after the preamble and the group 0002 elements."""
     position = 132 if data[128:132] == b"DICM" else 0
     while position + 8 <= len(data) and data[position : position + 2] == b"\x02\x00":
@@ -235,7 +238,7 @@ def inflate(deflated: bytes | memoryview, limits: Part10Limits = DEFAULT_LIMITS)
 
 
 def check_structure(
-    data: bytes,
+    data: FileBytes,
     *,
     implicit: bool,
     little: bool,
