@@ -109,11 +109,12 @@ def _fill_attribute(message: pb.AttributeData, attribute: Attribute) -> None:
 def decode_gpb(data: bytes, budget: Budget | None = None) -> Study:
     """Parse one StudyData message; anything malformed raises InvalidMetadata.
 
-    With a ``budget``, the parsed message's sets are counted (``len`` of each
-    repeated field, no Python work per attribute) before any model is built,
-    so a document with a million attributes is refused in milliseconds.
+    With a ``budget``, the wire format is scanned first (:func:`_scan`), so a
+    document with a million attributes is refused before protobuf parses it.
     """
     budget = budget or Budget(None)
+    if budget.limits is not None:
+        _scan(data, budget)
     message = pb.StudyData()
     try:
         message.ParseFromString(data)
@@ -121,7 +122,6 @@ def decode_gpb(data: bytes, budget: Budget | None = None) -> Study:
         raise InvalidMetadata(f"not a MINT GPB document: {error}") from None
     if not message.HasField("study_instance_uid"):
         raise InvalidMetadata("GPB StudyData has no study_instance_uid")
-    _count(message, budget)
     study = Study(
         study_instance_uid=message.study_instance_uid,
         type=message.type if message.HasField("type") else "DICOM",
@@ -141,19 +141,85 @@ def decode_gpb(data: bytes, budget: Budget | None = None) -> Study:
     return study
 
 
-def _count(message: pb.StudyData, budget: Budget) -> None:
-    """Charge the budget for every top-level set, refusing oversized ones early."""
-    if budget.limits is None:
-        return
-    budget.set_of(len(message.attributes), "study attributes")
-    budget.take(len(message.series), "study")
-    for series in message.series:
-        where = "series"
-        budget.set_of(len(series.attributes), where)
-        budget.set_of(len(series.normalized_instance_attributes), where)
-        budget.take(len(series.instances), where)
-        for instance in series.instances:
-            budget.set_of(len(instance.attributes), "instance")
+# Field numbers of mint.proto that hold repeated sets, per message kind.
+_STUDY_ATTRIBUTES, _STUDY_SERIES = 2, 3
+_SERIES_SETS, _SERIES_INSTANCES = (3, 4), 5
+_INSTANCE_ATTRIBUTES = 4
+_LENGTH_DELIMITED = 2
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    value = 0
+    shift = 0
+    while True:
+        if position >= len(data) or shift > 63:
+            raise InvalidMetadata("not a MINT GPB document: a varint is cut short or too long")
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, position
+        shift += 7
+
+
+def _skip(data: bytes, position: int, wire_type: int) -> int:
+    if wire_type == 0:
+        return _varint(data, position)[1]
+    if wire_type == 1:
+        return position + 8
+    if wire_type == 5:
+        return position + 4
+    raise InvalidMetadata(f"not a MINT GPB document: wire type {wire_type}")
+
+
+def _scan(
+    data: bytes, budget: Budget, start: int = 0, end: int | None = None, kind: str = "study"
+) -> None:
+    """Count a message's sets on the wire, before protobuf builds anything.
+
+    Parsing a million attributes costs protobuf about 110 MiB; reading the
+    wire format's keys and lengths costs nothing but time, and stops at the
+    first set or node count over the budget. Attributes are counted, not
+    entered (their items are counted while the model is built).
+    """
+    end = len(data) if end is None else end
+    position = start
+    sets: dict[int, int] = {}
+    while position < end:
+        key = data[position]
+        if key < 0x80:
+            position += 1
+        else:
+            key, position = _varint(data, position)
+        field, wire_type = key >> 3, key & 7
+        if wire_type != _LENGTH_DELIMITED:
+            position = _skip(data, position, wire_type)
+            continue
+        length = data[position] if position < end else 0x80
+        if length < 0x80:
+            position += 1
+        else:
+            length, position = _varint(data, position)
+        inner, position = position, position + length
+        if position > end:
+            raise InvalidMetadata("not a MINT GPB document: a field is cut short")
+        if kind == "study" and field == _STUDY_SERIES:
+            budget.take(1, "study")
+            _scan(data, budget, inner, position, "series")
+        elif kind == "series" and field == _SERIES_INSTANCES:
+            budget.take(1, "series")
+            _scan(data, budget, inner, position, "instance")
+        elif (
+            (kind == "study" and field == _STUDY_ATTRIBUTES)
+            or (kind == "series" and field in _SERIES_SETS)
+            or (kind == "instance" and field == _INSTANCE_ATTRIBUTES)
+        ):
+            count = sets.get(field, 0) + 1
+            sets[field] = count
+            if count % 1024 == 0:
+                budget.check_size(count, f"{kind} attributes")
+    for count in sets.values():
+        budget.set_of(count, f"{kind} attributes")
 
 
 def _series(message: pb.SeriesData, budget: Budget) -> Series:

@@ -62,11 +62,15 @@ class Budget:
         if time.monotonic() > self.deadline:
             raise InvalidMetadata(f"decoding the document took more than {limits.max_seconds} s")
 
-    def set_of(self, size: int, where: str) -> None:
-        """One attribute set (or item list) of ``size`` members."""
+    def check_size(self, size: int, where: str) -> None:
+        """Refuse a set (or item list) of ``size`` members if that is too many."""
         limits = self.limits
         if limits is not None and size > limits.max_set_size:
             raise InvalidMetadata(
                 f"{where}: {size} attributes or items in one set (at most {limits.max_set_size})"
             )
+
+    def set_of(self, size: int, where: str) -> None:
+        """One attribute set (or item list) of ``size`` members: checked and charged."""
+        self.check_size(size, where)
         self.take(size, where)

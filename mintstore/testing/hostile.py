@@ -25,7 +25,12 @@ from urllib.parse import urlsplit
 from pydicom.dataset import FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_file_meta_info
-from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import (
+    UID,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRLittleEndian,
+    generate_uid,
+)
 
 from mintstore.formats import mint_pb2 as pb
 
@@ -61,10 +66,10 @@ class Cost:
 def part10_header(syntax: str = ExplicitVRLittleEndian, sop_uid: str | None = None) -> bytes:
     """Preamble, DICM and file meta information for a Secondary Capture instance."""
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
-    meta.MediaStorageSOPInstanceUID = sop_uid or generate_uid()
-    meta.TransferSyntaxUID = syntax
-    meta.ImplementationClassUID = "1.2.826.0.1.3680043.8.498.1"
+    meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.7")
+    meta.MediaStorageSOPInstanceUID = UID(sop_uid or generate_uid())
+    meta.TransferSyntaxUID = UID(syntax)
+    meta.ImplementationClassUID = UID("1.2.826.0.1.3680043.8.498.1")
     out = DicomBytesIO()
     out.write(b"\x00" * 128 + b"DICM")
     write_file_meta_info(out, meta)
