@@ -52,6 +52,7 @@ def decode_json(data: bytes, budget: Budget | None = None) -> Study:
     attributes is refused before the parser has built them all.
     """
     budget = budget or Budget(None)
+    budget.check_markup(data.count(b"{"), "JSON objects")
 
     def counted(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         budget.set_of(len(pairs), "a JSON object")
@@ -65,6 +66,8 @@ def decode_json(data: bytes, budget: Budget | None = None) -> Study:
             parse_float=JsonNumber,
             parse_constant=_no_constant,
         )
+    except InvalidMetadata:
+        raise  # a budget ran out while parsing
     except (ValueError, RecursionError) as error:  # JSONDecodeError and bad UTF-8 are ValueErrors
         raise InvalidMetadata(f"not valid JSON metadata: {error}") from None
     study_object = _object(document, "document", _STUDY_KEYS)

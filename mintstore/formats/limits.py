@@ -62,6 +62,21 @@ class Budget:
         if time.monotonic() > self.deadline:
             raise InvalidMetadata(f"decoding the document took more than {limits.max_seconds} s")
 
+    def check_markup(self, markers: int, what: str) -> None:
+        """Refuse a text document before parsing when its markup alone is over budget.
+
+        ``markers`` is a byte count (``{`` in JSON, element tags in XML): an upper
+        bound of the objects or elements parsing would build, found in
+        milliseconds with nothing allocated. Every node takes at least one,
+        wrappers take some more, hence the allowance of 1.5 per node.
+        """
+        limits = self.limits
+        if limits is not None and markers > limits.max_nodes * 3 // 2:
+            raise InvalidMetadata(
+                f"the document has {markers} {what}: more than its "
+                f"{limits.max_nodes} attributes, items, instances and series can need"
+            )
+
     def check_size(self, size: int, where: str) -> None:
         """Refuse a set (or item list) of ``size`` members if that is too many."""
         limits = self.limits

@@ -72,11 +72,16 @@ def parse_untrusted(data: bytes, *, max_size: int, budget: Budget | None = None)
     _check_encoding(data)
     if any(marker in data for marker in _FORBIDDEN_MARKUP):
         raise InvalidMetadata("XML documents with a DOCTYPE or entities are not accepted")
+    if budget is not None:
+        tags = data.count(b"<") - data.count(b"</") - data.count(b"<?") - data.count(b"<!")
+        budget.check_markup(tags, "XML elements")
     try:
         if budget is not None and budget.limits is not None:
             root = _parse_counted(data, budget)
         else:
             root = etree.fromstring(data, _parser())
+    except InvalidMetadata:
+        raise  # a budget ran out while parsing
     except (etree.XMLSyntaxError, ValueError) as error:
         raise InvalidMetadata(f"not well-formed XML: {error}") from None
     docinfo = root.getroottree().docinfo

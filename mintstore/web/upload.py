@@ -214,10 +214,24 @@ def _metadata_format(part: Part) -> str | None:
     return _METADATA_TYPES.get(part.content_type)
 
 
+def _read_limited(stream: IO[bytes], limit: int) -> bytes:
+    """The stream's bytes, refusing more than ``limit``.
+
+    Read in 1 MiB pieces: ``read(limit + 1)`` allocates the whole limit
+    (256 MiB) up front for every document, however small.
+    """
+    pieces: list[bytes] = []
+    size = 0
+    while piece := stream.read(1024 * 1024):
+        size += len(piece)
+        if size > limit:
+            raise InvalidMetadata(f"metadata document larger than {limit} bytes")
+        pieces.append(piece)
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
 def _decode_metadata(stream: IO[bytes], fmt: str, limit: int) -> Study:
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise InvalidMetadata(f"metadata document larger than {limit} bytes")
+    data = _read_limited(stream, limit)
     if not data:
         raise InvalidMetadata("empty metadata document")
     return formats.decode(data, fmt, gzip=None, max_size=limit, limits=CLIENT_DOCUMENT_LIMITS)

@@ -20,8 +20,10 @@ from mintstore.testing.hostile import (
     deflate_bomb,
     element_bomb,
     gpb_many_attributes,
+    json_many_attributes,
     many_binary_parts,
     measure,
+    xml_many_attributes,
 )
 from mintstore.testing.mint_server import ServerProcess
 
@@ -65,6 +67,14 @@ def test_gpb_with_a_million_attributes(server: ServerProcess, spread: bool) -> N
     body = gpb_many_attributes(1_000_000, spread=spread)
     _check(server, HostileCase("gpb", "POST", "/studies/create", body,
                                {"Content-Type": "application/x-protobuf"}))  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_text_metadata_with_a_million_attributes(server: ServerProcess, fmt: str) -> None:
+    """Refused on a count of the markup, before the parser builds a million objects."""
+    body = json_many_attributes(1_000_000) if fmt == "json" else xml_many_attributes(1_000_000)
+    _check(server, HostileCase(fmt, "POST", "/studies/create", body,
+                               {"Content-Type": f"application/{fmt}"}))  # fmt: skip
 
 
 def test_many_parts_under_a_megabyte_are_not_held_in_memory(
