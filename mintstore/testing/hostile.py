@@ -115,11 +115,11 @@ def json_many_attributes(count: int = 1_000_000) -> bytes:
 
 def xml_many_attributes(count: int = 1_000_000) -> bytes:
     head = (
-        f'<?xml version="1.0"?><studyMeta xmlns="http://medical.nema.org/mint" '
+        f'<?xml version="1.0"?><study xmlns="http://medical.nema.org/mint" '
         f'studyInstanceUID="{generate_uid()}" type="DICOM"><attributes>'
     )
     attrs = "".join(f'<attr tag="{0x00100000 + tag:08x}" vr="US"/>' for tag in range(count))
-    return (head + attrs + "</attributes><seriesList/></studyMeta>").encode()
+    return (head + attrs + "</attributes><seriesList/></study>").encode()
 
 
 def multipart(parts: Iterable[tuple[dict[str, str], bytes]], boundary: str) -> Iterator[bytes]:
@@ -217,8 +217,74 @@ INTEGER_PROBES = [
     ("GET", "/studies/{study}/DICOM/binaryitems/%C2%B2"),
     ("GET", "/studies/{study}/DICOM/binaryitems/" + "9" * 5000),
     ("POST", "/studies/{study}?lock=%C2%B2.0"),
+    ("POST", "/studies/{study}?oldVersion=%C2%B2"),
+    ("POST", "/studies/{study}?oldVersion=" + "9" * 5000),
     ("DELETE", "/studies/{study}/lock?token=%C2%B2.00000000000000000000000000000000"),
 ]
+
+
+def delta_document(study: str) -> bytes:
+    """An empty, valid XML update delta for ``study``."""
+    return (
+        f'<?xml version="1.0"?><study xmlns="http://medical.nema.org/mint" '
+        f'studyInstanceUID="{study}" type="DICOM"><attributes/><seriesList/></study>'
+    ).encode()
+
+
+def _json_instance(series_uid: str, attributes: dict[str, object]) -> bytes:
+    return json.dumps(
+        {
+            "studyInstanceUID": generate_uid(),
+            "seriesList": [
+                {
+                    "seriesInstanceUID": series_uid,
+                    "instances": [{"sopInstanceUID": generate_uid(), "attributes": attributes}],
+                }
+            ],
+        }
+    ).encode()
+
+
+def unreadable_cases(study: str) -> list[HostileCase]:
+    """Uploads that used to be stored and then could not be read back (issue 14, item 5)."""
+    us = _json_instance(generate_uid(), {"00280010": {"vr": "US", "Value": [0]}})
+    us = us.replace(b"[0]", b"[" + b"9" * 100_000 + b"]")
+    is_ = _json_instance(generate_uid(), {"00200013": {"vr": "IS", "Value": ["9" * 100_000]}})
+    json_type = {"Content-Type": "application/json"}
+    return [
+        HostileCase("JSON metadata, US of 100k digits", "POST", "/studies/create", us, json_type),
+        HostileCase("JSON metadata, IS of 100k digits", "POST", "/studies/create", is_, json_type),
+        HostileCase(
+            "JSON metadata, series UID ../../x",
+            "POST",
+            "/studies/create",
+            _json_instance("../../x", {}),
+            json_type,
+        ),
+        HostileCase(
+            'If-Match: "²"',
+            "POST",
+            f"/studies/{study}",
+            delta_document(study),
+            {"Content-Type": "application/xml", "If-Match": '"\xb2"'},
+        ),
+        HostileCase(
+            "jobs/updatestudy oldVersion=9x5000",
+            "POST",
+            "/jobs/updatestudy",
+            b"".join(
+                multipart(
+                    [
+                        ({"Content-Disposition": 'form-data; name="studyUUID"'}, study.encode()),
+                        ({"Content-Disposition": 'form-data; name="oldVersion"'}, b"9" * 5000),
+                    ],
+                    "jobs-form",
+                )
+            ),
+            {"Content-Type": "multipart/form-data; boundary=jobs-form"},
+            expect=(303, 400),
+        ),
+    ]
 
 
 def cases(*, scale: float = 1.0, workdir: Path, study: str) -> list[HostileCase]:
@@ -299,11 +365,11 @@ def cases(*, scale: float = 1.0, workdir: Path, study: str) -> list[HostileCase]
                 f"{method} {template[:60]}",
                 method,
                 template.replace("{study}", study),
-                b"<x/>" if method == "POST" else b"",
+                delta_document(study) if method == "POST" else b"",
                 {"Content-Type": "application/xml"} if method == "POST" else None,
             )
         )
-    return found
+    return found + unreadable_cases(study)
 
 
 # --- measuring ------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mintstore.synthetic import write_ct_series
+from mintstore.testing.hostile import delta_document
 from mintstore.web import ServerConfig, create_app
 
 HOSTILE_NUMBERS = [
@@ -226,7 +227,7 @@ def test_known_probes_answer_400(
     """The red-team's integer probes, each a 400 with a message naming the parameter."""
     app, existing = app_and_values
     client = app.test_client()
-    body = b'<?xml version="1.0"?><studyMeta xmlns="http://medical.nema.org/mint"/>'
+    body = delta_document(existing[0])
     response = client.open(
         template.replace("{study}", existing[0]),
         method=method,
@@ -234,13 +235,13 @@ def test_known_probes_answer_400(
         content_type="application/xml" if method == "POST" else None,
     )
     assert response.status_code == 400, response.data
-    assert b"message" in response.data
+    assert b"InvalidInput" in response.data, response.data  # the parameter, not the body
 
 
 def test_if_match_and_jobs_oldversion(app_and_values: tuple[Flask, list[str]]) -> None:
     app, existing = app_and_values
     client = app.test_client()
-    body = b'<?xml version="1.0"?><studyMeta xmlns="http://medical.nema.org/mint"/>'
+    body = delta_document(existing[0])
     for bad in ['"²"', '"' + "9" * 5000 + '"', "²"]:
         response = client.post(
             f"/studies/{existing[0]}",
