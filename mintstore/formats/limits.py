@@ -33,9 +33,12 @@ class DocumentLimits:
     #: objects). A 20,000-instance study with 20 attributes per instance
     #: after normalization needs about 450,000.
     max_nodes: int = 500_000
-    #: Attributes in one set (a data set, an item). Real data sets hold a few
-    #: hundred; a sequence may hold this many items.
-    max_set_size: int = 10_000
+    #: Attributes in one set (a data set, an item), items in one sequence.
+    #: Real data sets hold a few hundred attributes; an enhanced multi-frame
+    #: instance has one functional-group item per frame. Part-10 instances are
+    #: limited to 250,000 elements (convert.structure.Part10Limits), so what
+    #: was stored from a file fits here too.
+    max_set_size: int = 100_000
     #: Wall-clock budget for decoding one document, seconds.
     max_seconds: float = 20.0
 
