@@ -63,6 +63,10 @@ class Converter(Protocol):
 
     def write_part10(self, dataset: Any, out: BinaryIO) -> None: ...
 
+    def check_values(self, study: Study) -> None:
+        """Raise InvalidInput unless every value of an uploaded study encodes as DICOM."""
+        ...
+
 
 def _default_codec() -> MetadataCodec:
     from mintstore.store.codecs import default_codec
