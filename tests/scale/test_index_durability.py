@@ -76,7 +76,6 @@ def _crash_during_compaction(root: str, die_after: int) -> None:
     store = StudyStore(FileStore(root), NO_CLAIM_WAIT)
     calls = {"n": 0}
     real_write = partitions.write
-    real_create = manifest.create
 
     def write(objects: ObjectStore, name: str, table: Any) -> int:
         if calls["n"] == die_after:
@@ -87,10 +86,9 @@ def _crash_during_compaction(root: str, die_after: int) -> None:
     def create(objects: ObjectStore, made: Any, settle: Any) -> None:
         os._exit(9)  # every partition written, the manifest not yet
 
-    partitions.write = write  # type: ignore[assignment]
-    manifest.create = create
+    setattr(partitions, "write", write)  # noqa: B010 - patched in this child process only
+    setattr(manifest, "create", create)  # noqa: B010
     store.core.index.compact_now(force=True)
-    del real_create
     os._exit(0)
 
 
