@@ -287,7 +287,11 @@ class Compactor:
 
     def replace(self, rows: Iterable[tuple[str, IndexRow]], upto: int) -> Manifest:
         """A new generation made of ``rows`` alone, up to entry ``upto`` (reindex)."""
-        table = partitions.rows_table(rows)
+        return self.replace_table(partitions.rows_table(rows), upto)
+
+    def replace_table(self, table: pa.Table, upto: int) -> Manifest:
+        """:meth:`replace` from an Arrow table of :data:`partitions.SCHEMA` (bulk loads)."""
+        table = table.sort_by("study_uid")
         while True:
             current = manifests.newest(self.objects)
             writer = Writer(self.objects, self.config)

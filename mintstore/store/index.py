@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import pyarrow as pa
+
 from mintstore.adapters import ObjectStore
 from mintstore.errors import InvalidInput, NotFound, StoreError
 
@@ -101,7 +103,7 @@ class SearchIndex:
         self.config = config
         self.options = config.index
         self.compactor = Compactor(objects, changes, config)
-        self._cache = RowGroupCache(self.options.cached_row_groups)
+        self._cache = RowGroupCache(self.options.cache_bytes)
         self._snapshot: Snapshot | None = None
         self._load_lock = threading.Lock()
         self._follow_lock = threading.Lock()
@@ -248,7 +250,11 @@ class SearchIndex:
         self._switch(made)
         return made
 
-    replace_all = replace
+    def replace_table(self, table: pa.Table, upto: int) -> Manifest:
+        """:meth:`replace` from an Arrow table (bulk loads of millions of rows)."""
+        made = self.compactor.replace_table(table, upto)
+        self._switch(made)
+        return made
 
     # --- searching ----------------------------------------------------------------
 
@@ -398,10 +404,16 @@ def _by_range(part: BasePart, first: str, last: str, after: str | None) -> Itera
     chosen.sort(key=lambda item: item[0])
     for start in range(0, len(chosen), _CHUNK):
         batch = chosen[start : start + _CHUNK]
-        for uid, piece, index in batch:
-            rows = partitions.Slice(piece.group, index, index + 1).rows()
-            if rows and rows[0][1].study_uid == uid:
-                yield rows[0][1]
+        by_group: dict[int, tuple[partitions.Slice, list[int]]] = {}
+        for _, piece, index in batch:
+            by_group.setdefault(id(piece.group), (piece, []))[1].append(index)
+        found: dict[str, IndexRow] = {}
+        for piece, indexes in by_group.values():
+            for _, row in piece.take(indexes):
+                found[row.study_uid] = row
+        for uid, _, _ in batch:
+            if uid in found:
+                yield found[uid]
 
 
 def _scan_main(part: BasePart, after: str | None) -> Iterator[IndexRow]:

@@ -270,14 +270,24 @@ class _Group:
     table: pa.Table
     keys: list[str]
 
+    @property
+    def size(self) -> int:
+        # plus the key list's Python strings (about 100 bytes each)
+        return int(self.table.nbytes) + 100 * len(self.keys)
+
 
 class RowGroupCache:
-    """Decoded row groups of any partition, least recently used out first."""
+    """Decoded row groups of any partition, least recently used out first.
 
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
+    Bounded in bytes (Arrow buffers plus an estimate for the key list), so
+    the cache is the same size whatever the archive size.
+    """
+
+    def __init__(self, capacity_bytes: int) -> None:
+        self._capacity = capacity_bytes
         self._lock = threading.Lock()
         self._groups: OrderedDict[tuple[str, int], _Group] = OrderedDict()
+        self._bytes = 0
 
     def get(self, key: tuple[str, int]) -> _Group | None:
         with self._lock:
@@ -288,9 +298,13 @@ class RowGroupCache:
 
     def put(self, key: tuple[str, int], group: _Group) -> None:
         with self._lock:
+            if key in self._groups:
+                return
             self._groups[key] = group
-            while len(self._groups) > self._capacity:
-                self._groups.popitem(last=False)
+            self._bytes += group.size
+            while self._bytes > self._capacity and len(self._groups) > 1:
+                _, old = self._groups.popitem(last=False)
+                self._bytes -= old.size
 
 
 class PartitionFile:
@@ -386,6 +400,10 @@ class Slice:
 
     def rows(self) -> list[tuple[str, IndexRow]]:
         return table_rows(self.group.table.slice(self.first, self.last - self.first))
+
+    def take(self, indexes: Sequence[int]) -> list[tuple[str, IndexRow]]:
+        """Rows at these positions of the row group (not only inside the slice)."""
+        return table_rows(self.group.table.take(pa.array(indexes, type=pa.int64())))
 
     def keys(self) -> Sequence[str]:
         return self.group.keys[self.first : self.last]
