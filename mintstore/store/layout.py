@@ -25,6 +25,7 @@ INDEX_PREFIX = "index/"
 MANIFEST_PREFIX = "index/manifest/"
 PARTITION_PREFIX = "index/part/"
 CLAIM_PREFIX = "index/claim/"
+JOBS_PREFIX = "jobs/"
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 
@@ -124,3 +125,8 @@ def partition_key(name: str) -> str:
 def claim_key(generation: int, attempt: int) -> str:
     """A compactor's claim on writing manifest ``generation`` (attempt n+1 once n expired)."""
     return f"{CLAIM_PREFIX}{generation:016d}/{attempt:06d}.json"
+
+
+def job_key(job_id: str) -> str:
+    """The record of one RI job (``job_id`` is a hex UUID)."""
+    return f"{JOBS_PREFIX}{job_id}.json"
