@@ -13,8 +13,8 @@ store and reports:
 * a compaction merging partitions while another thread searches and commits:
   its duration, and the slowest search / commit during it against before it.
 
-Usage:
-  .venv/bin/python bench/index_scale.py [--sizes 100000,1000000,3000000]
+Usage (as a module: bench/requests.py would shadow the requests package):
+  .venv/bin/python -m bench.index_scale [--sizes 100000,1000000,3000000]
       [--backends file,moto-server] [--read-all] [--queries 200]
 """
 
@@ -311,7 +311,8 @@ def run(backend: str, spec_url: str, environ: dict[str, str], count: int, args: 
     env = {**os.environ, **environ}
     command = [
         sys.executable,
-        __file__,
+        "-m",
+        "bench.index_scale",
         "--child",
         spec_url,
         "--count",
@@ -321,7 +322,7 @@ def run(backend: str, spec_url: str, environ: dict[str, str], count: int, args: 
     ]
     if args.read_all and count <= args.read_all_max:
         command.append("--read-all")
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=ROOT)
     if done.returncode != 0:
         print(done.stderr[-3000:])
         raise SystemExit(f"child failed on {backend} {count}")

@@ -25,7 +25,7 @@ class IndexOptions:
       compaction that takes longer than half of it gives up its work.
     * ``claim_ttl`` (5 min): a compaction claim expires after this, so a
       crashed compactor does not stop compaction for good.
-    * ``cache_bytes`` (64 MiB): decoded row groups kept per process.
+    * ``cache_bytes`` (48 MiB): decoded row groups kept per process.
     * ``manifest_check`` (5 s): how often a reader looks for a newer manifest
       when its tail is short (it looks at once when the tail is long).
     * ``background`` (True): compaction runs in a background thread of the
@@ -40,6 +40,6 @@ class IndexOptions:
     tail_batch: int = 10_000
     retire_grace: timedelta = timedelta(minutes=10)
     claim_ttl: timedelta = timedelta(minutes=5)
-    cache_bytes: int = 64 * 1024 * 1024
+    cache_bytes: int = 48 * 1024 * 1024
     manifest_check: timedelta = timedelta(seconds=5)
     background: bool = True

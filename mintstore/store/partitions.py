@@ -25,6 +25,7 @@ import base64
 import bisect
 import hashlib
 import io
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
@@ -195,16 +196,32 @@ def with_bloom(keys: pa.Table) -> pa.Table:
     return keys.replace_schema_metadata({BLOOM_KEY: bloom})
 
 
+#: Row groups of the exact-match sections (``A``, ``P``) of a lookup file: a
+#: search by patient or accession decodes one such group per partition that
+#: may hold the value, so they are small; range sections keep big ones.
+EXACT_ROW_GROUP_ROWS = 1024
+
+
+def _sections(table: pa.Table) -> list[tuple[pa.Table, int]]:
+    """A lookup table cut where its kind changes, with each section's row-group size."""
+    if "lookup" not in table.schema.names or table.num_rows == 0:
+        return [(table, ROW_GROUP_ROWS)]
+    kinds = pc.utf8_slice_codeunits(table["lookup"], 0, 1).to_numpy(zero_copy_only=False)
+    starts = [0, *(np.flatnonzero(kinds[1:] != kinds[:-1]) + 1).tolist(), len(kinds)]
+    sections = []
+    for begin, end in itertools.pairwise(starts):
+        size = EXACT_ROW_GROUP_ROWS if kinds[begin] in ("A", "P") else ROW_GROUP_ROWS
+        sections.append((table.slice(begin, end - begin), size))
+    return sections
+
+
 def encode(table: pa.Table) -> bytes:
-    """Parquet bytes, zstd, row groups of :data:`ROW_GROUP_ROWS` rows, statistics kept."""
+    """Parquet bytes, zstd, statistics kept; row groups of :data:`ROW_GROUP_ROWS` rows
+    (:data:`EXACT_ROW_GROUP_ROWS` in the exact-match sections of a lookup file)."""
     sink = io.BytesIO()
-    pq.write_table(
-        table,
-        sink,
-        row_group_size=ROW_GROUP_ROWS,
-        compression="zstd",
-        write_statistics=True,
-    )
+    with pq.ParquetWriter(sink, table.schema, compression="zstd", write_statistics=True) as writer:
+        for section, rows in _sections(table):
+            writer.write_table(section, row_group_size=rows)
     return sink.getvalue()
 
 

@@ -42,6 +42,7 @@ def objects(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectSt
 def small_row_groups(monkeypatch: pytest.MonkeyPatch) -> None:
     # Many row groups per partition, so scans cross row-group boundaries.
     monkeypatch.setattr(partitions, "ROW_GROUP_ROWS", 32)
+    monkeypatch.setattr(partitions, "EXACT_ROW_GROUP_ROWS", 8)
 
 
 def all_pages(store: StudyStore, query: SearchQuery) -> list[str]:
