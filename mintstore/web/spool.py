@@ -28,7 +28,7 @@ class SpoolLimits:
     #: Bytes of one request's parts kept in memory; beyond it, parts go to disk.
     memory_per_request: int = 4 * 1024**2
     #: Largest part kept in memory (a bigger one goes to disk at once).
-    memory_per_part: int = 256 * 1024
+    memory_per_part: int = 1024 * 1024
     #: Parts in one multipart body (400 beyond): a 20,000-instance MINT upload
     #: sends one metadata part and about one binary part per instance.
     max_parts: int = 200_000
