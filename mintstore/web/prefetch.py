@@ -19,8 +19,12 @@ from .multipart_out import OutPart, ReadStream
 
 #: Items up to this size are read ahead whole.
 MAX_PREFETCH_ITEM = 4 * 1024 * 1024
-#: How many items may be read ahead of the one being sent.
-LOOKAHEAD = 8
+#: Consecutive small items are read in batches of about this many bytes: one
+#: hand-over between threads per batch, not per item (a whole-study GET made
+#: ~17,000 futex calls for 300 items, each a wait for a core on a busy machine).
+BATCH_BYTES = 2 * 1024 * 1024
+#: How many batches may be read ahead of the one being sent.
+LOOKAHEAD = 3
 WORKERS = 2
 
 
@@ -45,29 +49,67 @@ def _read_whole(part: OutPart) -> bytes:
         stream.close()
 
 
+def _read_batch(batch: list[OutPart]) -> list[bytes | Exception]:
+    """Each part's content, up to the first that fails (its error ends the list).
+
+    The error is raised only when the failing part's turn to be sent comes,
+    so the parts before it still go out, exactly as without batching.
+    """
+    contents: list[bytes | Exception] = []
+    for part in batch:
+        try:
+            contents.append(_read_whole(part))
+        except Exception as error:  # handed over, raised in order by prefetched()
+            contents.append(error)
+            break
+    return contents
+
+
 def _opener(data: bytes) -> Callable[[], ReadStream]:
     return lambda: io.BytesIO(data)
+
+
+def _batches(parts: Iterable[OutPart]) -> Iterator[tuple[list[OutPart], bool]]:
+    """Runs of small parts up to BATCH_BYTES (True), and each large part alone (False)."""
+    batch: list[OutPart] = []
+    size = 0
+    for part in parts:
+        if part.length > MAX_PREFETCH_ITEM:
+            if batch:
+                yield batch, True
+                batch, size = [], 0
+            yield [part], False
+            continue
+        batch.append(part)
+        size += part.length
+        if size >= BATCH_BYTES:
+            yield batch, True
+            batch, size = [], 0
+    if batch:
+        yield batch, True
 
 
 def prefetched(parts: Iterable[OutPart]) -> Iterator[OutPart]:
     """The same parts, small ones already read (and verified) by worker threads."""
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="mint-prefetch") as pool:
-        pending: deque[tuple[OutPart, Future[bytes] | None]] = deque()
-        source = iter(parts)
+        pending: deque[tuple[list[OutPart], Future[list[bytes | Exception]] | None]] = deque()
+        source = _batches(parts)
         exhausted = False
         while pending or not exhausted:
             while not exhausted and len(pending) < LOOKAHEAD:
-                part = next(source, None)
-                if part is None:
+                item = next(source, None)
+                if item is None:
                     exhausted = True
                     break
-                small = part.length <= MAX_PREFETCH_ITEM
-                pending.append((part, pool.submit(_read_whole, part) if small else None))
+                batch, small = item
+                pending.append((batch, pool.submit(_read_batch, batch) if small else None))
             if not pending:
                 break
-            part, future = pending.popleft()
+            batch, future = pending.popleft()
             if future is None:
-                yield part
+                yield from batch
                 continue
-            data = future.result()
-            yield OutPart(part.content_type, part.content_id, part.length, _opener(data))
+            for part, data in zip(batch, future.result(), strict=False):
+                if isinstance(data, Exception):
+                    raise data
+                yield OutPart(part.content_type, part.content_id, part.length, _opener(data))
