@@ -107,9 +107,12 @@ def _form_date(value: str) -> str:
     cleaned = value.strip().replace("-", "")
     if not cleaned:
         return ""
-    if len(cleaned) != 8 or not cleaned.isascii() or not cleaned.isdigit():
-        raise ValueError(f"not a date: {value[:20]!r}")
-    date(int(cleaned[:4]), int(cleaned[4:6]), int(cleaned[6:]))
+    try:
+        if len(cleaned) != 8 or not cleaned.isascii() or not cleaned.isdigit():
+            raise ValueError(value)
+        date(int(cleaned[:4]), int(cleaned[4:6]), int(cleaned[6:]))
+    except ValueError:
+        raise ValueError(f"not a date: {value[:20]!r}") from None
     return cleaned
 
 
