@@ -12,7 +12,6 @@ import http.client
 import os
 import signal
 import socket
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -49,18 +48,21 @@ def _big_instance(path: Path) -> tuple[str, str, str]:
     return str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID)
 
 
-def _metrics_dirs() -> set[str]:
-    return {name for name in os.listdir(tempfile.gettempdir()) if "mintstore-metrics" in name}
+def _metrics_dirs(temp: Path) -> set[str]:
+    return {name for name in os.listdir(temp) if "mintstore-metrics" in name}
 
 
 def test_sigterm_lets_a_150_mb_download_finish(tmp_path: Path) -> None:
     study, series, sop = _big_instance(tmp_path / "big.dcm")
     home = tmp_path / "home"
     home.mkdir()
-    before = _metrics_dirs()
+    # The servers' own temp folder: other processes on the machine may make
+    # metrics folders of their own in the system one.
+    temp = tmp_path / "temp"
+    temp.mkdir()
     server = ServerProcess(
         (tmp_path / "store").as_uri(),
-        environ={"HOME": str(home), "XDG_RUNTIME_DIR": ""},
+        environ={"HOME": str(home), "XDG_RUNTIME_DIR": "", "TMPDIR": str(temp)},
         options=["--graceful-timeout", "60"],
         log_path=tmp_path / "server.log",
     )
@@ -93,7 +95,7 @@ def test_sigterm_lets_a_150_mb_download_finish(tmp_path: Path) -> None:
     finally:
         server.stop()
     # The response was the stored instance, byte for byte.
-    check = ServerProcess((tmp_path / "store").as_uri())
+    check = ServerProcess((tmp_path / "store").as_uri(), environ={"TMPDIR": str(temp)})
     try:
         reference = MintClient(check.url)
         with (tmp_path / "again.dcm").open("wb") as out:
@@ -103,6 +105,6 @@ def test_sigterm_lets_a_150_mb_download_finish(tmp_path: Path) -> None:
         check.stop()
     assert hashlib.sha256((tmp_path / "again.dcm").read_bytes()).digest() == digest.digest()
     assert list(home.iterdir()) == [], "gunicorn left a control socket behind"
-    assert _metrics_dirs() <= before, "the metrics directory was not removed"
+    assert _metrics_dirs(temp) == set(), "the metrics directory was not removed"
     log = (tmp_path / "server.log").read_text()
     assert "Traceback" not in log
