@@ -1,7 +1,10 @@
 """``verify``, ``gc`` and ``reindex``: maintenance run directly against a store.
 
 These work on the bucket itself (not through a server) because they walk all
-of it; any number of servers may keep serving meanwhile.
+of it; any number of servers may keep serving meanwhile. They read the same
+configuration as ``serve`` (``--config`` / ``$MINTSTORE_CONFIG``, ``MINTSTORE_*``):
+the store URL from ``[http] store`` unless ``--store`` is given, and every engine
+tunable from ``[store]``.
 """
 
 from __future__ import annotations
@@ -9,29 +12,61 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from mintstore.store import StudyStore, open_study_store
+from mintstore.errors import ConfigurationError
+from mintstore.store import StoreConfig, StudyStore, open_study_store
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store", help="store URL (default: [http] store of the configuration, $MINTSTORE_STORE)"
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="TOML configuration file, as for serve (default: $MINTSTORE_CONFIG)",
+    )
 
 
 def register(subparsers: Any) -> None:
     """Add ``verify``, ``gc`` and ``reindex``."""
     verify = subparsers.add_parser("verify", help="check every committed reference and digest")
-    verify.add_argument("--store", required=True, help="store URL")
+    _store_options(verify)
     verify.set_defaults(handler=run_verify)
 
     gc = subparsers.add_parser("gc", help="delete content no commit references")
-    gc.add_argument("--store", required=True, help="store URL")
-    gc.add_argument("--grace-hours", type=float, default=24.0, help="keep younger blobs")
+    _store_options(gc)
+    gc.add_argument(
+        "--grace-hours",
+        type=float,
+        help="keep blobs younger than this (default: [store] gc_grace, 24 hours)",
+    )
     gc.set_defaults(handler=run_gc)
 
     reindex = subparsers.add_parser("reindex", help="rebuild the search index from the studies")
-    reindex.add_argument("--store", required=True, help="store URL")
+    _store_options(reindex)
     reindex.set_defaults(handler=run_reindex)
 
 
+def _engine(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, StoreConfig]:
+    from .serve import load_configuration
+    from .serve_options import HttpOptions
+
+    loaded = load_configuration(argparse.Namespace(config=args.config), environ)
+    url = args.store or loaded.get(HttpOptions).store
+    if not url:
+        raise ConfigurationError(
+            "no store given: use --store URL, MINTSTORE_STORE or [http] store in --config"
+        )
+    return url, loaded.get(StoreConfig)
+
+
 def _open(args: argparse.Namespace, environ: Mapping[str, str]) -> StudyStore:
-    return open_study_store(args.store, environ)
+    url, engine = _engine(args, environ)
+    return open_study_store(url, environ, engine)
 
 
 def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -48,7 +83,12 @@ def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def run_gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Delete unreferenced content older than the grace period."""
-    report = _open(args, environ).gc(timedelta(hours=args.grace_hours))
+    grace = None  # the engine's gc_grace
+    if args.grace_hours is not None:
+        if not 0 <= args.grace_hours < 10**6:
+            raise ConfigurationError(f"--grace-hours wants 0 or more hours, not {args.grace_hours}")
+        grace = timedelta(hours=args.grace_hours)
+    report = _open(args, environ).gc(grace)
     print(
         f"deleted {len(report.deleted)} blobs ({report.bytes_freed} bytes); "
         f"kept {report.kept_young} young"

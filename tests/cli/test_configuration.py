@@ -131,3 +131,18 @@ def test_the_operations_guide_lists_every_option() -> None:
     guide = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
     missing = [o.key for o in all_options(SECTIONS) if f"| `{o.key}` |" not in guide]
     assert not missing, f"docs/operations.md lacks {missing}: regenerate its reference table"
+
+
+def test_maintenance_reads_the_store_and_its_tunables_from_the_configuration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "store"
+    config = tmp_path / "mint.toml"
+    config.write_text(f'[http]\nstore = "{store.as_uri()}"\n[store]\ngc_grace = 0\n')
+    store.mkdir()
+    assert main(["reindex", "--config", str(config)], environ={}) == 0
+    assert main(["verify"], environ={"MINTSTORE_CONFIG": str(config)}) == 0
+    assert main(["gc", "--config", str(config)], environ={}) == 0
+    out = capsys.readouterr().out
+    assert "reindexed" in out and "0 problems" in out and "deleted 0 blobs" in out
+    assert (store / "mintstore.json").exists()
