@@ -1,10 +1,11 @@
 """``verify``, ``gc`` and ``reindex``: maintenance run directly against a store.
 
 These work on the bucket itself (not through a server) because they walk all
-of it; any number of servers may keep serving meanwhile. They read the same
-configuration as ``serve`` (``--config`` / ``$MINTSTORE_CONFIG``, ``MINTSTORE_*``):
-the store URL from ``[http] store`` unless ``--store`` is given, and every engine
-tunable from ``[store]``.
+of it; any number of servers may keep serving meanwhile. With ``--workers`` or
+``--scheduler`` they run on Dask, sharded by study key (mintstore.bulk.sharded).
+They read the same configuration as ``serve`` (``--config`` / ``$MINTSTORE_CONFIG``,
+``MINTSTORE_*``): the store URL from ``[http] store`` unless ``--store`` is given,
+and every engine tunable from ``[store]``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 
 from mintstore.errors import ConfigurationError
 from mintstore.store import StoreConfig, StudyStore, open_study_store
+
+from .bulk import add_cluster_options, cluster_options
 
 
 def _store_options(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +38,7 @@ def register(subparsers: Any) -> None:
     """Add ``verify``, ``gc`` and ``reindex``."""
     verify = subparsers.add_parser("verify", help="check every committed reference and digest")
     _store_options(verify)
+    _sharding(verify)
     verify.set_defaults(handler=run_verify)
 
     gc = subparsers.add_parser("gc", help="delete content no commit references")
@@ -44,14 +48,35 @@ def register(subparsers: Any) -> None:
         type=float,
         help="keep blobs younger than this (default: [store] gc_grace, 24 hours)",
     )
+    _sharding(gc)
     gc.set_defaults(handler=run_gc)
 
     reindex = subparsers.add_parser("reindex", help="rebuild the search index from the studies")
     _store_options(reindex)
+    _sharding(reindex)
     reindex.set_defaults(handler=run_reindex)
 
 
+def _sharding(parser: argparse.ArgumentParser) -> None:
+    add_cluster_options(parser)
+    parser.set_defaults(workers=None)  # no --workers and no --scheduler: in this process
+    parser.add_argument(
+        "--shard-digits", type=int, default=1, help="hex digits per study-key shard (1: 16)"
+    )
+
+
+def _on_dask(args: argparse.Namespace) -> bool:
+    return args.workers is not None or args.scheduler is not None
+
+
+def _dask_cluster(args: argparse.Namespace) -> Any:
+    if args.workers is None:
+        args.workers = 1
+    return cluster_options(args)
+
+
 def _engine(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, StoreConfig]:
+    """The store URL and the engine's tunables, from the flags and the configuration."""
     from .serve import load_configuration
     from .serve_options import HttpOptions
 
@@ -61,6 +86,7 @@ def _engine(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, 
         raise ConfigurationError(
             "no store given: use --store URL, MINTSTORE_STORE or [http] store in --config"
         )
+    args.store = url
     return url, loaded.get(StoreConfig)
 
 
@@ -71,7 +97,15 @@ def _open(args: argparse.Namespace, environ: Mapping[str, str]) -> StudyStore:
 
 def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Exit 1 if any committed reference is missing or corrupt."""
-    report = _open(args, environ).verify()
+    if _on_dask(args):
+        from mintstore.bulk.sharded import run_verify as sharded_verify
+
+        url, engine = _engine(args, environ)
+        report = sharded_verify(
+            url, environ, engine, _dask_cluster(args), shard_digits=args.shard_digits
+        )
+    else:
+        report = _open(args, environ).verify()
     print(
         f"{report.studies} studies, {report.versions} versions, {report.blobs_checked} blobs "
         f"checked, {len(report.problems)} problems, {len(report.orphans)} orphans"
@@ -83,12 +117,27 @@ def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def run_gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Delete unreferenced content older than the grace period."""
-    grace = None  # the engine's gc_grace
+    url, engine = _engine(args, environ)
+    grace = engine.gc_grace
     if args.grace_hours is not None:
         if not 0 <= args.grace_hours < 10**6:
             raise ConfigurationError(f"--grace-hours wants 0 or more hours, not {args.grace_hours}")
         grace = timedelta(hours=args.grace_hours)
-    report = _open(args, environ).gc(grace)
+    if _on_dask(args):
+        from dataclasses import replace
+
+        from mintstore.bulk.sharded import run_gc as sharded_gc
+
+        report = sharded_gc(
+            url,
+            environ,
+            replace(engine, gc_grace=grace),
+            _dask_cluster(args),
+            grace,
+            shard_digits=args.shard_digits,
+        )
+    else:
+        report = open_study_store(url, environ, engine).gc(grace)
     print(
         f"deleted {len(report.deleted)} blobs ({report.bytes_freed} bytes); "
         f"kept {report.kept_young} young"
@@ -98,6 +147,12 @@ def run_gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def run_reindex(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Rebuild the search manifests from the studies' commit records."""
-    result = _open(args, environ).reindex()
+    if _on_dask(args):
+        from mintstore.bulk.sharded import run_reindex as sharded_reindex
+
+        url, engine = _engine(args, environ)
+        result = sharded_reindex(url, environ, engine, _dask_cluster(args), args.shard_digits)
+    else:
+        result = _open(args, environ).reindex()
     print(f"reindexed: {result}")
     return 0
