@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from mintstore.dicomweb import DicomWebConfig
 from mintstore.errors import ConfigurationError
 from mintstore.web import ServerConfig, create_app, load_tokens
 
@@ -47,6 +48,16 @@ def register(subparsers: Any) -> None:
         default=[],
         metavar="NAME=URL",
         help="a store that ?action=copy&target=NAME may copy to (repeatable)",
+    )
+    parser.add_argument(
+        "--dicomweb-root", default="/dicom-web", help="DICOMweb mount point (below --base-path)"
+    )
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="an origin allowed to call DICOMweb from a browser, or * (repeatable)",
     )
     parser.set_defaults(handler=run)
 
@@ -86,6 +97,7 @@ def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> Server
         copy_targets=targets,
         lock_ttl=timedelta(seconds=args.lock_ttl),
         environ=dict(environ),
+        dicomweb=DicomWebConfig(root=args.dicomweb_root, cors_origins=tuple(args.cors_origin)),
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import Flask
 
 from mintstore.adapters.registry import open_store
+from mintstore.dicomweb.service import install_dicomweb
 from mintstore.store import StoreConfig, StudyStore
 
 from .auth import install_auth
@@ -39,4 +40,5 @@ def create_app(config: ServerConfig) -> Flask:
     install_auth(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint, url_prefix=config.base_path or None)
+    install_dicomweb(app, store, config.dicomweb, config.base_path)
     return app

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from mintstore.dicomweb.config import DicomWebConfig
 from mintstore.errors import ConfigurationError
 
 #: Scopes a token may carry; each one includes the ones before it, so an
@@ -121,6 +122,8 @@ class ServerConfig:
     environ: Mapping[str, str] = field(default_factory=dict)
     #: Directory for spooled upload parts (None: the system default).
     spool_dir: str | None = None
+    #: The DICOMweb front-end's options (mount point, CORS, limits).
+    dicomweb: DicomWebConfig = field(default_factory=DicomWebConfig)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_path", normalize_base_path(self.base_path))

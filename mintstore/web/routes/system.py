@@ -35,7 +35,8 @@ def healthz() -> Response:
 @blueprint.get("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI document of every route."""
-    return jsonify(openapi_document(context.config().base_path))
+    config = context.config()
+    return jsonify(openapi_document(config.base_path, config.dicomweb.root))
 
 
 @blueprint.get("/types")

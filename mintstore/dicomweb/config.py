@@ -1,0 +1,44 @@
+"""The DICOMweb front-end's own options (MINT-SPEC section 10).
+
+One frozen value made at the edge (the CLI) and handed to the app factory
+inside :class:`mintstore.web.ServerConfig`; nothing in this package reads the
+environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from mintstore.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class DicomWebConfig:
+    """Where DICOMweb is mounted and how it answers."""
+
+    #: Mount point, below the server's base path. Default ``/dicom-web``.
+    root: str = "/dicom-web"
+    #: Origins allowed to call DICOMweb from a browser (``*`` for any).
+    #: Default: none (no CORS headers are sent).
+    cors_origins: tuple[str, ...] = ()
+    #: Most results one QIDO-RS answer carries when the client sends no
+    #: ``limit`` (or a larger one). Default 1000.
+    max_results: int = 1000
+    #: Most studies a cross-study search reads the metadata of while it
+    #: filters on attributes the index does not hold. Default 5000.
+    max_scanned_studies: int = 5000
+    #: What STOW-RS does with an instance whose SOP Instance UID is stored
+    #: with different content: ``reject`` fails that instance (the only
+    #: policy implemented so far). Default ``reject``.
+    duplicates: Literal["reject"] = "reject"
+    #: Longest side of a thumbnail when the client gives no viewport. Default 128.
+    thumbnail_size: int = 128
+
+    def __post_init__(self) -> None:
+        stripped = self.root.strip().strip("/")
+        if not stripped or any(part in ("", ".", "..") for part in stripped.split("/")):
+            raise ConfigurationError(f"invalid DICOMweb root {self.root!r}")
+        object.__setattr__(self, "root", "/" + stripped)
+        if self.max_results < 1 or self.max_scanned_studies < 1 or self.thumbnail_size < 1:
+            raise ConfigurationError("DICOMweb limits must be positive")
