@@ -53,6 +53,10 @@ def register(subparsers: Any) -> None:
         "--dicomweb-root", default="/dicom-web", help="DICOMweb mount point (below --base-path)"
     )
     parser.add_argument(
+        "--dicomweb-url",
+        help="absolute DICOMweb URL for RetrieveURL/BulkDataURI (default: from the Host header)",
+    )
+    parser.add_argument(
         "--cors-origin",
         action="append",
         default=[],
@@ -97,7 +101,11 @@ def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> Server
         copy_targets=targets,
         lock_ttl=timedelta(seconds=args.lock_ttl),
         environ=dict(environ),
-        dicomweb=DicomWebConfig(root=args.dicomweb_root, cors_origins=tuple(args.cors_origin)),
+        dicomweb=DicomWebConfig(
+            root=args.dicomweb_root,
+            public_url=args.dicomweb_url,
+            cors_origins=tuple(args.cors_origin),
+        ),
     )
 
 

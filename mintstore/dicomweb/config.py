@@ -19,6 +19,11 @@ class DicomWebConfig:
 
     #: Mount point, below the server's base path. Default ``/dicom-web``.
     root: str = "/dicom-web"
+    #: Absolute URL clients reach DICOMweb at, used in RetrieveURL and
+    #: BulkDataURI (e.g. ``https://pacs.example/dicom-web``). Default None:
+    #: built from each request's Host header. Set it when clients send a
+    #: Host without the port (dicomweb-client does) or a proxy rewrites it.
+    public_url: str | None = None
     #: Origins allowed to call DICOMweb from a browser (``*`` for any).
     #: Default: none (no CORS headers are sent).
     cors_origins: tuple[str, ...] = ()
@@ -40,5 +45,9 @@ class DicomWebConfig:
         if not stripped or any(part in ("", ".", "..") for part in stripped.split("/")):
             raise ConfigurationError(f"invalid DICOMweb root {self.root!r}")
         object.__setattr__(self, "root", "/" + stripped)
+        if self.public_url is not None:
+            if not self.public_url.startswith(("http://", "https://")):
+                raise ConfigurationError(f"DICOMweb URL {self.public_url!r} must be http(s)://...")
+            object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
         if self.max_results < 1 or self.max_scanned_studies < 1 or self.thumbnail_size < 1:
             raise ConfigurationError("DICOMweb limits must be positive")

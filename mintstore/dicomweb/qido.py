@@ -178,13 +178,18 @@ def _text(tag: int, value: str) -> Attribute:
 
 
 class Record:
-    """One study, series or instance, looked up tag by tag."""
+    """One study, series or instance, looked up tag by tag.
 
-    def __init__(self, layers: list[Attributes], fallback: Callable[[], Attributes]) -> None:
+    ``below`` are the attribute sets of instances under it (the first
+    instance of each series), consulted in order for a tag stored at
+    instance level, such as an attribute the type dictionary does not place.
+    """
+
+    def __init__(self, layers: list[Attributes], below: Callable[[], list[Attributes]]) -> None:
         self.computed: Attributes = {}
         self._layers = layers
-        self._fallback = fallback
-        self._fallback_cache: Attributes | None = None
+        self._below = below
+        self._below_cache: list[Attributes] | None = None
 
     def get(self, tag: int) -> Attribute | None:
         if tag in self.computed:
@@ -192,9 +197,12 @@ class Record:
         for layer in self._layers:
             if tag in layer:
                 return layer[tag]
-        if self._fallback_cache is None:
-            self._fallback_cache = self._fallback()
-        return self._fallback_cache.get(tag)
+        if self._below_cache is None:
+            self._below_cache = self._below()
+        for attributes in self._below_cache:
+            if tag in attributes:
+                return attributes[tag]
+        return None
 
     def own_tags(self) -> set[int]:
         tags = set(self.computed)
@@ -210,14 +218,14 @@ class Record:
         return True
 
 
-def _first_instance_attributes(study: Study, series: Series | None) -> Callable[[], Attributes]:
-    def load() -> Attributes:
-        candidates = [series] if series is not None else study.sorted_series()
-        for each in candidates:
-            instances = each.sorted_instances()
-            if instances:
-                return effective_attributes(study, each, instances[0])
-        return {}
+def _first_instances(study: Study, series: Series | None) -> Callable[[], list[Attributes]]:
+    def load() -> list[Attributes]:
+        found: list[Attributes] = []
+        for each in [series] if series is not None else study.sorted_series():
+            if each.instances:
+                first = each.instances[min(each.instances)]
+                found.append(effective_attributes(study, each, first))
+        return found
 
     return load
 
@@ -234,7 +242,7 @@ def _modalities(study: Study) -> str:
 
 
 def study_record(study: Study, url: str) -> Record:
-    record = Record([study.attributes], _first_instance_attributes(study, None))
+    record = Record([study.attributes], _first_instances(study, None))
     computed = record.computed
     computed[MODALITIES_IN_STUDY] = _text(MODALITIES_IN_STUDY, _modalities(study))
     computed[STUDY_SERIES_COUNT] = _text(STUDY_SERIES_COUNT, str(len(study.series)))
@@ -246,7 +254,7 @@ def study_record(study: Study, url: str) -> Record:
 
 def series_record(study: Study, series: Series, url: str) -> Record:
     layers = [series.attributes, series.normalized_attributes, study.attributes]
-    record = Record(layers, _first_instance_attributes(study, series))
+    record = Record(layers, _first_instances(study, series))
     computed = record.computed
     computed[SERIES_INSTANCE_COUNT] = _text(SERIES_INSTANCE_COUNT, str(len(series.instances)))
     computed[RETRIEVE_URL] = _text(RETRIEVE_URL, url)
@@ -256,7 +264,7 @@ def series_record(study: Study, series: Series, url: str) -> Record:
 
 
 def instance_record(study: Study, series: Series, instance: Instance, url: str) -> Record:
-    record = Record([effective_attributes(study, series, instance)], dict)
+    record = Record([effective_attributes(study, series, instance)], list)
     record.computed[RETRIEVE_URL] = _text(RETRIEVE_URL, url)
     record.computed[SERIES_UID] = Attribute(SERIES_UID, "UI", val=series.series_instance_uid)
     return record

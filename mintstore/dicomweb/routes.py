@@ -37,7 +37,8 @@ def reads() -> StoreReads:
 
 
 def root_url() -> str:
-    return context.base_url() + settings().root
+    config = settings()
+    return config.public_url or context.base_url() + config.root
 
 
 def urls() -> qido.Urls:
