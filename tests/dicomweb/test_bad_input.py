@@ -44,16 +44,24 @@ def test_bad_requests_answer_4xx_with_a_message_and_change_nothing(
     before = _state(deployment)
     good = _bytes(ct.dataset)
     truncated = single_body("XYZ", [("application/dicom", good)])[:-40]
+    mp = {"Content-Type": DICOM_MULTIPART}
+    no_boundary = {"Content-Type": 'multipart/related; type="application/dicom"'}
+    json_parts = {"Content-Type": 'multipart/related; type="application/dicom+json"; boundary=XYZ'}
+    not_dicom = single_body("XYZ", [("application/dicom", b"not dicom at all")])
+    one_ct = single_body("XYZ", [("application/dicom", good)])
+    as_jpeg = {"Accept": 'multipart/related; type="image/jpeg"'}
+    ts = "1.2.840.10008.1.2.4.50"
+    jpeg_instance = {"Accept": f'multipart/related; type="application/dicom"; transfer-syntax={ts}'}
     cases: list[tuple[str, str, dict[str, str], bytes | None, int]] = [
         # STOW-RS: wrong media types, broken framing, not DICOM, wrong study
         ("POST", f"{root}/studies", {"Content-Type": "text/plain"}, b"hello", 415),
-        ("POST", f"{root}/studies", {"Content-Type": "multipart/related; type=\"application/dicom\""}, b"--x\r\n", 400),
-        ("POST", f"{root}/studies", {"Content-Type": DICOM_MULTIPART}, truncated, 400),
-        ("POST", f"{root}/studies", {"Content-Type": DICOM_MULTIPART}, b"--XYZ--\r\n", 400),
-        ("POST", f"{root}/studies", {"Content-Type": DICOM_MULTIPART}, single_body("XYZ", [("application/dicom", b"not dicom at all")]), 409),
-        ("POST", f"{root}/studies/{j2k.study}", {"Content-Type": DICOM_MULTIPART}, single_body("XYZ", [("application/dicom", good)]), 409),
-        ("POST", f"{root}/studies", {"Content-Type": 'multipart/related; type="application/dicom+json"; boundary=XYZ'}, b"--XYZ--\r\n", 415),
-        ("POST", f"{root}/studies/1..2", {"Content-Type": DICOM_MULTIPART}, b"--XYZ--\r\n", 400),
+        ("POST", f"{root}/studies", no_boundary, b"--x\r\n", 400),
+        ("POST", f"{root}/studies", mp, truncated, 400),
+        ("POST", f"{root}/studies", mp, b"--XYZ--\r\n", 400),
+        ("POST", f"{root}/studies", mp, not_dicom, 409),
+        ("POST", f"{root}/studies/{j2k.study}", mp, one_ct, 409),
+        ("POST", f"{root}/studies", json_parts, b"--XYZ--\r\n", 415),
+        ("POST", f"{root}/studies/1..2", mp, b"--XYZ--\r\n", 400),
         # bad UIDs
         ("GET", f"{root}/studies/1.2.abc/metadata", {}, None, 400),
         ("GET", f"{root}/studies/{'1' * 70}", {}, None, 400),
@@ -71,7 +79,7 @@ def test_bad_requests_answer_4xx_with_a_message_and_change_nothing(
         ("GET", f"{instance}/frames/abc", {}, None, 400),
         ("GET", f"{instance}/frames/1,,2", {}, None, 400),
         ("GET", f"{instance}/frames/99", {}, None, 404),
-        ("GET", f"{instance}/frames/1", {"Accept": 'multipart/related; type="image/jpeg"'}, None, 406),
+        ("GET", f"{instance}/frames/1", as_jpeg, None, 406),
         # bulk data and ranges
         ("GET", f"{root}/studies/{ct.study}/bulkdata/x", {}, None, 400),
         ("GET", f"{root}/studies/{ct.study}/bulkdata/5-2", {}, None, 400),
@@ -83,7 +91,7 @@ def test_bad_requests_answer_4xx_with_a_message_and_change_nothing(
         ("GET", f"{root}/studies/{ct.study}/metadata", {"Accept": "text/html"}, None, 406),
         ("GET", f"{root}/studies", {"Accept": "application/xml"}, None, 406),
         ("GET", instance, {"Accept": "text/html"}, None, 406),
-        ("GET", instance, {"Accept": 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50'}, None, 406),
+        ("GET", instance, jpeg_instance, None, 406),
         ("GET", f"{instance}/rendered", {"Accept": "application/pdf"}, None, 406),
         # rendering parameters
         ("GET", f"{instance}/rendered?quality=500", {}, None, 400),
@@ -106,7 +114,8 @@ def test_bad_requests_answer_4xx_with_a_message_and_change_nothing(
 
 
 def test_warning_for_known_but_unsupported_options(deployment: Deployment) -> None:
-    url = f"{deployment.root}/studies?orderby=PatientName&ReferencedStudySequence.ReferencedSOPInstanceUID=1.2"
+    nested = "ReferencedStudySequence.ReferencedSOPInstanceUID=1.2"
+    url = f"{deployment.root}/studies?orderby=PatientName&{nested}"
     response = requests.get(url, timeout=10)
     assert response.status_code == 200
     assert "not supported" in response.headers["Warning"]
