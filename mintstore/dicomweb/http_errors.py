@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 
 def _body(status: int, kind: str, message: str) -> Response:
+    if status < 500:
+        log.info("DICOMweb %s %s: %d %s", request.method, request.path, status, message)
     text = json.dumps({"status": status, "error": kind, "message": message})
     return Response(text, status=status, mimetype="application/json")
 

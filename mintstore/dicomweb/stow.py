@@ -12,6 +12,7 @@ content under a stored SOP Instance UID fails that instance (the engine's
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -25,7 +26,7 @@ from werkzeug.http import parse_options_header
 
 from mintstore.errors import DuplicateInstance, InvalidInput
 from mintstore.store import Actor, IngestSession
-from mintstore.web.multipart_in import Part, boundary_of, iter_parts
+from mintstore.web.multipart_in import Part, iter_parts
 
 from .media import DICOM, DICOM_JSON
 from .reads import StoreReads
@@ -87,7 +88,18 @@ def _parts(content_type: str, stream: IO[bytes], spool_dir: str | None) -> Itera
         raise UnsupportedMediaType(
             "STOW-RS with DICOM JSON metadata parts is not supported here; send Part-10 parts"
         )
-    yield from iter_parts(stream, boundary_of(content_type), spool_dir)
+    yield from iter_parts(stream, _boundary(options), spool_dir)
+
+
+#: RFC 2046 allows 70 characters; Orthanc 1.10 sends 73, so up to 200 are taken.
+_BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{1,200}")
+
+
+def _boundary(options: dict[str, str]) -> str:
+    boundary = options.get("boundary", "")
+    if not _BOUNDARY.fullmatch(boundary) or boundary.endswith(" "):
+        raise InvalidInput("multipart body without a valid boundary parameter")
+    return boundary
 
 
 def _header(part: Part) -> Outcome:
