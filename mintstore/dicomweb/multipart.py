@@ -14,7 +14,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
-PartMaker = Callable[[], tuple[str, bytes]]
+#: Makes one part: its media type and its content, whole or in pieces.
+PartMaker = Callable[[], tuple[str, bytes | list[bytes]]]
 
 
 def new_boundary() -> str:
@@ -39,7 +40,7 @@ def part_head(boundary: str, part_type: str, length: int, location: str | None =
 def iter_body(boundary: str, makers: Iterable[PartMaker], ahead: int = 4) -> Iterator[bytes]:
     """The body, making up to ``ahead`` parts concurrently, in order."""
     pool = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="wado")
-    pending: deque[Future[tuple[str, bytes]]] = deque()
+    pending: deque[Future[tuple[str, bytes | list[bytes]]]] = deque()
     source = iter(makers)
     try:
         for maker in source:
@@ -51,8 +52,9 @@ def iter_body(boundary: str, makers: Iterable[PartMaker], ahead: int = 4) -> Ite
             nxt = next(source, None)
             if nxt is not None:
                 pending.append(pool.submit(nxt))
-            yield part_head(boundary, part_type, len(body))
-            yield body
+            pieces = [body] if isinstance(body, bytes) else body
+            yield part_head(boundary, part_type, sum(len(p) for p in pieces))
+            yield from pieces
             yield b"\r\n"
         yield f"--{boundary}--\r\n".encode("ascii")
     finally:

@@ -153,7 +153,7 @@ def _retrieve(study: str, series: str | None = None, sop: str | None = None) -> 
     boundary = multipart.new_boundary()
 
     def maker(series_uid: str, sop_uid: str) -> multipart.PartMaker:
-        def make() -> tuple[str, bytes]:
+        def make() -> tuple[str, bytes | list[bytes]]:
             body = wado.instance_part10(snapshot, series_uid, sop_uid, syntax)
             return DICOM, body
 

@@ -100,18 +100,62 @@ def wanted_syntax(accept: list[MediaRange]) -> str | None:
     )
 
 
-def instance_part10(snapshot: Snapshot, series_uid: str, sop_uid: str, syntax: str | None) -> bytes:
-    """One instance as a Part-10 file, as stored or in ``syntax``."""
-    out = io.BytesIO()
+class ChunkSink(io.RawIOBase):
+    """A write-only file that keeps the written pieces instead of copying them.
+
+    The Part-10 writer hands over the pixel data as one large bytes value;
+    keeping it by reference saves two copies of every instance on the way
+    to the socket. Small pieces are joined so the body is not sent in
+    hundreds of tiny chunks.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pieces: list[bytes] = []
+        self._small: list[bytes] = []
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        piece = data if isinstance(data, bytes) else bytes(data)
+        if len(piece) >= 65536:
+            self._flush_small()
+            self.pieces.append(piece)
+        else:
+            self._small.append(piece)
+        self.size += len(piece)
+        return len(piece)
+
+    def tell(self) -> int:
+        return self.size
+
+    def _flush_small(self) -> None:
+        if self._small:
+            self.pieces.append(b"".join(self._small))
+            self._small = []
+
+    def chunks(self) -> list[bytes]:
+        self._flush_small()
+        return self.pieces
+
+
+def instance_part10(
+    snapshot: Snapshot, series_uid: str, sop_uid: str, syntax: str | None
+) -> list[bytes]:
+    """One instance as a Part-10 file (in pieces), as stored or in ``syntax``."""
+    out = ChunkSink()
     dataset = snapshot.dataset(series_uid, sop_uid)
     stored = str(dataset.file_meta.get("TransferSyntaxUID", EXPLICIT_LE))
     if syntax is None or syntax == stored:
-        snapshot.write_part10(dataset, out)
-        return out.getvalue()
+        snapshot.write_part10(dataset, out)  # type: ignore[arg-type]
+        return out.chunks()
+    buffer = io.BytesIO()
     _transcode(dataset, stored, syntax).save_as(
-        out, enforce_file_format=True, implicit_vr=syntax == IMPLICIT_LE, little_endian=True
+        buffer, enforce_file_format=True, implicit_vr=syntax == IMPLICIT_LE, little_endian=True
     )
-    return out.getvalue()
+    return [buffer.getvalue()]
 
 
 def check_transcodable(stored: str, syntax: str | None) -> None:
