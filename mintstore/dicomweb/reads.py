@@ -1,49 +1,38 @@
 """Every read the DICOMweb front-end makes of the study store, in one place.
 
-A request works on one :class:`Snapshot`: the study's metadata and item
-table at one version, so a WADO-RS answer never mixes two versions even if
-a STOW-RS commits in between. Only :class:`StudyStore`'s public methods are
-used; when the store grows a pinned version handle, this module is the one
-to switch.
-
-Decoded metadata of recent versions is kept in a small LRU (a version never
-changes once committed), bounded by count so memory does not grow with the
-archive.
+A request works on one :class:`Snapshot`: one pinned
+:class:`~mintstore.store.StudyVersion` (``StudyStore.open_version``), so a
+WADO-RS answer never mixes two versions even if a STOW-RS commits in
+between. Only :class:`StudyStore`'s public methods are used.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from mintstore.adapters import ObjectReader
 from mintstore.errors import ItemNotFound
 from mintstore.model import Attributes, Instance, Series, Study
-from mintstore.store import IngestSession, SearchPage, SearchQuery, StudyStore
-
-ItemOpener = Callable[[], ObjectReader]
+from mintstore.store import IngestSession, SearchPage, SearchQuery, StudyStore, StudyVersion
 
 
 @dataclass
 class Snapshot:
-    """One version of one study: metadata plus how to open its binary items."""
+    """One version of one study: metadata plus its binary items."""
 
     store: StudyStore
-    study_uid: str
-    version: int
+    handle: StudyVersion
     study: Study
-    _items: dict[int, tuple[int, ItemOpener]] | None = field(default=None, repr=False)
 
-    def _table(self) -> dict[int, tuple[int, ItemOpener]]:
-        if self._items is None:
-            self._items = {
-                bid: (size, opener)
-                for bid, size, opener in self.store.iter_items(self.study_uid, version=self.version)
-            }
-        return self._items
+    @property
+    def study_uid(self) -> str:
+        return self.handle.study_uid
+
+    @property
+    def version(self) -> int:
+        return self.handle.version
 
     def series(self, series_uid: str) -> Series:
         found = self.study.series.get(series_uid)
@@ -59,26 +48,17 @@ class Snapshot:
         return series, found
 
     def item_size(self, bid: int) -> int:
-        row = self._table().get(bid)
-        if row is None:
-            raise ItemNotFound(f"study {self.study_uid} has no bulk data item {bid}")
-        return row[0]
+        return self.handle.item_size(bid)
 
     def open_item(self, bid: int) -> ObjectReader:
-        row = self._table().get(bid)
-        if row is None:
-            raise ItemNotFound(f"study {self.study_uid} has no bulk data item {bid}")
-        return row[1]()
+        return self.handle.open_item(bid)
 
     def read_item(self, bid: int) -> bytes:
-        with self.open_item(bid) as reader:
-            return reader.read()
+        return self.handle.read_item(bid)
 
     def read_item_range(self, bid: int, start: int, end: int) -> bytes:
         """Bytes ``start`` to ``end`` (exclusive) of one item."""
-        if start == 0 and end >= self.item_size(bid):
-            return self.read_item(bid)
-        return self.store.read_item_range(self.study_uid, bid, start, end)
+        return self.handle.read_item_range(bid, start, end)
 
     def dataset(self, series_uid: str, sop_uid: str) -> Any:
         """The instance rebuilt as a pydicom Dataset (all its binary items read)."""
@@ -101,28 +81,14 @@ def effective_attributes(study: Study, series: Series, instance: Instance) -> At
 
 
 class StoreReads:
-    """The store as DICOMweb sees it, with a small cache of decoded versions."""
+    """The store as DICOMweb sees it."""
 
-    def __init__(self, store: StudyStore, cached_versions: int = 16) -> None:
+    def __init__(self, store: StudyStore) -> None:
         self.store = store
-        self._cache: OrderedDict[tuple[str, int], Study] = OrderedDict()
-        self._limit = cached_versions
-        self._lock = threading.Lock()
 
     def snapshot(self, study_uid: str) -> Snapshot:
-        version = self.store.study_info(study_uid).version
-        key = (study_uid, version)
-        with self._lock:
-            study = self._cache.get(key)
-            if study is not None:
-                self._cache.move_to_end(key)
-        if study is None:
-            study = self.store.metadata(study_uid, version)
-            with self._lock:
-                self._cache[key] = study
-                while len(self._cache) > self._limit:
-                    self._cache.popitem(last=False)
-        return Snapshot(self.store, study_uid, version, study)
+        handle = self.store.open_version(study_uid)
+        return Snapshot(self.store, handle, handle.metadata())
 
     def search(self, query: SearchQuery) -> SearchPage:
         return self.store.search(query)
