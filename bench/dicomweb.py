@@ -12,8 +12,9 @@ servers, each on a fresh store:
   + frames/1, on one fresh connection;
 * a thumbnail (Orthanc 1.10 has no /thumbnail: its /rendered?viewport=128,128).
 
-Best of ``--repeat`` for each read. Orthanc binds 0.0.0.0, so the benchmark
-re-runs itself inside a private network namespace (mintstore.testing.orthanc).
+Best of ``--repeat`` for each read, the two servers alternating (a load spike
+hits both). Orthanc binds 0.0.0.0, so the benchmark re-runs itself inside a
+private network namespace (mintstore.testing.orthanc).
 Goals (MINT-SPEC 10 / issue 10): STOW and WADO >= 2x Orthanc's rate, series
 metadata >= 10x faster, first frame <= 50 ms. Figures print whatever they are.
 """
@@ -95,93 +96,107 @@ def _multipart(files: list[Path], boundary: str) -> Iterator[bytes]:
     yield f"--{boundary}--\r\n".encode()
 
 
-def _best(run: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return min(times)
-
-
-def suite(
-    peer: Peer, ct: list[Path], ct_study: str, meta: list[Path], repeat: int
-) -> dict[str, float]:
-    results: dict[str, float] = {}
+def _timed(run: Callable[[], object]) -> float:
     started = time.perf_counter()
-    status = peer.stow(ct)
-    results["stow_s"] = time.perf_counter() - started
-    assert status == 200, f"{peer.name} STOW answered {status}"
-    assert peer.stow(meta) == 200, f"{peer.name} STOW of the metadata series failed"
-    meta_study, meta_series = _uids(meta[0])
+    run()
+    return time.perf_counter() - started
 
-    def wado() -> None:
-        connection = peer.connect()
-        status, body = peer.get(
-            connection,
-            f"/studies/{ct_study}",
-            {"Accept": 'multipart/related; type="application/dicom"'},
-        )
+
+class Suite:
+    """The measurements against one peer; each method is one timed request (sequence)."""
+
+    def __init__(self, peer: Peer, ct_study: str, meta_study: str, meta_series: str) -> None:
+        self.peer = peer
+        self.ct_study = ct_study
+        self.meta = f"/studies/{meta_study}/series/{meta_series}/metadata"
+        self.results: dict[str, float] = {}
+        self.instance = ""
+        self.metadata_body = b""
+
+    def keep_best(self, key: str, seconds: float) -> None:
+        self.results[key] = min(seconds, self.results.get(key, float("inf")))
+
+    def stow(self, ct: list[Path], meta: list[Path]) -> None:
+        status = 0
+
+        def send() -> None:
+            nonlocal status
+            status = self.peer.stow(ct)
+
+        self.results["stow_s"] = _timed(send)
+        assert status == 200, f"{self.peer.name} STOW answered {status}"
+        assert self.peer.stow(meta) == 200, f"{self.peer.name} STOW of the metadata series failed"
+
+    def wado(self) -> None:
+        connection = self.peer.connect()
+        accept = {"Accept": 'multipart/related; type="application/dicom"'}
+        started = time.perf_counter()
+        status, body = self.peer.get(connection, f"/studies/{self.ct_study}", accept)
+        self.keep_best("wado_s", time.perf_counter() - started)
         assert status == 200, status
-        results["wado_bytes"] = len(body)
+        self.results["wado_bytes"] = len(body)
         connection.close()
 
-    results["wado_s"] = _best(wado, repeat)
-
-    bodies: list[bytes] = []
-
-    def metadata() -> None:
+    def metadata(self) -> None:
         # The response only: parsing 3 MB of JSON is the client's time, not the server's.
-        connection = peer.connect()
-        status, body = peer.get(
-            connection, f"/studies/{meta_study}/series/{meta_series}/metadata", JSON
-        )
+        connection = self.peer.connect()
+        started = time.perf_counter()
+        status, body = self.peer.get(connection, self.meta, JSON)
+        self.keep_best("metadata_s", time.perf_counter() - started)
         assert status == 200, status
-        bodies[:] = [body]
+        self.metadata_body = body
         connection.close()
 
-    results["metadata_s"] = _best(metadata, repeat)
-    results["metadata_instances"] = len(json.loads(bodies[0]))
-
-    sop_holder: list[str] = []
-
-    def first_frame() -> None:
+    def first_frame(self) -> None:
+        peer, study = self.peer, self.ct_study
         connection = peer.connect()
-        status, body = peer.get(connection, f"/studies/{ct_study}/series", JSON)
+        started = time.perf_counter()
+        status, body = peer.get(connection, f"/studies/{study}/series", JSON)
         assert status == 200, status
         series = json.loads(body)[0]["0020000E"]["Value"][0]
         status, body = peer.get(
-            connection, f"/studies/{ct_study}/series/{series}/instances?limit=1", JSON
+            connection, f"/studies/{study}/series/{series}/instances?limit=1", JSON
         )
         assert status == 200, status
         sop = json.loads(body)[0]["00080018"]["Value"][0]
-        sop_holder[:] = [series, sop]
-        status, body = peer.get(
-            connection,
-            f"/studies/{ct_study}/series/{series}/instances/{sop}/frames/1",
-            {"Accept": 'multipart/related; type="application/octet-stream"'},
-        )
+        self.instance = f"/studies/{study}/series/{series}/instances/{sop}"
+        octets = {"Accept": 'multipart/related; type="application/octet-stream"'}
+        status, body = peer.get(connection, self.instance + "/frames/1", octets)
+        self.keep_best("first_frame_s", time.perf_counter() - started)
         assert status == 200, status
-        results["frame_bytes"] = len(body)
         connection.close()
 
-    results["first_frame_s"] = _best(first_frame, max(repeat, 5))
-    series, sop = sop_holder
-    instance = f"/studies/{ct_study}/series/{series}/instances/{sop}"
-
-    def thumbnail() -> None:
-        connection = peer.connect()
-        status, body = peer.get(connection, instance + "/thumbnail", {"Accept": "image/jpeg"})
+    def thumbnail(self) -> None:
+        connection = self.peer.connect()
+        jpeg = {"Accept": "image/jpeg"}
+        started = time.perf_counter()
+        status, body = self.peer.get(connection, self.instance + "/thumbnail", jpeg)
         if status != 200:  # Orthanc 1.10's plugin: no thumbnail resource
-            status, body = peer.get(
-                connection, instance + "/rendered?viewport=128,128", {"Accept": "image/jpeg"}
+            started = time.perf_counter()
+            status, body = self.peer.get(
+                connection, self.instance + "/rendered?viewport=128,128", jpeg
             )
+        self.keep_best("thumbnail_s", time.perf_counter() - started)
         assert status == 200, status
-        results["thumbnail_bytes"] = len(body)
+        self.results["thumbnail_bytes"] = len(body)
         connection.close()
 
-    results["thumbnail_s"] = _best(thumbnail, max(repeat, 5))
-    return results
+
+def measure(suites: list[Suite], ct: list[Path], meta: list[Path], repeat: int) -> None:
+    """Every measurement, the peers alternating so a load spike hits both alike."""
+    for suite in suites:
+        suite.stow(ct, meta)
+    for step, rounds in (
+        (Suite.wado, repeat),
+        (Suite.metadata, repeat),
+        (Suite.first_frame, max(repeat, 5)),
+        (Suite.thumbnail, max(repeat, 5)),
+    ):
+        for _ in range(rounds):
+            for suite in suites:
+                step(suite)
+    for suite in suites:
+        suite.results["metadata_instances"] = len(json.loads(suite.metadata_body))
 
 
 def _uids(path: Path) -> tuple[str, str]:
@@ -208,18 +223,19 @@ def run(args: argparse.Namespace) -> int:
         port = free_port()
         root = f"http://127.0.0.1:{port}/dicom-web"
         options = ["--port", str(port), "--dicomweb-url", root]
-        with ServerProcess(store.as_uri(), options=options, log_path=work / "mint.log"):
-            mint = suite(Peer("mintstore", root), ct_files, ct_study, meta_files, args.repeat)
-        with OrthancProcess(
-            {"StorageCompression": False}, log_path=work / "orthanc.log"
-        ) as orthanc:
-            other = suite(
-                Peer("orthanc", orthanc.url + "/dicom-web"),
-                ct_files,
-                ct_study,
-                meta_files,
-                args.repeat,
-            )
+        meta_study, meta_series = _uids(meta_files[0])
+        with (
+            ServerProcess(store.as_uri(), options=options, log_path=work / "mint.log"),
+            OrthancProcess({"StorageCompression": False}, log_path=work / "orthanc.log") as orthanc,
+        ):
+            suites = [
+                Suite(Peer("mintstore", root), ct_study, meta_study, meta_series),
+                Suite(
+                    Peer("orthanc", orthanc.url + "/dicom-web"), ct_study, meta_study, meta_series
+                ),
+            ]
+            measure(suites, ct_files, meta_files, args.repeat)
+        mint, other = suites[0].results, suites[1].results
         _report(args, size, mint, other)
     finally:
         shutil.rmtree(work, ignore_errors=True)
