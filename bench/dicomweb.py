@@ -142,7 +142,9 @@ class Suite:
         connection = self.peer.connect()
         started = time.perf_counter()
         status, body = self.peer.get(connection, self.meta, JSON)
-        self.keep_best("metadata_s", time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        self.results.setdefault("metadata_first_s", elapsed)  # nothing cached yet
+        self.keep_best("metadata_s", elapsed)
         assert status == 200, status
         self.metadata_body = body
         connection.close()
@@ -255,7 +257,8 @@ def _report(
     rows = [
         ("STOW-RS of the CT series", "stow_s", ">= 2x"),
         ("WADO-RS of the whole study", "wado_s", ">= 2x"),
-        ("series metadata (DICOM JSON)", "metadata_s", ">= 10x"),
+        ("series metadata, first request", "metadata_first_s", ">= 10x"),
+        ("series metadata, best (cached)", "metadata_s", ">= 10x"),
         ("QIDO + first frame", "first_frame_s", "<= 50 ms"),
         ("thumbnail", "thumbnail_s", "report"),
     ]

@@ -187,8 +187,18 @@ def _metadata(study: str, series: str | None = None, sop: str | None = None) -> 
     _uids(study, series, sop)
     snapshot = reads().snapshot(study)
     _selected(snapshot, series, sop)
-    text = "".join(wado.iter_metadata(snapshot, bulk_base(study), series, sop))
-    return Response(text, mimetype=DICOM_JSON)
+    base = bulk_base(study)
+    # A committed version never changes: its JSON is kept in the app's
+    # bounded document cache, keyed by version, selection and URL base.
+    key = (study, snapshot.version, "dicomweb-metadata", f"{series}/{sop} {base}", False)
+
+    def build() -> bytes:
+        return "".join(wado.iter_metadata(snapshot, base, series, sop)).encode("utf-8")
+
+    body = context.document_cache().get_or_build(key, build)
+    response = Response(body, mimetype=DICOM_JSON)
+    response.headers["ETag"] = snapshot.handle.etag
+    return response
 
 
 @blueprint.get("/studies/<study>/metadata")
