@@ -65,6 +65,13 @@ def register(subparsers: Any) -> None:
         help="absolute DICOMweb URL for RetrieveURL/BulkDataURI (default: from the Host header)",
     )
     parser.add_argument(
+        "--duplicates",
+        choices=("reject", "replace"),
+        default="reject",
+        help="STOW-RS of other content under a stored SOP Instance UID: fail that instance "
+        "(reject, the default) or commit it as a new version (replace)",
+    )
+    parser.add_argument(
         "--cors-origin",
         action="append",
         default=[],
@@ -114,6 +121,7 @@ def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> Server
             root=args.dicomweb_root,
             public_url=args.dicomweb_url,
             cors_origins=tuple(args.cors_origin),
+            duplicates=args.duplicates,
         ),
     )
 

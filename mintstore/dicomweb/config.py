@@ -34,9 +34,10 @@ class DicomWebConfig:
     #: filters on attributes the index does not hold. Default 5000.
     max_scanned_studies: int = 5000
     #: What STOW-RS does with an instance whose SOP Instance UID is stored
-    #: with different content: ``reject`` fails that instance (the only
-    #: policy implemented so far). Default ``reject``.
-    duplicates: Literal["reject"] = "reject"
+    #: with different content: ``reject`` fails that instance (0111H);
+    #: ``replace`` commits it as a new version of the study, the old content
+    #: kept in history. Default ``reject``.
+    duplicates: Literal["reject", "replace"] = "reject"
     #: Longest side of a thumbnail when the client gives no viewport. Default 128.
     thumbnail_size: int = 128
 
@@ -49,5 +50,9 @@ class DicomWebConfig:
             if not self.public_url.startswith(("http://", "https://")):
                 raise ConfigurationError(f"DICOMweb URL {self.public_url!r} must be http(s)://...")
             object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+        if self.duplicates not in ("reject", "replace"):
+            raise ConfigurationError(
+                f"duplicates must be reject or replace, not {self.duplicates!r}"
+            )
         if self.max_results < 1 or self.max_scanned_studies < 1 or self.thumbnail_size < 1:
             raise ConfigurationError("DICOMweb limits must be positive")

@@ -384,6 +384,7 @@ def _stow(study: str | None) -> Response:
         context.actor(),
         study_uid=study,
         spool_dir=context.config().spool_dir,
+        replace_duplicates=settings().duplicates == "replace",
     )
     studies = {o.study for o in result.outcomes if o.failure is None and o.study}
     the_study = study or (next(iter(studies)) if len(studies) == 1 else None)
