@@ -197,8 +197,10 @@ def _metadata(study: str, series: str | None = None, sop: str | None = None) -> 
 
     body = context.document_cache().get_or_build(key, build)
     response = Response(body, mimetype=DICOM_JSON)
+    # The version's ETag: a viewer revalidating gets a 304 until something is committed.
     response.headers["ETag"] = snapshot.handle.etag
-    return response
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
 
 
 @blueprint.get("/studies/<study>/metadata")

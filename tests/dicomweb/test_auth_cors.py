@@ -1,14 +1,20 @@
-"""DICOMweb under the MINT API's bearer tokens and scopes, and CORS preflights before them."""
+"""DICOMweb under the MINT API's bearer tokens and scopes, CORS preflights before them,
+and metadata revalidation with the version's ETag."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+import pydicom
 from flask import Flask
 
 from mintstore.dicomweb import DicomWebConfig
+from mintstore.dicomweb.multipart import single_body
 from mintstore.web import ServerConfig, create_app, load_tokens
+
+from .corpus import PYDICOM_FILES
 
 
 def _app(tmp_path: Path) -> Flask:
@@ -57,3 +63,25 @@ def test_scopes_and_preflight(tmp_path: Path) -> None:
     assert denied.headers["Access-Control-Allow-Origin"] == "https://viewer.example"
     document = client.get("/openapi.json", headers=reader).get_json()
     assert "/wado/studies/{study}/metadata" in document["paths"]
+
+
+def test_metadata_revalidates_with_the_version_etag(tmp_path: Path) -> None:
+    client = _app(tmp_path).test_client()
+    writer = {"Authorization": "Bearer w-secret"}
+    data = (PYDICOM_FILES / "CT_small.dcm").read_bytes()
+    study = pydicom.dcmread(io.BytesIO(data)).StudyInstanceUID
+    multipart = 'multipart/related; type="application/dicom"; boundary=B'
+    body = single_body("B", [("application/dicom", data)])
+    assert (
+        client.post(
+            "/wado/studies", data=body, headers={**writer, "Content-Type": multipart}
+        ).status_code
+        == 200
+    )
+    first = client.get(f"/wado/studies/{study}/metadata", headers=writer)
+    assert first.status_code == 200 and first.headers["ETag"] == '"0"'
+    again = client.get(
+        f"/wado/studies/{study}/metadata",
+        headers={**writer, "If-None-Match": first.headers["ETag"]},
+    )
+    assert again.status_code == 304 and again.data == b""
