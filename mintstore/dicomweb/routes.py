@@ -200,7 +200,8 @@ def _metadata(study: str, series: str | None = None, sop: str | None = None) -> 
     # The version's ETag: a viewer revalidating gets a 304 until something is committed.
     response.headers["ETag"] = snapshot.handle.etag
     response.headers["Cache-Control"] = "no-cache"
-    return response.make_conditional(request)
+    response.make_conditional(request)  # turns it into a 304 in place when it matches
+    return response
 
 
 @blueprint.get("/studies/<study>/metadata")
