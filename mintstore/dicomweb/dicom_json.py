@@ -11,11 +11,22 @@ instance and the shared levels of a series can be written once).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 
-from mintstore.formats.json_values import value_array
+from mintstore.formats.json_values import NUMERIC_VRS, value_array
 from mintstore.formats.wire import encode_base64
 from mintstore.model import BINARY_VRS, Attribute, Attributes
+
+#: Printable ASCII without quote or backslash: one value that JSON carries as is.
+_PLAIN = re.compile(r"[ !#-\[\]-~]*\Z")
+
+
+def _value(vr: str, val: str) -> str:
+    """``value_array`` with a shortcut for the common one-value plain string."""
+    if vr != "PN" and vr not in NUMERIC_VRS and _PLAIN.match(val):
+        return '["' + val + '"]'
+    return value_array(vr, val)
 
 
 def bulk_uri(bulk_base: str, attribute: Attribute) -> str:
@@ -31,7 +42,7 @@ def element(attribute: Attribute, bulk_base: str | None) -> str:
 
     ``bulk_base`` None leaves bulk references out (QIDO-RS answers).
     """
-    text = '{"vr":' + json.dumps(attribute.vr)
+    text = '{"vr":"' + attribute.vr + '"'
     if attribute.items is not None:
         if attribute.items:
             inner = ",".join(members(item.attributes, bulk_base) for item in attribute.items)
@@ -46,7 +57,7 @@ def element(attribute: Attribute, bulk_base: str | None) -> str:
             text += ',"InlineBinary":"' + encode_base64(attribute.data) + '"'
         return text + "}"
     if attribute.val:
-        text += ',"Value":' + value_array(attribute.vr, attribute.val)
+        text += ',"Value":' + _value(attribute.vr, attribute.val)
     return text + "}"
 
 
