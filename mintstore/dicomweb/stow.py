@@ -31,6 +31,7 @@ from mintstore.web.multipart_in import Part, iter_parts
 from .media import DICOM, DICOM_JSON
 from .reads import StoreReads
 from .replace import replace_instance
+from .stow_json import json_instances
 
 #: FailureReason values (PS3.4 Annex GG / PS3.7 C).
 PROCESSING_FAILURE = 0x0110
@@ -66,7 +67,7 @@ class StowResult:
         return 200 if len(stored) == len(self.outcomes) else 202
 
 
-def _parts(content_type: str, stream: IO[bytes], spool_dir: str | None) -> Iterator[Part]:
+def _parts(content_type: str, stream: IO[bytes], spool_dir: str | None) -> Iterator[Part | Outcome]:
     mimetype, options = parse_options_header(content_type)
     mimetype = mimetype.lower()
     if mimetype == DICOM:
@@ -85,11 +86,27 @@ def _parts(content_type: str, stream: IO[bytes], spool_dir: str | None) -> Itera
     part_type = options.get("type", DICOM).lower()
     if part_type not in (DICOM, DICOM_JSON):
         raise UnsupportedMediaType(f"STOW-RS parts of type {part_type!r} are not accepted")
+    parts = iter_parts(stream, _boundary(options), spool_dir)
     if part_type == DICOM_JSON:
-        raise UnsupportedMediaType(
-            "STOW-RS with DICOM JSON metadata parts is not supported here; send Part-10 parts"
-        )
-    yield from iter_parts(stream, _boundary(options), spool_dir)
+        yield from _from_json(parts)
+        return
+    yield from parts
+
+
+def _from_json(parts: Iterator[Part]) -> Iterator[Part | Outcome]:
+    """DICOM JSON + bulk parts as Part-10 parts (a dataset that cannot be made is
+    reported as a failed instance with its reason)."""
+    read: list[Part] = []
+    try:
+        read.extend(parts)
+        for made in json_instances(read):
+            if isinstance(made, InvalidInput):
+                yield Outcome(None, None, failure=CANNOT_UNDERSTAND, reason=str(made))
+            else:
+                yield made
+    finally:
+        for part in read:
+            part.body.close()
 
 
 #: RFC 2046 allows 70 characters; Orthanc 1.10 sends 73, so up to 200 are taken.
@@ -138,6 +155,9 @@ def store_body(
         session = stack.enter_context(reads.begin_ingest())
         conflicts: list[tuple[Part, Outcome]] = []
         for part in _parts(content_type, stream, spool_dir):
+            if isinstance(part, Outcome):  # a JSON dataset that could not be made
+                result.outcomes.append(part)
+                continue
             stack.callback(part.body.close)
             outcome = _store_part(session, part, study_uid)
             result.outcomes.append(outcome)

@@ -47,6 +47,7 @@ def test_bad_requests_answer_4xx_with_a_message_and_change_nothing(
     mp = {"Content-Type": DICOM_MULTIPART}
     no_boundary = {"Content-Type": 'multipart/related; type="application/dicom"'}
     json_parts = {"Content-Type": 'multipart/related; type="application/dicom+json"; boundary=XYZ'}
+    octets = {"Content-Type": 'multipart/related; type="application/octet-stream"; boundary=XYZ'}
     not_dicom = single_body("XYZ", [("application/dicom", b"not dicom at all")])
     one_ct = single_body("XYZ", [("application/dicom", good)])
     as_jpeg = {"Accept": 'multipart/related; type="image/jpeg"'}
@@ -60,7 +61,8 @@ def test_bad_requests_answer_4xx_with_a_message_and_change_nothing(
         ("POST", f"{root}/studies", mp, b"--XYZ--\r\n", 400),
         ("POST", f"{root}/studies", mp, not_dicom, 409),
         ("POST", f"{root}/studies/{j2k.study}", mp, one_ct, 409),
-        ("POST", f"{root}/studies", json_parts, b"--XYZ--\r\n", 415),
+        ("POST", f"{root}/studies", json_parts, b"--XYZ--\r\n", 400),
+        ("POST", f"{root}/studies", octets, b"--XYZ--\r\n", 415),
         ("POST", f"{root}/studies/1..2", mp, b"--XYZ--\r\n", 400),
         # bad UIDs
         ("GET", f"{root}/studies/1.2.abc/metadata", {}, None, 400),
