@@ -145,7 +145,15 @@ def _selected(
 
 def _retrieve(study: str, series: str | None = None, sop: str | None = None) -> Response:
     _uids(study, series, sop)
-    syntax = wado.wanted_syntax(parse_accept(request.headers.get("Accept")))
+    accept = parse_accept(request.headers.get("Accept"))
+    if wado.wants_zip(accept):
+        snapshot = reads().snapshot(study)
+        pairs = [(s, i) for s, i, _ in _selected(snapshot, series, sop)]
+        zipped = stream_with_context(wado.iter_zip(snapshot, pairs))
+        response = Response(zipped, mimetype="application/zip")
+        response.headers["Content-Disposition"] = f'attachment; filename="{study}.zip"'
+        return response
+    syntax = wado.wanted_syntax(accept)
     snapshot = reads().snapshot(study)
     chosen = _selected(snapshot, series, sop)
     for _, _, stored in chosen:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -139,6 +140,34 @@ class ChunkSink(io.RawIOBase):
     def chunks(self) -> list[bytes]:
         self._flush_small()
         return self.pieces
+
+    def take(self) -> list[bytes]:
+        """The pieces written since the last ``take``."""
+        taken = self.chunks()
+        self.pieces = []
+        return taken
+
+
+def wants_zip(accept: list[MediaRange]) -> bool:
+    """``application/zip`` asked for before any DICOM media type."""
+    for entry in accept:
+        if not entry.multipart and entry.type == "application/zip":
+            return True
+        if entry.multipart or type_matches(entry.type, DICOM):
+            return False
+    return False
+
+
+def iter_zip(snapshot: Snapshot, chosen: list[tuple[str, str]]) -> Iterator[bytes]:
+    """A ZIP of the instances as stored, one instance in memory at a time."""
+    sink = ChunkSink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
+        for series_uid, sop_uid in chosen:
+            with archive.open(f"{series_uid}/{sop_uid}.dcm", "w", force_zip64=True) as member:
+                for piece in instance_part10(snapshot, series_uid, sop_uid, None):
+                    member.write(piece)
+            yield from sink.take()
+    yield from sink.take()
 
 
 def instance_part10(

@@ -6,6 +6,8 @@ Everything read back is compared element by element with the files sent.
 from __future__ import annotations
 
 import copy
+import io
+import zipfile
 from typing import Any
 
 import pydicom
@@ -264,3 +266,17 @@ def test_openapi_lists_the_dicomweb_routes(deployment: Deployment) -> None:
         in document["paths"]
     )
     assert "post" in document["paths"]["/dicom-web/studies"]
+
+
+def test_retrieve_series_as_zip(deployment: Deployment) -> None:
+    ct = deployment.corpus["ct1"]
+    url = f"{deployment.root}/studies/{ct.study}/series/{ct.series}"
+    answer = requests.get(url, headers={"Accept": "application/zip"}, timeout=30)
+    assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(answer.content)) as archive:
+        names = sorted(archive.namelist())
+        assert names == sorted(f"{ct.series}/{deployment.corpus[n].sop}.dcm" for n in MULTI[:3])
+        by_sop = {p.sop: p for p in deployment.corpus.values()}
+        for name in names:
+            ds = pydicom.dcmread(io.BytesIO(archive.read(name)))
+            assert same_elements(by_sop[ds.SOPInstanceUID].dataset, ds) == []
