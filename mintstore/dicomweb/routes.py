@@ -240,8 +240,7 @@ def retrieve_frames(study: str, series: str, sop: str, frames: str) -> Response:
         wado.effective(snapshot, series_obj, instance), instance.transfer_syntax_uid
     )
     numbers = parse_frame_list(frames, layout.frame_count)
-    part_type, decode = wado.frame_choice(accept, layout)
-    syntax = "1.2.840.10008.1.2.1" if decode or part_type == OCTET else layout.syntax
+    part_type, decode, syntax = wado.frame_choice(accept, layout)
     boundary = multipart.new_boundary()
     typed = f"{part_type}; transfer-syntax={syntax}"
 

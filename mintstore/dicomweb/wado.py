@@ -25,6 +25,7 @@ from mintstore.render import native_bytes
 from . import dicom_json
 from .media import (
     DICOM,
+    EXPLICIT_BE,
     EXPLICIT_LE,
     IMPLICIT_LE,
     NATIVE_SYNTAXES,
@@ -212,23 +213,32 @@ def _transcode(dataset: Any, stored: str, syntax: str) -> Any:
 # --- frames -------------------------------------------------------------------------------
 
 
-def frame_choice(accept: list[MediaRange], layout: PixelLayout) -> tuple[str, bool]:
-    """(media type of the parts, decode to native?) for the frames of ``layout``."""
+def frame_choice(accept: list[MediaRange], layout: PixelLayout) -> tuple[str, bool, str]:
+    """(media type of the parts, decode?, transfer syntax they are in) for ``layout``.
+
+    Native frames are sent as stored, except big-endian ones, which are
+    decoded to little endian unless the client asks for them as stored.
+    """
     stored_type = frame_media_type(layout.syntax)
     native = layout.syntax in NATIVE_SYNTAXES
+    big_endian = layout.syntax == EXPLICIT_BE
     for entry in accept:
         part = entry.part_type if entry.multipart else entry.type
         syntax = entry.transfer_syntax
         if native:
-            if type_matches(part, OCTET) and syntax in (None, "*", EXPLICIT_LE, layout.syntax):
-                return OCTET, False
+            if not type_matches(part, OCTET):
+                continue
+            if big_endian and syntax in ("*", EXPLICIT_BE):
+                return OCTET, False, EXPLICIT_BE
+            if syntax in (None, "*", EXPLICIT_LE, layout.syntax):
+                return OCTET, big_endian, EXPLICIT_LE
             continue
         if syntax in ("*", layout.syntax) and (type_matches(part, stored_type) or part == OCTET):
-            return stored_type, False
+            return stored_type, False, layout.syntax
         if syntax is None and part != OCTET and type_matches(part, stored_type):
-            return stored_type, False
+            return stored_type, False, layout.syntax
         if part == OCTET and syntax in (None, EXPLICIT_LE):
-            return OCTET, True
+            return OCTET, True, EXPLICIT_LE
     raise NotAcceptable(
         f"frames of this instance are {stored_type} (transfer syntax {layout.syntax}); "
         f'ask for multipart/related; type="{stored_type}" or '

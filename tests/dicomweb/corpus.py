@@ -32,6 +32,7 @@ SOURCES = {
     "multiframe": PYDICOM_DATA / "emri_small.dcm",
     "rgb": PYDICOM_DATA / "SC_rgb.dcm",
     "mono1": PYDICOM_FILES / "MR_small.dcm",
+    "bigendian": PYDICOM_FILES / "MR_small_bigendian.dcm",
 }
 MULTI = ("ct1", "ct2", "ct3", "mr")
 

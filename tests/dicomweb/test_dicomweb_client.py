@@ -194,7 +194,9 @@ def test_metadata_at_every_level_equals_the_sources(deployment: Deployment) -> N
         _compare_metadata(deployment, instance, name)
 
 
-@pytest.mark.parametrize("name", ["ct1", "multiframe", "rgb", "jpeg", "jpegls", "j2k", "rle"])
+@pytest.mark.parametrize(
+    "name", ["ct1", "multiframe", "rgb", "bigendian", "jpeg", "jpegls", "j2k", "rle"]
+)
 def test_frames_native_and_compressed(deployment: Deployment, name: str) -> None:
     client, prepared = deployment.client, deployment.corpus[name]
     ds = prepared.dataset
@@ -225,6 +227,21 @@ def test_frames_native_and_compressed(deployment: Deployment, name: str) -> None
             assert decoded[0] == first.astype(first.dtype.newbyteorder("<")).tobytes()
         else:
             assert len(decoded[0]) == first.size * first.itemsize
+    elif syntax == "1.2.840.10008.1.2.2":
+        # big endian frames come as little endian unless asked for as stored
+        frames = client.retrieve_instance_frames(
+            prepared.study, prepared.series, prepared.sop, numbers
+        )
+        pixels = ds.pixel_array
+        assert frames == [pixels.astype(pixels.dtype.newbyteorder("<")).tobytes()]
+        stored = client.retrieve_instance_frames(
+            prepared.study,
+            prepared.series,
+            prepared.sop,
+            numbers,
+            media_types=(("application/octet-stream", "*"),),
+        )
+        assert stored == [ds.PixelData]
     else:
         frames = client.retrieve_instance_frames(
             prepared.study, prepared.series, prepared.sop, numbers
