@@ -1,15 +1,17 @@
 """The DICOMweb front-end's own options (MINT-SPEC section 10).
 
-One frozen value made at the edge (the CLI) and handed to the app factory
-inside :class:`mintstore.web.ServerConfig`; nothing in this package reads the
+One frozen dataclass, a section of ``mintstore serve``'s configuration
+(``[dicomweb]`` in the TOML file, ``MINTSTORE_DICOMWEB_*`` variables,
+``--dicomweb-*`` flags); the app finds it as
+``ServerConfig.component(DicomWebConfig)``. Nothing in this package reads the
 environment.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
+from mintstore.configuration import Section, option
 from mintstore.errors import ConfigurationError
 
 
@@ -17,29 +19,27 @@ from mintstore.errors import ConfigurationError
 class DicomWebConfig:
     """Where DICOMweb is mounted and how it answers."""
 
-    #: Mount point, below the server's base path. Default ``/dicom-web``.
-    root: str = "/dicom-web"
-    #: Absolute URL clients reach DICOMweb at, used in RetrieveURL and
-    #: BulkDataURI (e.g. ``https://pacs.example/dicom-web``). Default None:
-    #: built from each request's Host header. Set it when clients send a
-    #: Host without the port (dicomweb-client does) or a proxy rewrites it.
-    public_url: str | None = None
-    #: Origins allowed to call DICOMweb from a browser (``*`` for any).
-    #: Default: none (no CORS headers are sent).
-    cors_origins: tuple[str, ...] = ()
-    #: Most results one QIDO-RS answer carries when the client sends no
-    #: ``limit`` (or a larger one). Default 1000.
-    max_results: int = 1000
-    #: Most studies a cross-study search reads the metadata of while it
-    #: filters on attributes the index does not hold. Default 5000.
-    max_scanned_studies: int = 5000
-    #: What STOW-RS does with an instance whose SOP Instance UID is stored
-    #: with different content: ``reject`` fails that instance (0111H);
-    #: ``replace`` commits it as a new version of the study, the old content
-    #: kept in history. Default ``reject``.
-    duplicates: Literal["reject", "replace"] = "reject"
-    #: Longest side of a thumbnail when the client gives no viewport. Default 128.
-    thumbnail_size: int = 128
+    root: str = option("/dicom-web", "DICOMweb mount point, below the base path")
+    public_url: str | None = option(
+        None,
+        "absolute URL clients reach DICOMweb at, for RetrieveURL and BulkDataURI (unset: "
+        "from each request's Host; set it when clients drop the port from Host, as "
+        "dicomweb-client does)",
+    )
+    cors_origins: tuple[str, ...] = option(
+        (), "an origin allowed to call DICOMweb from a browser, or * (none: no CORS headers)"
+    )
+    max_results: int = option(1000, "most results of one QIDO-RS answer")
+    max_scanned_studies: int = option(
+        5000, "most studies a cross-study QIDO-RS reads while filtering beyond the index"
+    )
+    duplicates: str = option(
+        "reject",
+        "STOW-RS of other content under a stored SOP Instance UID: fail that instance "
+        "(reject) or commit it as a new version, the old kept in history (replace)",
+        choices=("reject", "replace"),
+    )
+    thumbnail_size: int = option(128, "longest side of a thumbnail without a viewport")
 
     def __post_init__(self) -> None:
         stripped = self.root.strip().strip("/")
@@ -56,3 +56,16 @@ class DicomWebConfig:
             )
         if self.max_results < 1 or self.max_scanned_studies < 1 or self.thumbnail_size < 1:
             raise ConfigurationError("DICOMweb limits must be positive")
+
+
+#: The configuration section: ``--dicomweb-*`` flags, plus the short spellings.
+SECTION = Section(
+    "dicomweb",
+    DicomWebConfig,
+    flag_prefix="dicomweb-",
+    aliases={
+        "cors_origins": "--cors-origin",
+        "public_url": "--dicomweb-url",
+        "duplicates": "--duplicates",
+    },
+)

@@ -32,7 +32,9 @@ def _app(tmp_path: Path) -> Flask:
     config = ServerConfig(
         store_url="memory://dicomweb-auth",
         tokens=load_tokens(tokens),
-        dicomweb=DicomWebConfig(root="/wado", cors_origins=("https://viewer.example",)),
+        components={
+            DicomWebConfig: DicomWebConfig(root="/wado", cors_origins=("https://viewer.example",))
+        },
     )
     return create_app(config)
 

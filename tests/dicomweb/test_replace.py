@@ -24,7 +24,8 @@ def _part10(ds: pydicom.Dataset) -> bytes:
 
 def test_conflicting_instance_is_committed_as_a_new_version() -> None:
     config = ServerConfig(
-        store_url="memory://dicomweb-replace", dicomweb=DicomWebConfig(duplicates="replace")
+        store_url="memory://dicomweb-replace",
+        components={DicomWebConfig: DicomWebConfig(duplicates="replace")},
     )
     app = create_app(config)
     client = app.test_client()
