@@ -184,8 +184,22 @@ class Suite:
         connection.close()
 
 
-def measure(suites: list[Suite], ct: list[Path], meta: list[Path], repeat: int) -> None:
-    """Every measurement, the peers alternating so a load spike hits both alike."""
+def measure(
+    suites: list[Suite], warm: list[Path], ct: list[Path], meta: list[Path], repeat: int
+) -> None:
+    """Every measurement, the peers alternating so a load spike hits both alike.
+
+    A small study is stored and read first on each server (not timed), so no
+    server's first-request start-up (imports, caches) counts in a figure.
+    """
+    for suite in suites:
+        assert suite.peer.stow(warm) == 200, f"{suite.peer.name}: warm-up STOW failed"
+        warm_study = _uids(warm[0])[0]
+        connection = suite.peer.connect()
+        accept = {"Accept": 'multipart/related; type="application/dicom"'}
+        assert suite.peer.get(connection, f"/studies/{warm_study}", accept)[0] == 200
+        assert suite.peer.get(connection, f"/studies/{warm_study}/metadata", JSON)[0] == 200
+        connection.close()
     for suite in suites:
         suite.stow(ct, meta)
     for step, rounds in (
@@ -218,6 +232,8 @@ def run(args: argparse.Namespace) -> int:
         ct_study = _uids(ct_files[0])[0]
         write_ct_series(work / "meta", args.metadata_instances, rows=64, columns=64, seed=2)
         meta_files = sorted((work / "meta").glob("*.dcm"))
+        write_ct_series(work / "warm", 3, seed=3)
+        warm_files = sorted((work / "warm").glob("*.dcm"))
         del ct
         size = sum(p.stat().st_size for p in ct_files)
         store = work / "mint-data"
@@ -236,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
                     Peer("orthanc", orthanc.url + "/dicom-web"), ct_study, meta_study, meta_series
                 ),
             ]
-            measure(suites, ct_files, meta_files, args.repeat)
+            measure(suites, warm_files, ct_files, meta_files, args.repeat)
         mint, other = suites[0].results, suites[1].results
         _report(args, size, mint, other)
     finally:
