@@ -121,10 +121,7 @@ def render(
     layout = pixel_layout(effective(snapshot, series, instance), instance.transfer_syntax_uid)
     number = 1
     if frames is not None:
-        numbers = parse_frame_list(frames, layout.frame_count)
-        if len(numbers) > 1:
-            options.warnings.append("only the first frame asked for is rendered")
-        number = numbers[0]
+        number = parse_frame_list(frames, layout.frame_count)[0]
     data = snapshot.read_item(layout.bid(number))
     return render_frame(
         layout.spec,

@@ -344,9 +344,20 @@ def _rendered(
     _uids(study, series, sop)
     options = rendering.parse_options(request.args, thumbnail, settings().thumbnail_size)
     media_type = rendering.choose_media_type(parse_accept(request.headers.get("Accept")))
+    if frames is not None and "," in frames:
+        options.warnings.append("only the first frame asked for is rendered")
     snapshot = reads().snapshot(study)
-    body = rendering.render(snapshot, series, sop, frames, media_type, options)
+    # A version's pixels never change: the picture is kept like a metadata document.
+    key = (study, snapshot.version, "dicomweb-rendered", f"{request.full_path} {media_type}", False)
+
+    def build() -> bytes:
+        return rendering.render(snapshot, series, sop, frames, media_type, options)
+
+    body = context.document_cache().get_or_build(key, build)
     response = Response(body, mimetype=media_type)
+    response.headers["ETag"] = snapshot.handle.etag
+    response.headers["Cache-Control"] = "no-cache"
+    response.make_conditional(request)
     return _warn(response, options.warnings)
 
 
