@@ -8,8 +8,6 @@ study and hands over to :mod:`.qido`, :mod:`.wado`, :mod:`.stow` or
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from flask import Blueprint, Response, current_app, request, stream_with_context
 from werkzeug.exceptions import NotAcceptable, RequestedRangeNotSatisfiable
 
@@ -432,11 +430,3 @@ def store_instances() -> Response:
 @blueprint.post("/studies/<study>")
 def store_study_instances(study: str) -> Response:
     return _stow(study)
-
-
-def body_chunks(text: Iterator[str]) -> Iterator[bytes]:
-    for chunk in text:
-        yield chunk.encode("utf-8")
-
-
-__all__ = ["DICOM", "blueprint"]
