@@ -21,7 +21,7 @@ KEYS = [
     "offset", "fuzzymatching", "00100010", "0020000D", "orderby", "NotAKeyword", "a.b",
     "window", "viewport", "quality",
 ]  # fmt: skip
-TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)
+TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=20)
 
 
 @pytest.fixture(scope="module")
