@@ -30,8 +30,8 @@ class Condition:
 
     @property
     def universal(self) -> bool:
-        """An empty value matches everything (the key is only a return key)."""
-        return self.value == ""
+        """An empty value, or ``*`` alone (PS3.4 C.2.2.2.4), matches everything."""
+        return self.value == "" or (self.value == "*" and self.vr in WILDCARD_VRS)
 
     def matches(self, stored: str | None) -> bool:
         """Does an attribute whose text is ``stored`` (None: absent/empty) match?"""
