@@ -18,7 +18,7 @@ from mintstore.errors import MintError
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, separate from ``main`` so tests can inspect it."""
-    from mintstore.commands import maintenance, serve, transfer
+    from mintstore.commands import dimse, maintenance, serve, transfer
 
     parser = argparse.ArgumentParser(
         prog="mintstore",
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.register(subparsers)
     transfer.register(subparsers)
     maintenance.register(subparsers)
+    dimse.register(subparsers)
     return parser
 
 
