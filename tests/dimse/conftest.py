@@ -16,6 +16,7 @@ from mintstore.adapters.registry import open_store
 from mintstore.dimse.spool import SPOOL_PREFIX
 from mintstore.store import StoreConfig, StudyStore
 from mintstore.testing.dimse_server import DimseProcess, StoreSCP
+from mintstore.testing.mint_server import free_port
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +31,24 @@ def storescp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreSCP]:
 
 
 @pytest.fixture(scope="module")
+def commit_port() -> int:
+    """Where the storage commitment tests listen for a call-back (COMMITSCU)."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
 def gateway(
-    store_dir: Path, storescp: StoreSCP, tmp_path_factory: pytest.TempPathFactory
+    store_dir: Path,
+    storescp: StoreSCP,
+    commit_port: int,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[DimseProcess]:
     """One ``mintstore dimse`` per module; STORESCP is a known destination,
     and so is the pynetdicom SCU of the commitment tests (COMMITSCU)."""
     log = tmp_path_factory.mktemp("logs") / "dimse.log"
     options = [
         "--destination", f"{storescp.ae_title}=127.0.0.1:{storescp.port}",
+        "--destination", f"COMMITSCU=127.0.0.1:{commit_port}",
         "--batch-max-delay", "0.05",
     ]  # fmt: skip
     with DimseProcess(store_dir.as_uri(), options=options, log_path=log) as process:
