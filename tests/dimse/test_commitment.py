@@ -113,6 +113,7 @@ def test_result_on_a_new_association_after_release(
         block=False,
         evt_handlers=[(evt.EVT_N_EVENT_REPORT, reports.handle)],
     )
+    assert server is not None
     try:
         ae = AE(ae_title="COMMITSCU")
         ae.add_requested_context(StorageCommitmentPushModel)
