@@ -126,7 +126,7 @@ def parse_query(sop_class: str, identifier: Dataset) -> Query:
         raise IdentifierError(str(error)) from error
     query = Query(root, level, keys)
     depth = levels.index(level)
-    for above in levels[1:depth]:
+    for above in levels[:depth]:
         tag = UNIQUE_KEYS[above][0]
         if above in ("STUDY", "SERIES") and not query.uids(tag):
             raise IdentifierError(f"a {level} query needs the {above} level's unique key")
