@@ -13,13 +13,15 @@ import signal
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mintstore.adapters.registry import open_store
 from mintstore.dimse.config import DimseConfig, TlsConfig, check_ae_title, parse_destination
-from mintstore.dimse.server import DimseServer
 from mintstore.errors import ConfigurationError
 from mintstore.store import StoreConfig, StudyStore
+
+if TYPE_CHECKING:
+    from mintstore.dimse.server import DimseServer
 
 DEFAULT_STORE_DIR = "mint-data"
 
@@ -99,6 +101,8 @@ def start_gateway(
     store_url: str | None, environ: Mapping[str, str], config: DimseConfig
 ) -> DimseServer:
     """Open the store and start the gateway in background threads (for ``serve``)."""
+    from mintstore.dimse.server import DimseServer  # pynetdicom only when it is used
+
     store = StudyStore(open_store(_store_url(store_url), environ), StoreConfig())
     server = DimseServer(store, config)
     port = server.start()

@@ -13,9 +13,12 @@ HTTP API uses (no second copy of the data, no side database):
 * :mod:`.retrieve` - C-MOVE and C-GET;
 * :mod:`.commitment` - Storage Commitment Push Model;
 * :mod:`.server` - the Application Entity, its contexts and handlers.
+
+The package itself imports only the configuration, so the command line can
+build its parser without loading pynetdicom; ``mintstore.dimse.server.DimseServer``
+is the gateway.
 """
 
 from mintstore.dimse.config import Destination, DimseConfig, TlsConfig
-from mintstore.dimse.server import DimseServer
 
-__all__ = ["Destination", "DimseConfig", "DimseServer", "TlsConfig"]
+__all__ = ["Destination", "DimseConfig", "TlsConfig"]
