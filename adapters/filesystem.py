@@ -9,7 +9,10 @@ locks, so it holds across processes and machines sharing the directory:
 * OVERWRITE publishes it with ``rename`` (atomic replace);
 * CREATE publishes it with ``link``, which fails if the name exists: that is
   the create-if-absent primitive, race-free between processes;
-* the directory is fsynced afterwards so the new name survives a crash.
+* the directory is fsynced afterwards so the new name survives a crash;
+* every directory a put creates has its parent fsynced before the put
+  returns, so a power loss cannot take an acknowledged object away together
+  with a directory entry that was never written to disk.
 
 Limitation: a filesystem cannot hold both a file ``a`` and a directory ``a``,
 so storing ``a`` and ``a/b`` in one store raises ``NotSupported``.
@@ -125,6 +128,33 @@ def _fsync_directory(path: Path) -> None:
         os.close(descriptor)
 
 
+def _make_durable_directories(directory: Path) -> None:
+    """``mkdir -p`` that fsyncs the parent of every directory it creates.
+
+    A new directory's own entry lives in its parent: without the parent's
+    fsync, a power loss can drop the directory and everything published in
+    it after the put answered. A directory a concurrent writer created
+    (``FileExistsError``) gets its parent fsynced too, since that writer may
+    not have got there yet. Raises ``FileExistsError`` when a parent is a
+    file and ``FileNotFoundError`` when a concurrent delete removed a parent
+    (the caller retries), like ``Path.mkdir``.
+    """
+    missing: list[Path] = []
+    probe = directory
+    while not probe.is_dir():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir()
+        except FileExistsError:
+            if not path.is_dir():
+                raise
+        _fsync_directory(path.parent)
+
+
 def _write_all(descriptor: int, view: memoryview) -> None:
     """os.write may write less than asked (large buffers, signals): loop until done."""
     while view:
@@ -216,7 +246,7 @@ class FileStore(ObjectStore):
         """
         for _ in range(_PUBLISH_ATTEMPTS):
             try:
-                target.parent.mkdir(parents=True, exist_ok=True)
+                _make_durable_directories(target.parent)
             except NotADirectoryError as exc:
                 raise _clash(key) from exc  # a parent "directory" is an object
             except FileNotFoundError:

@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from mintstore.adapters.registry import open_store
-from mintstore.store import StoreConfig, StudyStore
+from mintstore.store import StudyStore, open_study_store
 
 
 def register(subparsers: Any) -> None:
@@ -32,7 +31,7 @@ def register(subparsers: Any) -> None:
 
 
 def _open(args: argparse.Namespace, environ: Mapping[str, str]) -> StudyStore:
-    return StudyStore(open_store(args.store, environ), StoreConfig())
+    return open_study_store(args.store, environ)
 
 
 def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

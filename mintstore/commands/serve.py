@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mintstore.errors import ConfigurationError
+from mintstore.store import StoreConfig
 from mintstore.web import ServerConfig, create_app, load_tokens
 
 DEFAULT_STORE_DIR = "mint-data"
@@ -40,7 +41,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
     parser.add_argument("--max-request-bytes", type=int, default=8 * 1024**3)
-    parser.add_argument("--lock-ttl", type=float, default=600.0, help="lock lifetime in seconds")
+    parser.add_argument("--lock-ttl", type=float, help="lock lifetime in seconds (default 600)")
+    parser.add_argument(
+        "--freshness",
+        type=float,
+        default=0.0,
+        help="seconds a read may lag another process's commit (0 = strict; W > 0: warm "
+        "reads list nothing and the change log is followed once per W)",
+    )
     parser.add_argument(
         "--copy-target",
         action="append",
@@ -84,7 +92,8 @@ def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> Server
         tokens=tokens,
         max_request_bytes=args.max_request_bytes,
         copy_targets=targets,
-        lock_ttl=timedelta(seconds=args.lock_ttl),
+        lock_ttl=timedelta(seconds=args.lock_ttl) if args.lock_ttl is not None else None,
+        engine=StoreConfig(freshness=timedelta(seconds=max(0.0, args.freshness))),
         environ=dict(environ),
     )
 

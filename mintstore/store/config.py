@@ -99,9 +99,16 @@ class StoreConfig:
       entries follow the newest one.
     * ``index_refresh``: minimum time between two tail checks of the change
       log by the in-process search index (0 = check on every query).
+    * ``freshness``: how stale this process's idea of a study's latest
+      version may be when another process commits (0 = strict: every read
+      of the latest version lists the study's log, one LIST; W > 0: the
+      system change log is followed at most once per W for the whole store
+      and warm reads list nothing). Own commits are always seen at once.
+    * ``cache_bytes``: memory bound of the decoded documents and item
+      tables cached by digest (both immutable, so never invalidated).
     """
 
-    lock_ttl: timedelta = timedelta(minutes=5)
+    lock_ttl: timedelta = timedelta(minutes=10)
     lock_margin: timedelta = timedelta(seconds=5)
     gc_grace: timedelta = timedelta(hours=24)
     seq_backfill_after: timedelta = timedelta(seconds=60)
@@ -109,6 +116,8 @@ class StoreConfig:
     upload_workers: int = 8
     compact_every: int = 1000
     index_refresh: timedelta = timedelta(0)
+    freshness: timedelta = timedelta(0)
+    cache_bytes: int = 256 * 1024**2
     clock: Callable[[], datetime] = utc_now
     codec: MetadataCodec = field(default_factory=_default_codec)
     converter: Converter = field(default_factory=_default_converter)

@@ -12,11 +12,12 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
 from mintstore.errors import ConfigurationError
+from mintstore.store import StoreConfig
 
 #: Scopes a token may carry; each one includes the ones before it, so an
 #: administrator never needs three entries to do everything.
@@ -116,7 +117,10 @@ class ServerConfig:
     max_metadata_bytes: int = 256 * 1024**2
     #: Named stores ``?action=copy&target=NAME`` may copy to (name -> URL).
     copy_targets: Mapping[str, str] = field(default_factory=dict)
-    lock_ttl: timedelta = timedelta(minutes=10)
+    #: Lock lifetime; None keeps the engine's (``engine.lock_ttl``).
+    lock_ttl: timedelta | None = None
+    #: Every tunable of the storage engine (freshness, caches, settle, gc grace...).
+    engine: StoreConfig = field(default_factory=StoreConfig)
     #: Where credentials for the store SDKs are looked up (given once).
     environ: Mapping[str, str] = field(default_factory=dict)
     #: Directory for spooled upload parts (None: the system default).
@@ -124,6 +128,13 @@ class ServerConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_path", normalize_base_path(self.base_path))
+
+    @property
+    def store_config(self) -> StoreConfig:
+        """The engine configuration this server's stores are opened with."""
+        if self.lock_ttl is None:
+            return self.engine
+        return replace(self.engine, lock_ttl=self.lock_ttl)
 
     @property
     def auth_required(self) -> bool:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from flask import Response
 
-from mintstore.adapters.registry import open_store
 from mintstore.errors import InvalidInput
-from mintstore.store import StoreConfig, StudyStore
+from mintstore.store import open_study_store
 
 from .. import context
 from ..auth import require_scope
@@ -28,16 +27,17 @@ def copy_or_move(study: str, action: str, target: str) -> Response:
     require_scope("admin")
     config = context.config()
     if target in config.copy_targets:
-        objects = open_store(config.copy_targets[target], config.environ)
+        destination = open_study_store(
+            config.copy_targets[target], config.environ, config.store_config
+        )
         try:
-            destination = StudyStore(objects, StoreConfig(lock_ttl=config.lock_ttl))
             store = context.store()
             if action == "copy":
                 report = store.copy_study(study, destination)
             else:
                 report = store.move_study(study, destination, context.actor())
         finally:
-            objects.close()
+            destination.close()
         return document(
             "copyReport",
             {
@@ -60,9 +60,9 @@ def _copy_to_server(study: str, action: str, url: str) -> Response:
     from mintstore.client import MintClient
 
     store = context.store()
-    metadata = store.metadata(study)
+    version = store.open_version(study)
     client = MintClient(url)
-    sent = client.upload_mint(metadata, store.iter_items(study))
+    sent = client.upload_mint(version.metadata(), version.iter_items())
     if action == "move":
         store.delete(study, context.actor())
     return document(
