@@ -98,15 +98,27 @@ def _store_url(store: str | None) -> str:
 
 
 def start_gateway(
-    store_url: str | None, environ: Mapping[str, str], config: DimseConfig
+    store_url: str | None,
+    environ: Mapping[str, str],
+    config: DimseConfig,
+    *,
+    announce: bool = True,
 ) -> DimseServer:
-    """Open the store and start the gateway in background threads (for ``serve``)."""
+    """Open the store and start the gateway in background threads.
+
+    ``announce`` prints the listening line on stdout (the first line of
+    ``mintstore dimse``, which tests read); beside ``serve`` it is logged
+    instead, so that serve's own first line stays the HTTP one."""
     from mintstore.dimse.server import DimseServer  # pynetdicom only when it is used
 
     store = StudyStore(open_store(_store_url(store_url), environ), StoreConfig())
     server = DimseServer(store, config)
     port = server.start()
-    print(f"mintstore DIMSE {config.ae_title} listening on {config.host}:{port}", flush=True)
+    line = f"mintstore DIMSE {config.ae_title} listening on {config.host}:{port}"
+    if announce:
+        print(line, flush=True)
+    else:
+        logging.getLogger("mintstore.dimse").info(line)
     return server
 
 
@@ -125,3 +137,21 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     finally:
         server.stop()
     return 0
+
+
+def add_serve_options(parser: argparse.ArgumentParser) -> None:
+    """``serve --dicom-port PORT --ae-title TITLE``: the gateway beside the HTTP API."""
+    parser.add_argument(
+        "--dicom-port", type=int, help="also run the DIMSE gateway on this port (mintstore dimse)"
+    )
+    parser.add_argument("--ae-title", default=DimseConfig.ae_title, help="the gateway's AE title")
+
+
+def start_for_serve(
+    args: argparse.Namespace, environ: Mapping[str, str], store_url: str
+) -> DimseServer | None:
+    """Start the gateway in this ``serve`` process if ``--dicom-port`` was given."""
+    if args.dicom_port is None:
+        return None
+    config = DimseConfig(host=args.host, port=args.dicom_port, ae_title=args.ae_title)
+    return start_gateway(store_url, environ, config, announce=False)

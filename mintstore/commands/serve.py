@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from mintstore.commands import dimse
 from mintstore.errors import ConfigurationError
 from mintstore.store import StoreConfig
 from mintstore.web import ServerConfig, create_app, load_tokens
@@ -56,6 +57,7 @@ def register(subparsers: Any) -> None:
         metavar="NAME=URL",
         help="a store that ?action=copy&target=NAME may copy to (repeatable)",
     )
+    dimse.add_serve_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -102,6 +104,15 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Serve until interrupted."""
     config = build_config(args, environ)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    gateway = dimse.start_for_serve(args, environ, config.store_url)
+    try:
+        return _serve(args, config)
+    finally:
+        if gateway is not None:
+            gateway.stop()
+
+
+def _serve(args: argparse.Namespace, config: ServerConfig) -> int:
     if args.workers > 1:
         return _run_gunicorn(config, args.host, args.port, args.workers)
     from werkzeug.serving import WSGIRequestHandler, make_server

@@ -1,10 +1,9 @@
 """Every read the DIMSE gateway makes of the store, in one module.
 
 Only :class:`StudyStore`'s public methods are used. A study read for a
-retrieve is pinned to one version: its metadata and the item openers of that
-same version, so a commit landing meanwhile cannot mix two versions in one
-C-MOVE. (When ``StudyStore.open_version`` lands, :class:`PinnedStudy` is the
-one place to switch to it.)
+retrieve is pinned to one version (``StudyStore.open_version``): its
+metadata and its items come from that same version, so a commit landing
+meanwhile cannot mix two versions in one C-MOVE.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from typing import Any
 
 from mintstore.errors import ItemNotFound, StudyGone, StudyNotFound
 from mintstore.model import Study
-from mintstore.store import SearchQuery, StudyStore
+from mintstore.store import SearchQuery, StudyStore, StudyVersion
 
 #: Page size when walking search results (the index's own pages).
 _PAGE = 1000
@@ -65,61 +64,28 @@ def stored_sop_uids(store: StudyStore, study_uid: str) -> set[str]:
 
 @dataclass
 class PinnedStudy:
-    """One version of one study: its metadata and the readers of its items."""
+    """One version of one study (``StudyStore.open_version``) and its metadata."""
 
     store: StudyStore
+    pinned: StudyVersion
     study: Study
-    version: int
 
     @classmethod
     def open(cls, store: StudyStore, study_uid: str) -> PinnedStudy | None:
         try:
-            version = store.study_info(study_uid).version
-            return cls(store, store.metadata(study_uid, version), version)
-        except (StudyNotFound, StudyGone):
+            pinned = store.open_version(study_uid)
+            return cls(store, pinned, pinned.metadata())
+        except (StudyNotFound, StudyGone, ItemNotFound):
             return None
+
+    @property
+    def version(self) -> int:
+        return self.pinned.version
 
     def dataset(self, series_uid: str, sop_uid: str) -> Any:
         """The instance rebuilt as a pydicom Dataset (with its file meta), as stored."""
-        uid = self.study.study_instance_uid
-        openers = {
-            bid: opener
-            for bid, _, opener in self.store.iter_items(
-                uid, self._bids(series_uid, sop_uid), self.version
-            )
-        }
-
-        def read_item(bid: int) -> bytes:
-            opener = openers.get(bid)
-            if opener is None:
-                raise ItemNotFound(f"binary item {bid} of study {uid} is missing")
-            with opener() as reader:
-                data: bytes = reader.read()
-            return data
-
         converter = self.store.config.converter
-        return converter.instance_to_dataset(self.study, series_uid, sop_uid, read_item)
-
-    def _bids(self, series_uid: str, sop_uid: str) -> list[int]:
-        """The binary items one instance refers to (study, series and its own)."""
-        series = self.study.series[series_uid]
-        instance = series.instances[sop_uid]
-        bids: set[int] = set()
-        for attributes in (
-            self.study.attributes,
-            series.attributes,
-            series.normalized_attributes,
-            instance.attributes,
-        ):
-            _collect_bids(attributes, bids)
-        return sorted(bids)
-
-
-def _collect_bids(attributes: dict[int, Any], into: set[int]) -> None:
-    for attribute in attributes.values():
-        into.update(attribute.bids())
-        for item in attribute.items or ():
-            _collect_bids(item.attributes, into)
+        return converter.instance_to_dataset(self.study, series_uid, sop_uid, self.pinned.read_item)
 
 
 class InstanceLocator:
