@@ -22,7 +22,7 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
-from pynetdicom import AE
+from pynetdicom import AE, evt
 from pynetdicom.pdu_primitives import SCP_SCU_RoleSelectionNegotiation
 from pynetdicom.sop_class import StorageCommitmentPushModel  # type: ignore[attr-defined]
 
@@ -33,6 +33,7 @@ from . import reads
 from .config import DimseConfig
 from .reads import InstanceLocator
 from .spool import BatchCommitter
+from .transport import no_delay
 
 LOG = logging.getLogger("mintstore.dimse.commitment")
 
@@ -165,6 +166,7 @@ class CommitmentSCP:
             ae_title=title,
             ext_neg=[role],
             contexts=[_commitment_context()],
+            evt_handlers=[(evt.EVT_CONN_OPEN, no_delay)],
         )
         if not reply.is_established:
             LOG.error("cannot reach %s to send the storage commitment result", title)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydicom.dataset import Dataset
+from pynetdicom import evt
 from pynetdicom.presentation import PresentationContext, build_context
 
 from mintstore.errors import MintError
@@ -26,6 +27,7 @@ from .config import DimseConfig
 from .query import IdentifierError
 from .spool import BatchCommitter
 from .storage import status
+from .transport import no_delay
 
 LOG = logging.getLogger("mintstore.dimse.retrieve")
 
@@ -148,9 +150,10 @@ class RetrieveSCP:
             yield None, None
             return
         planned, failure = self._plan(event)
-        options: dict[str, Any] = {"contexts": contexts_for(planned or [])}
-        if not options["contexts"]:
-            options = {}
+        options: dict[str, Any] = {"evt_handlers": [(evt.EVT_CONN_OPEN, no_delay)]}
+        contexts = contexts_for(planned or [])
+        if contexts:
+            options["contexts"] = contexts
         yield destination.host, destination.port, options
         yield from self._send(event, planned, failure)
 

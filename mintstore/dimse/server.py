@@ -36,6 +36,7 @@ from .reads import InstanceLocator
 from .retrieve import RetrieveSCP
 from .spool import BatchCommitter, Spool
 from .storage import StorageSCP, actor_of
+from .transport import no_delay
 
 LOG = logging.getLogger("mintstore.dimse")
 
@@ -106,6 +107,7 @@ class DimseServer:
 
     def _handlers(self) -> list[Any]:
         return [
+            (evt.EVT_CONN_OPEN, no_delay),
             (evt.EVT_C_ECHO, lambda event: 0x0000),
             (evt.EVT_C_STORE, self.storage.handle),
             (evt.EVT_C_FIND, self.find.handle),

@@ -49,8 +49,11 @@ def run_in_namespace(work: Path, study_a: Path, study_b: Path, timeout: float = 
     return result.stdout
 
 
-def start_orthanc(work: Path, gateway_port: int) -> subprocess.Popen[bytes]:
-    """Orthanc with the gateway declared as modality ``mint``."""
+def start_orthanc(
+    work: Path, gateway_port: int, peers: dict[str, list[Any]] | None = None
+) -> subprocess.Popen[bytes]:
+    """Orthanc with the gateway declared as modality ``mint`` (and ``peers``:
+    name -> [AE title, host, port], more modalities it may send to)."""
     config = {
         "Name": "mint-peer",
         "StorageDirectory": str(work / "orthanc-storage"),
@@ -60,10 +63,12 @@ def start_orthanc(work: Path, gateway_port: int) -> subprocess.Popen[bytes]:
         "DicomAet": "ORTHANC",
         "DicomServerEnabled": True,
         "DicomCheckCalledAet": False,
+        "DicomAlwaysAllowFind": True,
+        "DicomAlwaysAllowMove": True,
         "AuthenticationEnabled": False,
         "RemoteAccessAllowed": False,
         "StorageCompression": False,
-        "DicomModalities": {"mint": ["MINTSTORE", "127.0.0.1", gateway_port]},
+        "DicomModalities": {"mint": ["MINTSTORE", "127.0.0.1", gateway_port], **(peers or {})},
     }
     path = work / "orthanc.json"
     path.write_text(json.dumps(config))
