@@ -69,6 +69,10 @@ class DimseConfig:
       waited this many seconds (200 / 0.25), and always at the end of an
       association; their success status never waits for that commit (the
       spool made them durable first).
+    * ``orphan_age``: every ``orphan_age / 10`` the gateway also ingests spool
+      entries at least this old that it is not committing itself: those of
+      another gateway process on the same bucket that died (10 minutes; its
+      own leftovers are recovered at start).
     * ``find_max_studies``: a C-FIND whose keys leave more candidate studies
       than this (after the index: PatientID, AccessionNumber, StudyDate,
       ModalitiesInStudy, StudyInstanceUID) is refused with 0xA700 rather than
@@ -93,6 +97,7 @@ class DimseConfig:
     tls: TlsConfig | None = None
     batch_max_instances: int = 200
     batch_max_delay: float = 0.25
+    orphan_age: timedelta = timedelta(minutes=10)
     find_max_studies: int = 10_000
     commitment_lookback: timedelta = timedelta(hours=24)
     commitment_delay: float = 0.05

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import threading
 from typing import Any
 
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
@@ -27,6 +28,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     Verification,
 )
 
+from mintstore.errors import MintError
 from mintstore.store import StudyStore
 
 from .commitment import CommitmentSCP
@@ -104,6 +106,18 @@ class DimseServer:
         self.retrieve = RetrieveSCP(store, self.committer, config)
         self.commitment = CommitmentSCP(store, self.committer, locator, config, self.ae)
         self._server: Any = None
+        self._stopping = threading.Event()
+        self._orphans = threading.Thread(target=self._adopt_orphans, name="dimse-orphans")
+        self._orphans.daemon = True
+
+    def _adopt_orphans(self) -> None:
+        """Ingest what dead gateway processes on the same bucket left in the spool."""
+        period = self.config.orphan_age.total_seconds() / 10
+        while not self._stopping.wait(period):
+            try:
+                self.committer.recover(older_than=self.config.orphan_age)
+            except MintError as error:
+                LOG.warning("spool scan failed: %s", error)
 
     def _handlers(self) -> list[Any]:
         return [
@@ -148,10 +162,12 @@ class DimseServer:
             evt_handlers=self._handlers(),
             ssl_context=tls,
         )
+        self._orphans.start()
         return self.port
 
     def stop(self) -> None:
         """Stop accepting, finish what is spooled, stop the committer."""
+        self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server = None

@@ -33,6 +33,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from mintstore.adapters import ObjectStore, PutMode
 from mintstore.errors import AlreadyExists, InvalidInput, MintError, NotFound
@@ -85,8 +86,15 @@ class Spool:
             self._objects.put(key, record, mode=PutMode.CREATE)
         return SpoolEntry(key, part10, actor)
 
-    def entry_keys(self) -> list[str]:
-        return [info.key for info in self._objects.list(SPOOL_PREFIX)]
+    def entry_keys(self, older_than: timedelta | None = None) -> list[str]:
+        """Keys of spooled entries (only those at least ``older_than`` old, if given)."""
+        now = datetime.now(UTC)
+        return [
+            info.key
+            for info in self._objects.list(SPOOL_PREFIX)
+            if older_than is None
+            or (info.last_modified is not None and now - info.last_modified >= older_than)
+        ]
 
     def load(self, key: str) -> SpoolEntry | None:
         try:
@@ -142,6 +150,7 @@ class BatchCommitter:
         self._pending_bytes = 0
         self._pending_sops: dict[str, str] = {}
         self._recent: OrderedDict[str, str] = OrderedDict()
+        self._queued_keys: set[str] = set()
         self._submitted = 0
         self._done = 0
         self._asked = 0
@@ -160,6 +169,7 @@ class BatchCommitter:
             self._submitted += 1
             digest = hashlib.sha256(entry.part10).hexdigest()
             self._queue.append(_Queued(self._submitted, time.monotonic(), entry, sop_uid, digest))
+            self._queued_keys.add(entry.key)
             self._pending_bytes += len(entry.part10)
             self._pending_sops[sop_uid] = digest
             self._cond.notify_all()
@@ -188,10 +198,14 @@ class BatchCommitter:
                 self._cond.wait(left)
         return True
 
-    def recover(self) -> int:
-        """Queue every entry left in the spool (by a crash, or by another process)."""
+    def recover(self, older_than: timedelta | None = None) -> int:
+        """Queue entries left in the spool (by a crash, or by another process that
+        died): all of them at start, only old ones (``older_than``) later on."""
         count = 0
-        for key in self._spool.entry_keys():
+        for key in self._spool.entry_keys(older_than):
+            with self._cond:
+                if key in self._queued_keys:
+                    continue
             entry = self._spool.load(key)
             if entry is None:
                 continue
@@ -236,12 +250,13 @@ class BatchCommitter:
                 try:
                     refused = self._commit([queued.entry for queued in batch])
                     break
-                except MintError as error:  # the store is unavailable: retry, keep order
-                    LOG.warning("committing %d spooled instances failed: %s", len(batch), error)
+                except Exception:  # the store failed: the entries stay spooled, retry in order
+                    LOG.exception("committing %d spooled instances failed", len(batch))
                     time.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
             with self._cond:
                 for queued in batch:
+                    self._queued_keys.discard(queued.entry.key)
                     self._pending_bytes -= len(queued.entry.part10)
                     if self._pending_sops.get(queued.sop_uid) == queued.digest:
                         del self._pending_sops[queued.sop_uid]
@@ -265,9 +280,15 @@ class BatchCommitter:
                     try:
                         session.add_part10(io.BytesIO(entry.part10))
                         accepted.append(entry)
-                    except InvalidInput as refused:
-                        LOG.error("spooled instance %s refused: %s", entry.key, refused)
-                        self._spool.reject(entry, str(refused))
+                    except MintError as error:
+                        if not isinstance(error, InvalidInput):
+                            raise  # the store, not the instance: retry the batch
+                        LOG.error("spooled instance %s refused: %s", entry.key, error)
+                        self._spool.reject(entry, str(error))
+                        refused_keys.add(entry.key)
+                    except Exception as error:  # the converter failed on this instance
+                        LOG.exception("spooled instance %s does not convert", entry.key)
+                        self._spool.reject(entry, f"does not convert: {error!r}")
                         refused_keys.add(entry.key)
                 session.commit(actor)
             for entry in accepted:
