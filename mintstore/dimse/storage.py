@@ -70,6 +70,9 @@ class StorageSCP:
         self._spool = spool
         self._committer = committer
         self._lock = threading.Lock()
+        #: one of these is held from the duplicate check to the spool submit, so
+        #: two associations sending one SOP Instance UID at once are decided in turn
+        self._sop_locks = [threading.Lock() for _ in range(64)]
         self._stored: weakref.WeakKeyDictionary[Any, dict[str, set[str]]] = (
             weakref.WeakKeyDictionary()
         )
@@ -103,13 +106,14 @@ class StorageSCP:
         actor = actor_of(event.assoc)
         digest = hashlib.sha256(part10).hexdigest()
         self._locator.remember(sop_uid, study_uid)
-        known = self._committer.known_digest(sop_uid)
-        if known == digest:
-            return status(SUCCESS)  # the same bytes are already spooled or committed
-        if known is not None or sop_uid in self._stored_sops(event.assoc, study_uid):
-            return self._store_directly(part10, actor, event.assoc, study_uid, sop_uid)
-        entry = self._spool.put(part10, actor)
-        self._committer.submit(entry, sop_uid)
+        with self._sop_locks[hash(sop_uid) % len(self._sop_locks)]:
+            known = self._committer.known_digest(sop_uid)
+            if known == digest:
+                return status(SUCCESS)  # the same bytes are already spooled or committed
+            if known is not None or sop_uid in self._stored_sops(event.assoc, study_uid):
+                return self._store_directly(part10, actor, event.assoc, study_uid, sop_uid)
+            entry = self._spool.put(part10, actor)
+            self._committer.submit(entry, sop_uid)
         return status(SUCCESS)
 
     def _stored_sops(self, assoc: Any, study_uid: str) -> set[str]:
