@@ -8,7 +8,7 @@ Usage: .venv/bin/python bench/dimse.py [--slices 300] [--studies 100000] [--quer
    until the last batch is committed (visible to every reader): the success
    statuses come when each instance is durable in the spool, the commit follows.
 2. C-FIND latency at STUDY level with 100,000 studies in the gateway's index
-   (rows written synthetically as one manifest, as bench/store.py does, plus
+   (rows written synthetically as index partitions, as bench/store.py does, plus
    the real CT study): p50/p95 over pynetdicom queries on one association,
    keyed by the real study's PatientID, by its StudyInstanceUID, and by
    random PatientIDs of synthetic rows (whose metadata documents do not
@@ -41,13 +41,11 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     StudyRootQueryRetrieveInformationModelFind,
 )
 
-from mintstore.adapters import PutMode
 from mintstore.adapters.registry import open_store
 from mintstore.dimse.spool import SPOOL_PREFIX
 from mintstore.dimse.transport import no_delay
 from mintstore.store import StudyStore
-from mintstore.store.index import encode_manifest
-from mintstore.store.layout import manifest_key, study_key
+from mintstore.store.layout import study_key
 from mintstore.store.records import IndexRow
 from mintstore.synthetic import SyntheticSeries, write_ct_series
 from mintstore.testing.dimse_server import DimseProcess, StoreSCP
@@ -92,8 +90,7 @@ def seed_index(store_url: str, count: int, rng: random.Random) -> list[str]:
             )
         )
     objects = open_store(store_url, {})
-    StudyStore(objects)  # writes the store descriptor
-    objects.put(manifest_key(1), encode_manifest(rows), mode=PutMode.CREATE)
+    StudyStore(objects).core.index.replace(rows, 0)  # partitions, as bench/store.py writes them
     objects.close()
     return patients
 

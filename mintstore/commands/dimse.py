@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -148,10 +150,39 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
 
 
 def start_for_serve(
-    args: argparse.Namespace, environ: Mapping[str, str], store_url: str
-) -> DimseServer | None:
-    """Start the gateway in this ``serve`` process if ``--dicom-port`` was given."""
+    args: argparse.Namespace, environ: Mapping[str, str], store_url: str, host: str
+) -> subprocess.Popen[bytes] | None:
+    """With ``--dicom-port``, run ``mintstore dimse`` on serve's store and host.
+
+    A child process rather than threads of serve's own: serve's runner forks
+    gunicorn workers, and a forked worker must not inherit the gateway's
+    threads or its listening socket. Serve waits for its listening line and
+    copies it to stderr, so serve's first line on stdout stays the HTTP banner,
+    and a gateway that cannot start (port taken) stops serve with its reason."""
     if args.dicom_port is None:
         return None
-    config = DimseConfig(host=args.host, port=args.dicom_port, ae_title=args.ae_title)
-    return start_gateway(store_url, environ, config, announce=False)
+    command = [
+        sys.executable, "-m", "mintstore.cli", "dimse", "--store", store_url, "--host", host,
+        "--port", str(args.dicom_port), "--ae-title", check_ae_title(args.ae_title),
+    ]  # fmt: skip
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, env=dict(environ))
+    assert child.stdout is not None
+    line = child.stdout.readline().decode(errors="replace")
+    if "listening on" not in line:
+        child.wait()
+        raise ConfigurationError(f"the DIMSE gateway did not start (exit {child.returncode})")
+    sys.stderr.write(line)
+    child.stdout.close()
+    return child
+
+
+def stop_for_serve(gateway: subprocess.Popen[bytes] | None) -> None:
+    """Stop the gateway child (it commits what it spooled first)."""
+    if gateway is None or gateway.poll() is not None:
+        return
+    gateway.send_signal(signal.SIGTERM)
+    try:
+        gateway.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        gateway.kill()
+        gateway.wait()

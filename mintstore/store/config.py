@@ -16,6 +16,7 @@ from typing import Any, BinaryIO, Protocol
 from mintstore.model import Study
 
 from .exclusive import Settle
+from .index_options import IndexOptions
 
 
 def utc_now() -> datetime:
@@ -63,6 +64,10 @@ class Converter(Protocol):
 
     def write_part10(self, dataset: Any, out: BinaryIO) -> None: ...
 
+    def check_values(self, study: Study) -> None:
+        """Raise InvalidInput unless every value of an uploaded study encodes as DICOM."""
+        ...
+
 
 def _default_codec() -> MetadataCodec:
     from mintstore.store.codecs import default_codec
@@ -95,8 +100,9 @@ class StoreConfig:
       (a floor, and a multiple of the create's own duration; see
       :mod:`mintstore.store.exclusive`). Ignored on atomic stores.
     * ``upload_workers``: parallel blob uploads per ingest.
-    * ``compact_every``: write a new search manifest once this many change-log
-      entries follow the newest one.
+    * ``compact_every``: compact the search index (fold the change log's tail
+      into a partition) once this many entries follow its manifest.
+    * ``index``: partitioning, compaction and caching of the search index.
     * ``index_refresh``: minimum time between two tail checks of the change
       log by the in-process search index (0 = check on every query).
     * ``freshness``: how stale this process's idea of a study's latest
@@ -114,7 +120,8 @@ class StoreConfig:
     seq_backfill_after: timedelta = timedelta(seconds=60)
     create_settle: Settle = field(default_factory=Settle)
     upload_workers: int = 8
-    compact_every: int = 1000
+    compact_every: int = 256
+    index: IndexOptions = field(default_factory=IndexOptions)
     index_refresh: timedelta = timedelta(0)
     freshness: timedelta = timedelta(0)
     cache_bytes: int = 256 * 1024**2
