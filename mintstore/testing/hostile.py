@@ -131,6 +131,15 @@ def json_many_attributes(count: int = 1_000_000) -> bytes:
     return f'{{"studyInstanceUID":"{generate_uid()}","attributes":{{{attributes}}}}}'.encode()
 
 
+def json_many_values(count: int = 2_000_001) -> bytes:
+    """One DS attribute with ``count`` values: 4 MiB of JSON, 200 bytes per value to parse."""
+    values = ",".join("1" for _ in range(count))
+    return (
+        f'{{"studyInstanceUID":"{generate_uid()}",'
+        f'"attributes":{{"30060050":{{"vr":"DS","Value":[{values}]}}}}}}'
+    ).encode()
+
+
 def xml_many_attributes(count: int = 1_000_000) -> bytes:
     head = (
         f'<?xml version="1.0"?><study xmlns="http://medical.nema.org/mint" '
@@ -342,6 +351,13 @@ def cases(*, scale: float = 1.0, workdir: Path, study: str) -> list[HostileCase]
             "POST",
             "/studies/create",
             json_many_attributes(million),
+            {"Content-Type": "application/json"},
+        ),
+        HostileCase(
+            f"JSON, one DS of {2 * million + 1} values",
+            "POST",
+            "/studies/create",
+            json_many_values(2 * million + 1),
             {"Content-Type": "application/json"},
         ),
         HostileCase(
