@@ -127,3 +127,19 @@ def _tiny(fmt: str) -> bytes:
     if fmt == "json":
         return json_many_attributes(10)
     return xml_many_attributes(10)
+
+
+@pytest.mark.parametrize("per_element", [1_000_000, 500])
+def test_xml_attribute_piles_are_refused_before_parsing(per_element: int) -> None:
+    """libxml2 keeps ~270 bytes per XML attribute: a 10 MiB tag of them cost 270 MiB."""
+    elements = max(1, 2_100_000 // per_element)
+    pile = " ".join(f'x{index}=""' for index in range(per_element))
+    attrs = "".join(f'<attr tag="{0x00100000 + i:08x}" vr="LO" {pile}/>' for i in range(elements))
+    document = (
+        '<?xml version="1.0"?><study xmlns="http://medical.nema.org/mint" '
+        f'studyInstanceUID="1.2"><attributes>{attrs}</attributes><seriesList/></study>'
+    ).encode()
+    started = time.process_time()
+    with pytest.raises(InvalidMetadata, match=r"XML attributes|attributes \(at most"):
+        formats.decode(document, "xml", limits=formats.DocumentLimits())
+    assert time.process_time() - started < 1.0
