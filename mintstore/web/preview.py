@@ -23,6 +23,7 @@ from mintstore.errors import InvalidDicom, InvalidInput
 
 from . import context
 from .browser_queries import open_instance
+from .params import optional_int
 from .uids import validate_uid
 
 blueprint = Blueprint("preview", __name__)
@@ -138,11 +139,11 @@ def preview(study: str, series: str, sop: str) -> Response:
     """The PNG (``?size=`` one of :data:`SIZES`, default 128)."""
     for uid in (study, series, sop):
         validate_uid(uid, "UID")
-    size_text = request.args.get("size", "128")
-    if not size_text.isascii() or not size_text.isdigit() or int(size_text) not in SIZES:
+    size = optional_int(request.args.get("size"), "size", default=128)
+    if size not in SIZES:
         raise InvalidInput(f"size must be one of {', '.join(map(str, SIZES))}")
     with open_instance(context.store(), study, series, sop) as part10:
-        png = render_png(part10, int(size_text))
+        png = render_png(part10, size)
     response = Response(png, mimetype="image/png")
     # An instance never changes under its UID within a version; a day is safe.
     response.headers["Cache-Control"] = "private, max-age=86400"
