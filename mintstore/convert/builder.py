@@ -38,7 +38,10 @@ NewItems = list[tuple[int, bytes | memoryview]]
 class StudyBuilder:
     """Converts instances of ONE study into a normalized :class:`Study`.
 
-    ``existing`` continues a stored study (it is copied, not modified);
+    ``existing`` continues a stored study (it is copied, not modified, unless
+    ``adopt`` says the caller hands it over: the storage engine decodes a
+    fresh copy for every commit, and copying a large study again per append
+    would make each commit cost grow with the study's history);
     ``next_bid`` is the first free binary item id (raised past every bid the
     existing study references). Adding an instance already in the study raises
     :class:`~mintstore.errors.DuplicateInstance` and changes nothing.
@@ -50,9 +53,12 @@ class StudyBuilder:
         *,
         existing: Study | None = None,
         next_bid: int = 0,
+        adopt: bool = False,
     ) -> None:
         self._dictionary = dictionary
-        self._study = deepcopy(existing) if existing is not None else None
+        if existing is not None and not adopt:
+            existing = deepcopy(existing)
+        self._study = existing
         used = existing.referenced_bids() if existing is not None else set()
         self._next_bid = max([next_bid, *(bid + 1 for bid in used)])
 

@@ -55,7 +55,9 @@ class Converter(Protocol):
         """Parse one Part-10 instance eagerly (InvalidDicom on anything malformed)."""
         ...
 
-    def new_builder(self, existing: Study | None, next_bid: int) -> StudyBuilderLike: ...
+    def new_builder(self, existing: Study | None, next_bid: int) -> StudyBuilderLike:
+        """A builder continuing ``existing``, which it takes over (and modifies)."""
+        ...
 
     def instance_to_dataset(
         self, study: Study, series_uid: str, sop_uid: str, read_item: Callable[[int], bytes]

@@ -21,7 +21,7 @@ class DicomConverter:
     def new_builder(self, existing: Study | None, next_bid: int) -> StudyBuilderLike:
         from mintstore.convert import StudyBuilder
 
-        builder: StudyBuilderLike = StudyBuilder(existing=existing, next_bid=next_bid)
+        builder: StudyBuilderLike = StudyBuilder(existing=existing, next_bid=next_bid, adopt=True)
         return builder
 
     def instance_to_dataset(

@@ -25,7 +25,7 @@ from .blobs import ParallelUploader
 from .config import StudyBuilderLike
 from .core import Core, Head
 from .layout import study_key
-from .modelops import check_items, instance_uids, max_bid, referenced_table, subset
+from .modelops import check_items, instance_uids, max_bid, subset
 from .records import CommitRecord, ItemTable
 from .types import Actor, CommitResult
 from .uids import check_uid
@@ -186,6 +186,7 @@ class IngestSession:
                 return CommitResult(work.uid, version, created=False, changed=False)
             record = self._prepare(work, actor)
             if self._core.try_commit(record):
+                self._core.hand_over(record, work.study)
                 return CommitResult(
                     work.uid, record.version, created=work.base is None, changed=True
                 )
@@ -194,13 +195,14 @@ class IngestSession:
     def _prepare(self, work: _Work, actor: Actor) -> CommitRecord:
         assert work.study is not None
         study = work.study
-        table = referenced_table(study, work.table)
+        wanted = study.referenced_bids()  # one walk of the study for all three uses
+        table = {bid: row for bid, row in work.table.items() if bid in wanted}
         check_items(study, table)
         head = work.head
         next_bid = max(
             work.builder.next_bid if work.builder is not None else 0,
             work.next_bid,
-            max_bid(study) + 1,
+            max(wanted, default=-1) + 1,
             head.next_bid if head is not None else 0,
         )
         payload = subset(study, work.new_sops) if work.base is not None else None

@@ -38,9 +38,10 @@ def _apply_attributes(target: Attributes, delta: Attributes) -> None:
             target[tag] = copy.deepcopy(attribute)
 
 
-def apply_delta(base: Study, delta: Study) -> Study:
-    """A new study: ``base`` with ``delta`` applied (``base`` is not modified)."""
-    result = copy.deepcopy(base)
+def apply_delta(base: Study, delta: Study, *, in_place: bool = False) -> Study:
+    """``base`` with ``delta`` applied: a new study, or ``base`` itself when ``in_place``
+    (for a caller that owns a fresh copy: no second copy of a large study per commit)."""
+    result = base if in_place else copy.deepcopy(base)
     _apply_attributes(result.attributes, delta.attributes)
     for series_uid, series_delta in delta.series.items():
         if series_delta.exclude:

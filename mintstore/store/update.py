@@ -63,7 +63,7 @@ def update_study(
         table = dict(head.table)
         table.update({bid + shift: row for bid, row in uploaded.items()})
         check_items(shifted, table)
-        study = apply_delta(head.study, shifted)
+        study = apply_delta(head.study, shifted, in_place=True)  # head.study is a fresh decode
         study.study_instance_uid = study_uid
         table = referenced_table(study, table)
         check_items(study, table)
@@ -78,6 +78,7 @@ def update_study(
             actor=actor,
         )
         if core.try_commit(record):
+            core.hand_over(record, study)
             return CommitResult(study_uid, record.version, created=False, changed=True)
         if guarded:
             raise VersionConflict(f"study {study_uid} was changed concurrently")
