@@ -80,7 +80,18 @@ class StudyBuilder:
 
     def add_dataset(self, ds: Dataset) -> NewItems:
         """Add one instance; returns its binary items (bid, content)."""
-        extracted = _extract(ds, self._next_bid)
+        return self.add_extracted(_extract(ds, self._next_bid))
+
+    def add_extracted(self, extracted: Extracted) -> NewItems:
+        """Add one instance already in MINT form, its bids numbered from :attr:`next_bid`.
+
+        ``extracted.items`` pairs each of its bids with whatever stands for
+        that item's content (bytes from :meth:`add_dataset`; a caller that
+        re-adds an instance whose items are already stored passes their
+        digests): a :class:`DuplicateInstance` hands those back, paired with
+        the stored bids. No DICOM conversion happens here, so re-adding a
+        stored instance to another version costs only metadata work.
+        """
         attributes = extracted.attributes
         study_uid = _uid(attributes, STUDY_INSTANCE_UID_TAG, "Study Instance UID")
         series_uid = _uid(attributes, SERIES_INSTANCE_UID_TAG, "Series Instance UID")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO, Protocol
 
-from mintstore.model import Study
+from mintstore.model import Attributes, Study
 
 from .exclusive import Settle
 
@@ -39,6 +39,18 @@ class StudyBuilderLike(Protocol):
 
     def add_dataset(self, dataset: Any) -> list[tuple[int, bytes | memoryview]]:
         """Add one instance; raises DuplicateInstance if its SOP UID is already there."""
+        ...
+
+    def add_mint_instance(
+        self,
+        attributes: Attributes,
+        transfer_syntax_uid: str | None,
+        preamble: bytes | None,
+        items: list[tuple[int, bytes]],
+    ) -> None:
+        """Add an instance already in MINT form (every level's attributes merged, bids
+        numbered from ``next_bid``; ``items`` pairs each bid with a token for its content,
+        handed back by DuplicateInstance). No DICOM conversion, no item read."""
         ...
 
     @property

@@ -3,11 +3,47 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
-from mintstore.model import Study
+from mintstore.model import Attributes, Study
 
 from .config import StudyBuilderLike
+
+
+class _Builder:
+    """``mintstore.convert.StudyBuilder`` seen through the engine's StudyBuilderLike."""
+
+    def __init__(self, existing: Study | None, next_bid: int) -> None:
+        from mintstore.convert import StudyBuilder
+
+        self._builder = StudyBuilder(existing=existing, next_bid=next_bid, adopt=True)
+
+    def add_dataset(self, dataset: Any) -> list[tuple[int, bytes | memoryview]]:
+        return self._builder.add_dataset(dataset)
+
+    def add_mint_instance(
+        self,
+        attributes: Attributes,
+        transfer_syntax_uid: str | None,
+        preamble: bytes | None,
+        items: list[tuple[int, bytes]],
+    ) -> None:
+        from mintstore.convert.extract import Extracted
+
+        # The instance keeps its own transfer syntax, None included.
+        syntax = cast(str, transfer_syntax_uid)
+        extracted = Extracted(
+            attributes, list[tuple[int, bytes | memoryview]](items), syntax, preamble
+        )
+        self._builder.add_extracted(extracted)
+
+    @property
+    def study(self) -> Study:
+        return self._builder.study
+
+    @property
+    def next_bid(self) -> int:
+        return self._builder.next_bid
 
 
 class DicomConverter:
@@ -19,9 +55,7 @@ class DicomConverter:
         return read_part10(stream)
 
     def new_builder(self, existing: Study | None, next_bid: int) -> StudyBuilderLike:
-        from mintstore.convert import StudyBuilder
-
-        builder: StudyBuilderLike = StudyBuilder(existing=existing, next_bid=next_bid, adopt=True)
+        builder: StudyBuilderLike = _Builder(existing, next_bid)
         return builder
 
     def instance_to_dataset(

@@ -25,7 +25,14 @@ from .blobs import ParallelUploader
 from .config import StudyBuilderLike
 from .core import Core, Head
 from .layout import study_key
-from .modelops import check_items, instance_uids, max_bid, subset
+from .modelops import (
+    check_items,
+    instance_attributes,
+    instance_uids,
+    max_bid,
+    renumber_bids,
+    subset,
+)
 from .records import CommitRecord, ItemTable
 from .types import Actor, CommitResult
 from .uids import check_uid
@@ -154,19 +161,40 @@ class IngestSession:
     def _merge_instances(
         self, work: _Work, source: Study, table: ItemTable, only: set[str] | None
     ) -> None:
-        """Re-add instances of ``source`` (items already stored) through the builder."""
+        """Re-add instances of ``source`` (items already stored) on top of ``work.study``.
+
+        Model to model: each instance's attributes (every level merged) go to
+        the builder with their bids renumbered above every bid in use, and the
+        table rows follow. No DICOM conversion and no item is read back, so a
+        lost commit race (or a merged MINT upload) costs metadata work only.
+        """
         converter = self._core.config.converter
-        blobs = self._core.blobs
-
-        def read_item(bid: int) -> bytes:
-            digest, size = table[bid]
-            return blobs.read(digest, size)
-
         for series_uid, sop_uid in instance_uids(source):
             if only is not None and sop_uid not in only:
                 continue
-            dataset = converter.instance_to_dataset(source, series_uid, sop_uid, read_item)
-            self._add_dataset(work, dataset)
+            series = source.series[series_uid]
+            instance = series.instances[sop_uid]
+            attributes = copy.deepcopy(instance_attributes(source, series, instance))
+            if work.builder is None:
+                work.builder = converter.new_builder(work.study, work.next_bid)
+            moves = renumber_bids(attributes, work.builder.next_bid)
+            tokens = [(new, table[old][0].encode("ascii")) for old, new in moves]
+            try:
+                work.builder.add_mint_instance(
+                    attributes, instance.transfer_syntax_uid, instance.preamble, tokens
+                )
+            except DuplicateInstance as duplicate:
+                # Stored meanwhile by someone else: the same instance is no conflict.
+                if duplicate.identical_metadata and all(
+                    token == (self._digest(work, bid) or "").encode("ascii")
+                    for bid, token in duplicate.items
+                ):
+                    continue
+                raise
+            work.study = work.builder.study
+            for old, new in moves:
+                work.table[new] = table[old]
+            work.new_sops.add(sop_uid)
 
     # --- committing -----------------------------------------------------------------
 
@@ -229,7 +257,6 @@ class IngestSession:
         work.table = dict(base.table) if base else {}
         work.new_sops = set()
         self._merge_instances(work, source, table, sops)
-        self._uploader.wait()
 
 
 def _dataset_uid(dataset: Any, keyword: str) -> str:

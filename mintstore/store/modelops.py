@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 
 from mintstore.errors import InvalidInput
-from mintstore.model import Attribute, Attributes, Series, Study, walk_attributes
+from mintstore.model import Attribute, Attributes, Instance, Series, Study, walk_attributes
 
 from .records import ItemTable
 
@@ -23,6 +23,46 @@ def shift_bids(study: Study, offset: int) -> None:
     for attribute in study.iter_attributes():
         if attribute.bid is not None:
             attribute.bid += offset
+
+
+def renumber_bids(attributes: Attributes, first: int) -> list[tuple[int, int]]:
+    """Renumber every bid of one instance's attributes from ``first`` on, in place.
+
+    A multi-frame value keeps its consecutive run. Returns (old, new) for
+    every item, in the new order, so the caller can move the table rows.
+    """
+    moves: list[tuple[int, int]] = []
+    following = first
+    for attribute in _ordered_walk(attributes):
+        if attribute.bid is None:
+            continue
+        old = attribute.bid
+        count = len(attribute.bids())
+        moves.extend((old + k, following + k) for k in range(count))
+        attribute.bid = following
+        following += count
+    return moves
+
+
+def _ordered_walk(attributes: Attributes) -> list[Attribute]:
+    """Attributes in tag order, each followed by its sequence items' (depth first)."""
+    out: list[Attribute] = []
+    for tag in sorted(attributes):
+        attribute = attributes[tag]
+        out.append(attribute)
+        for item in attribute.items or ():
+            out.extend(_ordered_walk(item.attributes))
+    return out
+
+
+def instance_attributes(study: Study, series: Series, instance: Instance) -> Attributes:
+    """One instance's complete attribute set: every level overlaid (study first)."""
+    merged: Attributes = {}
+    merged.update(study.attributes)
+    merged.update(series.attributes)
+    merged.update(series.normalized_attributes)
+    merged.update(instance.attributes)
+    return merged
 
 
 def max_bid(study: Study) -> int:
