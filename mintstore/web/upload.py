@@ -35,8 +35,7 @@ from werkzeug.http import parse_options_header
 from mintstore import formats
 from mintstore.errors import InvalidInput, InvalidMetadata
 from mintstore.model import Study
-
-from .multipart_in import SPOOL_IN_MEMORY, Part, boundary_of, iter_parts
+from mintstore.multipart import SPOOL_IN_MEMORY, Part, boundary_of, iter_parts
 
 _BINARY_NAME = re.compile(r"binary([0-9]{1,9})(?:\.dat)?")
 #: ``Content-ID: <7@study>`` (what the whole-study message sends) or ``<binary7>``.

@@ -17,9 +17,7 @@ from flask import Blueprint, Response, request, stream_with_context
 from werkzeug.wrappers import Response as BaseResponse
 from werkzeug.wsgi import wrap_file
 
-from mintstore.store import StudyVersion
-
-from ..multipart_out import (
+from mintstore.multipart import (
     OutPart,
     iter_multipart,
     multipart_length,
@@ -27,6 +25,8 @@ from ..multipart_out import (
     related_content_type,
     ri_content_type,
 )
+from mintstore.store import StudyVersion
+
 from ..negotiate import accepts
 from ..pinning import open_version, set_validators
 from ..prefetch import prefetched

@@ -19,18 +19,18 @@ from flask import Blueprint, Response, request, stream_with_context
 from mintstore import formats
 from mintstore.errors import InvalidInput, ItemNotFound
 from mintstore.model import Study
-from mintstore.store import StudyVersion, version_etag
-
-from .. import context
-from ..auth import require_scope
-from ..browser import study_page, wants_html
-from ..multipart_out import (
+from mintstore.multipart import (
     OutPart,
     iter_multipart,
     multipart_length,
     new_boundary,
     related_content_type,
 )
+from mintstore.store import StudyVersion, version_etag
+
+from .. import context
+from ..auth import require_scope
+from ..browser import study_page, wants_html
 from ..negotiate import accepts, prefers_json
 from ..pinning import open_version, set_validators
 from ..prefetch import prefetched
