@@ -22,7 +22,6 @@ from mintstore.errors import DuplicateInstance, InvalidDicom, InvalidInput
 from mintstore.model import Study
 
 from .blobs import ParallelUploader
-from .config import StudyBuilderLike
 from .core import Core, Head
 from .layout import study_key
 from .modelops import (
@@ -33,6 +32,7 @@ from .modelops import (
     renumber_bids,
     subset,
 )
+from .ports import StudyBuilderLike
 from .records import CommitRecord, ItemTable
 from .types import Actor, CommitResult
 from .uids import check_uid

@@ -16,7 +16,7 @@ import pydicom
 
 from mintstore.adapters import ObjectStore
 from mintstore.store import Actor, StoreConfig, StudyStore
-from mintstore.store.conversion import DicomConverter
+from mintstore.store.wiring import DicomConverter
 from mintstore.synthetic import write_ct_series
 
 from .helpers import ingest_paths

@@ -22,10 +22,10 @@ from mintstore.model import Study
 from mintstore.store import JobRecord, new_job_id
 
 from .. import context
+from ..ingesting import ingest_request
 from ..responses import document, iso
 from ..uids import validate_uid
 from ..upload import read_upload
-from .create import ingest_request
 
 blueprint = Blueprint("jobs", __name__)
 

@@ -31,13 +31,13 @@ from mintstore.store import StudyVersion, version_etag
 from .. import context
 from ..auth import require_scope
 from ..browser import study_page, wants_html
+from ..copy_action import copy_or_move
 from ..negotiate import accepts, prefers_json
 from ..pinning import open_version, set_validators
 from ..prefetch import prefetched
 from ..responses import document, iso
 from ..uids import validate_uid
 from ..upload import read_upload
-from .copying import copy_or_move
 
 blueprint = Blueprint("studies", __name__)
 

@@ -1,4 +1,10 @@
-"""The engine's view of ``mintstore.convert`` (see config.Converter)."""
+"""The default wiring of the engine's ports: gzipped GPB documents, ``mintstore.convert``.
+
+The metadata codec is gzipped GPB from ``mintstore.formats`` (compact and
+exact: it round-trips every field of the model); the converter is
+``mintstore.convert``. Both are imported on first use so importing the
+engine stays cheap. Depends on the ports only, never on the configuration.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,23 @@ from typing import Any, BinaryIO, cast
 
 from mintstore.model import Attributes, Study
 
-from .config import StudyBuilderLike
+from .ports import Converter, MetadataCodec, StudyBuilderLike
+
+
+class GpbCodec:
+    """Metadata documents as gzipped GPB (the RI's ``metadata.gpb.gz``)."""
+
+    name = "gpb.gz"
+
+    def encode(self, study: Study) -> bytes:
+        from mintstore import formats
+
+        return formats.encode(study, "gpb", gzip=True)
+
+    def decode(self, data: bytes) -> Study:
+        from mintstore import formats
+
+        return formats.decode(data, "gpb", gzip=True)
 
 
 class _Builder:
@@ -69,3 +91,11 @@ class DicomConverter:
         from mintstore.convert import write_part10
 
         write_part10(dataset, out)
+
+
+def default_codec() -> MetadataCodec:
+    return GpbCodec()
+
+
+def default_converter() -> Converter:
+    return DicomConverter()
