@@ -47,13 +47,15 @@ class StoreFactory(Protocol):
 class _Registration:
     target: str  # "module:Class"
     extra: str | None  # pip extra that installs the SDK
+    #: The backend's create-if-absent can be overtaken: wrap it (adapters/settled.py).
+    settle_creates: bool = False
 
 
 _REGISTRY: dict[str, _Registration] = {
     "memory": _Registration("mintstore.adapters.memory:MemoryStore", None),
     "file": _Registration("mintstore.adapters.filesystem:FileStore", None),
     "s3": _Registration("mintstore.adapters.s3:S3Store", "s3"),
-    "swift": _Registration("mintstore.adapters.swift:SwiftStore", "swift"),
+    "swift": _Registration("mintstore.adapters.swift:SwiftStore", "swift", settle_creates=True),
     "azure": _Registration("mintstore.adapters.azure:AzureStore", "azure"),
 }
 
@@ -111,4 +113,13 @@ def open_store(url: str, environ: Mapping[str, str] | None = None) -> ObjectStor
             f"pip install 'mintstore[{registration.extra}]'"
         ) from exc
     factory = cast(StoreFactory, getattr(module, class_name))
-    return factory.from_location(location, environ if environ is not None else {})
+    store = factory.from_location(location, environ if environ is not None else {})
+    if registration.settle_creates:
+        from .settled import Settle, SettledCreates
+
+        try:
+            return SettledCreates(store, Settle.from_options(location.options))
+        except BaseException:
+            store.close()
+            raise
+    return store

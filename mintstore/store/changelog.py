@@ -22,11 +22,10 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime
 
-from mintstore.adapters import ObjectStore
+from mintstore.adapters import ObjectStore, PutMode
 from mintstore.errors import AlreadyExists, InvalidInput, NotFound
 
 from .config import StoreConfig
-from .exclusive import create_exclusive
 from .layout import (
     MANIFEST_PREFIX,
     SEQ_PREFIX,
@@ -102,9 +101,7 @@ class ChangeLog:
         while True:
             entry_bytes = SeqEntry(number, skey, record).to_bytes()
             try:
-                create_exclusive(
-                    self.objects, seq_key(number), entry_bytes, self.config.create_settle
-                )
+                self.objects.put(seq_key(number), entry_bytes, mode=PutMode.CREATE)
                 break
             except AlreadyExists:
                 number += 1  # entry number-1 exists, so claiming number keeps it gap-free
@@ -119,7 +116,7 @@ class ChangeLog:
             return known
         key = seq_marker_key(skey, version)
         try:
-            create_exclusive(self.objects, key, str(number).encode(), self.config.create_settle)
+            self.objects.put(key, str(number).encode(), mode=PutMode.CREATE)
             decided = number
         except AlreadyExists:
             decided = int(self.objects.get_bytes(key).decode())

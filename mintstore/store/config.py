@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from .exclusive import Settle
 from .ports import Converter, MetadataCodec, StudyBuilderLike
 from .wiring import default_codec, default_converter
 
@@ -37,11 +36,6 @@ class StoreConfig:
     * ``seq_backfill_after``: a committed version without a system change-log
       entry is only backfilled by someone else once its commit is this old
       (its own writer normally adds the entry within milliseconds).
-    * ``create_settle``: on stores whose create-if-absent is not atomic
-      (Swift), how long a writer waits before confirming that its commit
-      record, change-log entry or lease was not replaced by a competitor
-      (a floor, and a multiple of the create's own duration; see
-      :mod:`mintstore.store.exclusive`). Ignored on atomic stores.
     * ``upload_workers``: parallel blob uploads per ingest.
     * ``compact_every``: write a new search manifest once this many change-log
       entries follow the newest one.
@@ -60,7 +54,6 @@ class StoreConfig:
     lock_margin: timedelta = timedelta(seconds=5)
     gc_grace: timedelta = timedelta(hours=24)
     seq_backfill_after: timedelta = timedelta(seconds=60)
-    create_settle: Settle = field(default_factory=Settle)
     upload_workers: int = 8
     compact_every: int = 1000
     index_refresh: timedelta = timedelta(0)

@@ -54,7 +54,7 @@ class Core:
         self.objects = objects
         self.config = config
         self.blobs = BlobStore(objects, config)
-        self.log = StudyLog(objects, config.create_settle)
+        self.log = StudyLog(objects)
         self.changes = ChangeLog(objects, config)
         self.locks = Locks(objects, config)
         self.index = SearchIndex(objects, self.changes, config)
