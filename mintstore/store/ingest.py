@@ -22,7 +22,7 @@ from mintstore.errors import DuplicateInstance, InvalidDicom, InvalidInput
 from mintstore.model import Study
 
 from .blobs import ParallelUploader
-from .core import Core, Head
+from .engine import Engine, Head
 from .layout import study_key
 from .modelops import (
     check_items,
@@ -57,9 +57,9 @@ class _Work:
 class IngestSession:
     """Collects instances of any number of studies; ``commit`` makes them visible."""
 
-    def __init__(self, core: Core) -> None:
-        self._core = core
-        self._uploader = ParallelUploader(core.blobs, core.config.upload_workers)
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._uploader = ParallelUploader(engine.blobs, engine.config.upload_workers)
         self._works: dict[str, _Work] = {}
 
     def __enter__(self) -> Self:
@@ -84,8 +84,8 @@ class IngestSession:
         if work is None:
             check_uid(uid)
             skey = study_key(uid)
-            head = self._core.log.head(skey)
-            base = self._core.load_head(skey, head)
+            head = self._engine.log.head(skey)
+            base = self._engine.load_head(skey, head)
             next_bid = head.next_bid if head is not None else 0
             work = _Work(uid, skey, head, base, next_bid)
             if base is not None:
@@ -96,7 +96,7 @@ class IngestSession:
 
     def add_part10(self, stream: BinaryIO) -> str:
         """Parse one Part-10 instance and store its binary items; returns its study UID."""
-        dataset = self._core.config.converter.read_part10(stream)
+        dataset = self._engine.config.converter.read_part10(stream)
         uid = _dataset_uid(dataset, "StudyInstanceUID")
         self._add_dataset(self._work(uid), dataset)
         return uid
@@ -104,7 +104,7 @@ class IngestSession:
     def _add_dataset(self, work: _Work, dataset: Any) -> None:
         sop_uid = _dataset_uid(dataset, "SOPInstanceUID")
         if work.builder is None:
-            work.builder = self._core.config.converter.new_builder(work.study, work.next_bid)
+            work.builder = self._engine.config.converter.new_builder(work.study, work.next_bid)
         try:
             items = work.builder.add_dataset(dataset)
         except DuplicateInstance as duplicate:
@@ -168,7 +168,7 @@ class IngestSession:
         table rows follow. No DICOM conversion and no item is read back, so a
         lost commit race (or a merged MINT upload) costs metadata work only.
         """
-        converter = self._core.config.converter
+        converter = self._engine.config.converter
         for series_uid, sop_uid in instance_uids(source):
             if only is not None and sop_uid not in only:
                 continue
@@ -213,8 +213,8 @@ class IngestSession:
                 version = work.head.version if work.head is not None else -1
                 return CommitResult(work.uid, version, created=False, changed=False)
             record = self._prepare(work, actor)
-            if self._core.try_commit(record):
-                self._core.hand_over(record, work.study)
+            if self._engine.try_commit(record):
+                self._engine.hand_over(record, work.study)
                 return CommitResult(
                     work.uid, record.version, created=work.base is None, changed=True
                 )
@@ -234,7 +234,7 @@ class IngestSession:
             head.next_bid if head is not None else 0,
         )
         payload = subset(study, work.new_sops) if work.base is not None else None
-        return self._core.prepare(
+        return self._engine.prepare(
             study,
             table,
             payload,
@@ -248,8 +248,8 @@ class IngestSession:
         """Someone committed first: redo our instances on top of the new head."""
         assert work.study is not None
         source, table, sops = work.study, dict(work.table), set(work.new_sops)
-        head = self._core.log.head(work.skey)
-        base = self._core.load_head(work.skey, head)
+        head = self._engine.log.head(work.skey)
+        base = self._engine.load_head(work.skey, head)
         work.head, work.base = head, base
         work.builder = None
         work.next_bid = head.next_bid if head is not None else 0

@@ -1,6 +1,11 @@
-"""What every write path shares: reading a study's head state and committing
-a new version (documents first, commit record last, then its change-log
-entry and index row).
+"""The engine's parts over one object store, and what every path shares.
+
+:class:`Engine` holds the blob store, the study logs, the system change log,
+the locks, the search index and the head tracker of one bucket, with the
+two operations everything uses: reading a version (documents and item
+tables, cached by digest) and committing a new one (documents first,
+commit record last, then its change-log entry and index row). It is
+internal to ``mintstore.store``: everyone else holds a ``StudyStore``.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ class Head:
     table: ItemTable
 
 
-class Core:
+class Engine:
     """The engine's parts wired together over one object store."""
 
     def __init__(self, objects: ObjectStore, config: StoreConfig) -> None:
