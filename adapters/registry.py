@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from mintstore.errors import ConfigurationError, MissingDependency
 
 from .base import ObjectStore, validate_prefix
+from .settled import Settle
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,15 @@ def parse_store_url(url: str) -> StoreLocation:
     return StoreLocation(clean_url, scheme, parts.netloc, prefix, "", options)
 
 
-def open_store(url: str, environ: Mapping[str, str] | None = None) -> ObjectStore:
+def open_store(
+    url: str, environ: Mapping[str, str] | None = None, *, settle: Settle | None = None
+) -> ObjectStore:
     """Open the store a URL names.
 
     ``environ`` is where credentials and endpoints are looked up (the caller
     passes ``os.environ`` at the edge of the program, tests pass their own).
+    ``settle`` is the default wait of a backend whose creates must be settled
+    (Swift; the URL's ``settle_*`` options win over it).
     """
     location = parse_store_url(url)
     registration = _REGISTRY[location.scheme]
@@ -115,10 +120,10 @@ def open_store(url: str, environ: Mapping[str, str] | None = None) -> ObjectStor
     factory = cast(StoreFactory, getattr(module, class_name))
     store = factory.from_location(location, environ if environ is not None else {})
     if registration.settle_creates:
-        from .settled import Settle, SettledCreates
+        from .settled import SettledCreates
 
         try:
-            return SettledCreates(store, Settle.from_options(location.options))
+            return SettledCreates(store, Settle.from_options(location.options, settle))
         except BaseException:
             store.close()
             raise

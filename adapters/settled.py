@@ -52,11 +52,12 @@ class Settle:
         return max(self.floor.total_seconds(), self.factor * create_seconds)
 
     @classmethod
-    def from_options(cls, options: Mapping[str, str]) -> Settle:
-        """``settle_floor_ms`` and ``settle_factor`` from a store URL's options."""
+    def from_options(cls, options: Mapping[str, str], default: Settle | None = None) -> Settle:
+        """``settle_floor_ms`` and ``settle_factor`` of a store URL (else ``default``)."""
+        base = default if default is not None else cls()
         try:
-            floor = float(options.get("settle_floor_ms", "200"))
-            factor = float(options.get("settle_factor", "4"))
+            floor = float(options.get("settle_floor_ms", base.floor.total_seconds() * 1000))
+            factor = float(options.get("settle_factor", base.factor))
         except ValueError as exc:
             raise ConfigurationError(f"invalid settle option in the store URL: {exc}") from None
         if floor < 0 or factor < 0:

@@ -1,7 +1,8 @@
 """``verify``, ``gc`` and ``reindex``: maintenance run directly against a store.
 
 These work on the bucket itself (not through a server) because they walk all
-of it; any number of servers may keep serving meanwhile.
+of it; any number of servers may keep serving meanwhile. With ``--workers`` or
+``--scheduler`` they run on Dask, sharded by study key (mintstore.bulk.sharded).
 """
 
 from __future__ import annotations
@@ -11,23 +12,46 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from mintstore.store import StudyStore, open_study_store
+from mintstore.store import StoreConfig, StudyStore, open_study_store
+
+from .bulk import add_cluster_options, cluster_options
 
 
 def register(subparsers: Any) -> None:
     """Add ``verify``, ``gc`` and ``reindex``."""
     verify = subparsers.add_parser("verify", help="check every committed reference and digest")
     verify.add_argument("--store", required=True, help="store URL")
+    _sharding(verify)
     verify.set_defaults(handler=run_verify)
 
     gc = subparsers.add_parser("gc", help="delete content no commit references")
     gc.add_argument("--store", required=True, help="store URL")
     gc.add_argument("--grace-hours", type=float, default=24.0, help="keep younger blobs")
+    _sharding(gc)
     gc.set_defaults(handler=run_gc)
 
     reindex = subparsers.add_parser("reindex", help="rebuild the search index from the studies")
     reindex.add_argument("--store", required=True, help="store URL")
+    _sharding(reindex)
     reindex.set_defaults(handler=run_reindex)
+
+
+def _sharding(parser: argparse.ArgumentParser) -> None:
+    add_cluster_options(parser)
+    parser.set_defaults(workers=None)  # no --workers and no --scheduler: in this process
+    parser.add_argument(
+        "--shard-digits", type=int, default=1, help="hex digits per study-key shard (1: 16)"
+    )
+
+
+def _on_dask(args: argparse.Namespace) -> bool:
+    return args.workers is not None or args.scheduler is not None
+
+
+def _dask_cluster(args: argparse.Namespace) -> Any:
+    if args.workers is None:
+        args.workers = 1
+    return cluster_options(args)
 
 
 def _open(args: argparse.Namespace, environ: Mapping[str, str]) -> StudyStore:
@@ -36,7 +60,14 @@ def _open(args: argparse.Namespace, environ: Mapping[str, str]) -> StudyStore:
 
 def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Exit 1 if any committed reference is missing or corrupt."""
-    report = _open(args, environ).verify()
+    if _on_dask(args):
+        from mintstore.bulk.sharded import run_verify as sharded_verify
+
+        report = sharded_verify(
+            args.store, environ, StoreConfig(), _dask_cluster(args), shard_digits=args.shard_digits
+        )
+    else:
+        report = _open(args, environ).verify()
     print(
         f"{report.studies} studies, {report.versions} versions, {report.blobs_checked} blobs "
         f"checked, {len(report.problems)} problems, {len(report.orphans)} orphans"
@@ -48,7 +79,20 @@ def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def run_gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Delete unreferenced content older than the grace period."""
-    report = _open(args, environ).gc(timedelta(hours=args.grace_hours))
+    grace = timedelta(hours=args.grace_hours)
+    if _on_dask(args):
+        from mintstore.bulk.sharded import run_gc as sharded_gc
+
+        report = sharded_gc(
+            args.store,
+            environ,
+            StoreConfig(gc_grace=grace),
+            _dask_cluster(args),
+            grace,
+            shard_digits=args.shard_digits,
+        )
+    else:
+        report = _open(args, environ).gc(grace)
     print(
         f"deleted {len(report.deleted)} blobs ({report.bytes_freed} bytes); "
         f"kept {report.kept_young} young"
@@ -58,6 +102,13 @@ def run_gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def run_reindex(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Rebuild the search manifests from the studies' commit records."""
-    result = _open(args, environ).reindex()
+    if _on_dask(args):
+        from mintstore.bulk.sharded import run_reindex as sharded_reindex
+
+        result = sharded_reindex(
+            args.store, environ, StoreConfig(), _dask_cluster(args), args.shard_digits
+        )
+    else:
+        result = _open(args, environ).reindex()
     print(f"reindexed: {result}")
     return 0

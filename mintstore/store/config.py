@@ -13,6 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from mintstore.adapters.settled import Settle
+
+from .index_options import IndexOptions
 from .ports import Converter, MetadataCodec, StudyBuilderLike
 from .wiring import default_codec, default_converter
 
@@ -36,9 +39,15 @@ class StoreConfig:
     * ``seq_backfill_after``: a committed version without a system change-log
       entry is only backfilled by someone else once its commit is this old
       (its own writer normally adds the entry within milliseconds).
+    * ``create_settle``: on Swift (whose create-if-absent can be overtaken),
+      how long a small create waits before it reads itself back and trusts its
+      win (a floor, and a multiple of the create's own duration). Applied by
+      the registry's wrapper (``mintstore.adapters.settled``) when the store is
+      opened with ``open_study_store``; ignored on every other backend.
     * ``upload_workers``: parallel blob uploads per ingest.
-    * ``compact_every``: write a new search manifest once this many change-log
-      entries follow the newest one.
+    * ``compact_every``: compact the search index (fold the change log's tail
+      into a partition) once this many entries follow its manifest.
+    * ``index``: partitioning, compaction and caching of the search index.
     * ``index_refresh``: minimum time between two tail checks of the change
       log by the in-process search index (0 = check on every query).
     * ``freshness``: how stale this process's idea of a study's latest
@@ -54,8 +63,10 @@ class StoreConfig:
     lock_margin: timedelta = timedelta(seconds=5)
     gc_grace: timedelta = timedelta(hours=24)
     seq_backfill_after: timedelta = timedelta(seconds=60)
+    create_settle: Settle = field(default_factory=Settle)
     upload_workers: int = 8
-    compact_every: int = 1000
+    compact_every: int = 256
+    index: IndexOptions = field(default_factory=IndexOptions)
     index_refresh: timedelta = timedelta(0)
     freshness: timedelta = timedelta(0)
     cache_bytes: int = 256 * 1024**2

@@ -42,7 +42,7 @@ from .types import (
     StudyInfo,
     VerifyReport,
 )
-from .uids import check_uid
+from .uids import check_study_uids, check_uid
 from .update import delete_study, update_study
 from .version import ItemOpener, StudyVersion
 
@@ -55,6 +55,12 @@ class StudyStore:
         self.config = config if config is not None else StoreConfig()
         ensure_descriptor(objects)
         self._engine = Engine(objects, self.config)
+
+    @property
+    def core(self) -> Engine:
+        """The engine's parts, for mintstore's own sharded jobs (``mintstore.bulk``)
+        and white-box tests. Front-ends use the methods of this class only."""
+        return self._engine
 
     # --- writing -------------------------------------------------------------------
 
@@ -74,6 +80,8 @@ class StudyStore:
         check_uid(study_uid)
         if delta.study_instance_uid != study_uid:
             raise InvalidInput("the delta names another study")
+        check_study_uids(delta)
+        self._engine.config.converter.check_values(delta)
         return update_study(
             self._engine,
             study_uid,

@@ -7,16 +7,13 @@ manifest can be rebuilt from the records alone.
 
 from __future__ import annotations
 
-import contextlib
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from mintstore.adapters import PutMode
-from mintstore.errors import AlreadyExists, IntegrityError, NotFound
+from mintstore.errors import IntegrityError, NotFound
 
 from .engine import Engine
-from .index import encode_manifest
-from .layout import BLOB_PREFIX, STUDIES_PREFIX, digest_of_blob_key, manifest_key
+from .layout import BLOB_PREFIX, STUDIES_PREFIX, digest_of_blob_key
 from .records import CommitRecord, IndexRow
 from .types import GcReport, VerifyProblem, VerifyReport
 
@@ -137,7 +134,7 @@ def gc(engine: Engine, grace: timedelta) -> GcReport:
 
 
 def reindex(engine: Engine, *, backfill_now: datetime | None = None) -> int:
-    """Rebuild the index from the commit records; write it as a manifest."""
+    """Rebuild the index from the commit records: a new manifest generation of them alone."""
     rows: list[tuple[str, IndexRow]] = []
     for skey, newest in study_versions(engine).items():
         for version in range(newest + 1):
@@ -145,8 +142,5 @@ def reindex(engine: Engine, *, backfill_now: datetime | None = None) -> int:
     upto = engine.changes.tail()
     for skey, newest in study_versions(engine).items():
         rows.append((skey, engine.log.record(skey, newest).index))
-    engine.index.replace_all(rows, upto)
-    if upto:
-        with contextlib.suppress(AlreadyExists):
-            engine.objects.put(manifest_key(upto), encode_manifest(rows), mode=PutMode.CREATE)
+    engine.index.replace(rows, upto)
     return upto

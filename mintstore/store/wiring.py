@@ -92,6 +92,11 @@ class DicomConverter:
 
         write_part10(dataset, out)
 
+    def check_values(self, study: Study) -> None:
+        from mintstore.convert.checking import check_rebuildable
+
+        check_rebuildable(study)
+
 
 def default_codec() -> MetadataCodec:
     return GpbCodec()

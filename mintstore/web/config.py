@@ -15,9 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 from mintstore.errors import ConfigurationError
 from mintstore.store import StoreConfig
+
+T = TypeVar("T")
 
 #: Scopes a token may carry; each one includes the ones before it, so an
 #: administrator never needs three entries to do everything.
@@ -125,9 +128,22 @@ class ServerConfig:
     environ: Mapping[str, str] = field(default_factory=dict)
     #: Directory for spooled upload parts (None: the system default).
     spool_dir: str | None = None
+    #: Number of reverse proxies whose X-Forwarded-* headers are trusted (0: none).
+    proxy_headers: int = 0
+    #: One access-log line per request.
+    access_log: bool = True
+    #: prometheus-client's multi-process directory under gunicorn (None: one process).
+    metrics_dir: str | None = None
+    #: Options of further components (DICOMweb, DIMSE...), by their options class.
+    components: Mapping[type, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_path", normalize_base_path(self.base_path))
+
+    def component(self, options_class: type[T]) -> T:
+        """A component's options: those configured, else the class defaults."""
+        found = self.components.get(options_class)
+        return found if isinstance(found, options_class) else options_class()
 
     @property
     def store_config(self) -> StoreConfig:

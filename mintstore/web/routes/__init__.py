@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from .. import browser, preview
 from . import create, documents, items, jobs, reports, search, studies, system
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
@@ -15,4 +16,6 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     items.blueprint,
     reports.blueprint,
     studies.blueprint,
+    browser.blueprint,
+    preview.blueprint,
 )
