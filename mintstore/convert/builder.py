@@ -25,11 +25,11 @@ from mintstore.model import (
     SERIES_INSTANCE_UID_TAG,
     SOP_INSTANCE_UID_TAG,
     STUDY_INSTANCE_UID_TAG,
-    Attribute,
     Attributes,
     Instance,
     Series,
     Study,
+    ordered_walk,
 )
 
 NewItems = list[tuple[int, bytes | memoryview]]
@@ -171,17 +171,7 @@ def _without_bids(attributes: Attributes) -> tuple[Attributes, list[int]]:
     """A copy with bids blanked, and the bids in a stable (tag, depth-first) order."""
     shape = deepcopy(attributes)
     bids: list[int] = []
-    for attribute in _ordered_walk(shape):
+    for attribute in ordered_walk(shape):
         bids.extend(attribute.bids())
         attribute.bid = None
     return shape, bids
-
-
-def _ordered_walk(attributes: Attributes) -> list[Attribute]:
-    out: list[Attribute] = []
-    for tag in sorted(attributes):
-        attribute = attributes[tag]
-        out.append(attribute)
-        for item in attribute.items or ():
-            out.extend(_ordered_walk(item.attributes))
-    return out

@@ -19,14 +19,13 @@ from types import TracebackType
 from typing import Any, BinaryIO, Self
 
 from mintstore.errors import DuplicateInstance, InvalidDicom, InvalidInput, InvalidUID
-from mintstore.model import Study
+from mintstore.model import Study, instance_attributes
 
 from .blobs import ParallelUploader
 from .engine import Engine, Head
 from .layout import study_key
 from .modelops import (
     check_items,
-    instance_attributes,
     instance_uids,
     max_bid,
     renumber_bids,

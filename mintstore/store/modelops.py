@@ -11,7 +11,14 @@ from __future__ import annotations
 import copy
 
 from mintstore.errors import InvalidInput
-from mintstore.model import Attribute, Attributes, Instance, Series, Study, walk_attributes
+from mintstore.model import (
+    Attribute,
+    Attributes,
+    Series,
+    Study,
+    ordered_walk,
+    walk_attributes,
+)
 
 from .records import ItemTable
 
@@ -33,7 +40,7 @@ def renumber_bids(attributes: Attributes, first: int) -> list[tuple[int, int]]:
     """
     moves: list[tuple[int, int]] = []
     following = first
-    for attribute in _ordered_walk(attributes):
+    for attribute in ordered_walk(attributes):
         if attribute.bid is None:
             continue
         old = attribute.bid
@@ -42,27 +49,6 @@ def renumber_bids(attributes: Attributes, first: int) -> list[tuple[int, int]]:
         attribute.bid = following
         following += count
     return moves
-
-
-def _ordered_walk(attributes: Attributes) -> list[Attribute]:
-    """Attributes in tag order, each followed by its sequence items' (depth first)."""
-    out: list[Attribute] = []
-    for tag in sorted(attributes):
-        attribute = attributes[tag]
-        out.append(attribute)
-        for item in attribute.items or ():
-            out.extend(_ordered_walk(item.attributes))
-    return out
-
-
-def instance_attributes(study: Study, series: Series, instance: Instance) -> Attributes:
-    """One instance's complete attribute set: every level overlaid (study first)."""
-    merged: Attributes = {}
-    merged.update(study.attributes)
-    merged.update(series.attributes)
-    merged.update(series.normalized_attributes)
-    merged.update(instance.attributes)
-    return merged
 
 
 def max_bid(study: Study) -> int:

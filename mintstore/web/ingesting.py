@@ -7,14 +7,14 @@ same upload with a job record instead.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import ExitStack
 from typing import BinaryIO
 
 from mintstore.errors import InvalidInput
+from mintstore.model import Study
 from mintstore.store import CommitResult
 
 from . import context
-from .upload import read_upload
+from .upload import BinaryItem, MetadataDocument, Part10, UploadReader
 
 
 def ingest_request(on_study: Callable[[str], None] | None = None) -> list[CommitResult]:
@@ -25,22 +25,28 @@ def ingest_request(on_study: Callable[[str], None] | None = None) -> list[Commit
     """
     config = context.config()
     heard = on_study if on_study is not None else (lambda _: None)
-    with ExitStack() as cleanup, context.store().begin_ingest() as session:
-
-        def add_part10(stream: BinaryIO) -> None:
-            heard(session.add_part10(stream))
-
-        upload = read_upload(
-            add_part10,
-            cleanup,
-            max_metadata_bytes=config.max_metadata_bytes,
-            spool_dir=config.spool_dir,
-        )
-        if upload.metadata is not None:
-            heard(upload.metadata.study_instance_uid)
-            session.add_mint(upload.metadata, upload.openers())
-        elif upload.items:
+    reader = UploadReader(
+        accept_part10=True,
+        max_metadata_bytes=config.max_metadata_bytes,
+        spool_dir=config.spool_dir,
+    )
+    with reader, context.store().begin_ingest() as session:
+        metadata: Study | None = None
+        items: dict[int, Callable[[], BinaryIO]] = {}
+        instances = 0
+        for part in reader.parts():
+            if isinstance(part, Part10):
+                heard(session.add_part10(part.body))
+                instances += 1
+            elif isinstance(part, MetadataDocument):
+                metadata = part.study
+                heard(metadata.study_instance_uid)
+            elif isinstance(part, BinaryItem):
+                items[part.bid] = part.item.open
+        if metadata is not None:
+            session.add_mint(metadata, items)
+        elif items:
             raise InvalidInput("binary parts were sent without a metadata part")
-        elif upload.part10_count == 0:
+        elif instances == 0:
             raise InvalidInput("the upload contains no DICOM instance and no MINT metadata")
         return session.commit(context.actor())

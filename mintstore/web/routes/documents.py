@@ -22,12 +22,6 @@ from ..uids import validate_uid
 
 blueprint = Blueprint("documents", __name__)
 
-_CONTENT_TYPES = {
-    "xml": "application/xml",
-    "gpb": "application/octet-stream",
-    "json": "application/json",
-}
-
 
 def _variant(name: str) -> tuple[str, bool]:
     try:
