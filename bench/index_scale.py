@@ -38,8 +38,8 @@ import numpy as np
 import pyarrow as pa
 
 from mintstore.adapters import open_store
+from mintstore.adapters.counting import CountingStore
 from mintstore.store import SearchQuery, StoreConfig, StudyStore, manifest, partitions
-from mintstore.store.counting import CountingStore
 from mintstore.store.index_options import IndexOptions
 from mintstore.store.layout import study_key
 from mintstore.store.records import CommitRecord, IndexRow

@@ -30,14 +30,13 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mintstore.adapters import ObjectStore
+from mintstore.adapters import ObjectStore, PutMode
 from mintstore.errors import AlreadyExists, NotFound
 
 from . import manifest as manifests
 from . import partitions
 from .changelog import ChangeLog
 from .config import StoreConfig
-from .exclusive import create_exclusive
 from .layout import (
     CLAIM_PREFIX,
     MANIFEST_PREFIX,
@@ -193,11 +192,8 @@ class Compactor:
                 pass
         document = {"owner": self.owner, "expires": (now + self.options.claim_ttl).isoformat()}
         try:
-            create_exclusive(
-                self.objects,
-                claim_key(generation, attempt + 1),
-                dumps(document),
-                self.config.create_settle,
+            self.objects.put(
+                claim_key(generation, attempt + 1), dumps(document), mode=PutMode.CREATE
             )
         except AlreadyExists:
             return False

@@ -71,13 +71,6 @@ def _date_filter(value: str) -> str:
     return value
 
 
-def wants_html() -> bool:
-    """True for a browser: HTML ranked above XML and JSON."""
-    accept = request.accept_mimetypes
-    best = accept.best_match(["application/xml", "application/json", "text/html"])
-    return best == "text/html" and accept["text/html"] > accept["application/xml"]
-
-
 def _render(template: str, **values: Any) -> Response:
     config = context.config()
     token = current_token()

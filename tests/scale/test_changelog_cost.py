@@ -6,9 +6,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from mintstore.adapters.counting import CountingStore
 from mintstore.adapters.filesystem import FileStore
 from mintstore.store import StoreConfig, StudyStore
-from mintstore.store.counting import CountingStore
 from mintstore.store.index_options import IndexOptions
 from mintstore.store.layout import SEQ_FOLDER_SIZE, SEQ_PREFIX
 

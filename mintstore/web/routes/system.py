@@ -13,7 +13,8 @@ from mintstore.errors import ItemNotFound
 from mintstore.store.layout import DESCRIPTOR_KEY
 
 from .. import context
-from ..browser import search_page, wants_html
+from ..browser import search_page
+from ..negotiate import wants_html
 from ..openapi import openapi_document
 from ..request_log import note_reason
 from ..responses import document
