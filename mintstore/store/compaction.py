@@ -211,12 +211,12 @@ class Compactor:
         their size (tests, reindex, jobs).
         """
         started = time.monotonic()
-        entries = self.changes.fetch_after(current.upto, self.options.tail_batch)
-        if not force and len(entries) < self.config.compact_every:
-            return None
-        if not entries and not (force and current.deltas):
-            return None
+        if not force and not self.changes.exists(current.upto + self.config.compact_every):
+            return None  # not due: one HEAD, before any claim or read
         if not self.claim(current.generation + 1):
+            return None
+        entries = self.changes.fetch_after(current.upto, self.options.tail_batch)
+        if not entries and not (force and current.deltas):
             return None
         writer = Writer(self.objects, self.config)
         try:

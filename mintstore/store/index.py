@@ -114,6 +114,7 @@ class SearchIndex:
         self._background_lock = threading.Lock()
         self._last_check = 0.0
         self._last_manifest_check = time.monotonic()
+        self._last_attempt = 0.0
         changes.floor = self._floor
 
     # --- loading and following ----------------------------------------------------
@@ -201,7 +202,14 @@ class SearchIndex:
             if snapshot is not None:
                 snapshot.overlay.apply(skey, row)
         upto = self._known_upto
-        if upto is not None and number - upto >= self.config.compact_every:
+        now = time.monotonic()
+        retry = self.options.manifest_check.total_seconds() / 10
+        if (
+            upto is not None
+            and number - upto >= self.config.compact_every
+            and now - self._last_attempt >= retry
+        ):
+            self._last_attempt = now
             self._in_background(self._compact_step)
 
     # --- compaction -----------------------------------------------------------------
@@ -235,7 +243,9 @@ class SearchIndex:
         self._known_upto = current.upto
         made = self.compactor.step(current, force=force)
         if made is not None:
-            self._switch(made)
+            self._known_upto = made.upto
+            if self._snapshot is not None:  # a process that only commits needs no view
+                self._switch(made)
         return made
 
     def wait_background(self, timeout: float = 60.0) -> None:
