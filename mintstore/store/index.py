@@ -44,7 +44,7 @@ from .compaction import Compactor, read_delta_rows
 from .config import StoreConfig
 from .manifest import Manifest, PartitionRef
 from .overlay import Overlay
-from .partitions import SEPARATOR, PartitionFile, RowGroupCache
+from .partitions import SEPARATOR, LookupFile, PartitionFile, RowGroupCache
 from .records import IndexRow
 from .search import continuation_after, date_bounds, make_continuation, matcher
 from .types import SearchHit, SearchPage, SearchQuery
@@ -62,7 +62,7 @@ class BasePart:
         self._cache = cache
         self._lock = threading.Lock()
         self._main: PartitionFile | None = None
-        self._keys: PartitionFile | None = None
+        self._keys: LookupFile | None = None
 
     def main(self) -> PartitionFile:
         with self._lock:
@@ -70,11 +70,11 @@ class BasePart:
                 self._main = PartitionFile(self._objects, self.ref.name, "study_uid", self._cache)
             return self._main
 
-    def keys(self) -> PartitionFile:
+    def keys(self) -> LookupFile:
         with self._lock:
             if self._keys is None:
                 name = self.ref.keys or self.ref.name + ".keys"
-                self._keys = PartitionFile(self._objects, name, "lookup", self._cache)
+                self._keys = LookupFile(self._objects, name, self._cache)
             return self._keys
 
 
