@@ -29,6 +29,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -69,6 +70,9 @@ class BasePart:
             if self._main is None:
                 self._main = PartitionFile(self._objects, self.ref.name, "study_uid", self._cache)
             return self._main
+
+    def needs_opening(self) -> bool:
+        return self._keys is None
 
     def keys(self) -> LookupFile:
         with self._lock:
@@ -351,6 +355,11 @@ class SearchIndex:
         self, snapshot: Snapshot, query: SearchQuery
     ) -> Callable[[BasePart, str | None], Iterator[IndexRow]]:
         """How to find candidates in one partition: the most selective lookup."""
+        if any(p.needs_opening() for p in snapshot.base):
+            # Every partition's lookup index is consulted (Bloom filter, group
+            # bounds): open them in parallel, not one round trip after another.
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                list(pool.map(BasePart.keys, snapshot.base))
         if query.accession_number:
             value = "A" + query.accession_number
             return lambda part, after: _exact(part, value, after)
