@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mintstore.configuration import Section, option
-from mintstore.dicomweb.config import SECTION as DICOMWEB_SECTION
 from mintstore.serving.options import ServingOptions
 from mintstore.store import StoreConfig
+from mintstore.web.dicomweb.config import SECTION as DICOMWEB_SECTION
 
 DEFAULT_STORE_DIR = "mint-data"
 
