@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from mintstore.errors import ConfigurationError, MissingDependency
 
 from .base import ObjectStore, validate_prefix
+from .settled import Settle
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,15 @@ class StoreFactory(Protocol):
 class _Registration:
     target: str  # "module:Class"
     extra: str | None  # pip extra that installs the SDK
+    #: The backend's create-if-absent can be overtaken: wrap it (adapters/settled.py).
+    settle_creates: bool = False
 
 
 _REGISTRY: dict[str, _Registration] = {
     "memory": _Registration("mintstore.adapters.memory:MemoryStore", None),
     "file": _Registration("mintstore.adapters.filesystem:FileStore", None),
     "s3": _Registration("mintstore.adapters.s3:S3Store", "s3"),
-    "swift": _Registration("mintstore.adapters.swift:SwiftStore", "swift"),
+    "swift": _Registration("mintstore.adapters.swift:SwiftStore", "swift", settle_creates=True),
     "azure": _Registration("mintstore.adapters.azure:AzureStore", "azure"),
 }
 
@@ -92,11 +95,15 @@ def parse_store_url(url: str) -> StoreLocation:
     return StoreLocation(clean_url, scheme, parts.netloc, prefix, "", options)
 
 
-def open_store(url: str, environ: Mapping[str, str] | None = None) -> ObjectStore:
+def open_store(
+    url: str, environ: Mapping[str, str] | None = None, *, settle: Settle | None = None
+) -> ObjectStore:
     """Open the store a URL names.
 
     ``environ`` is where credentials and endpoints are looked up (the caller
     passes ``os.environ`` at the edge of the program, tests pass their own).
+    ``settle`` is the default wait of a backend whose creates must be settled
+    (Swift; the URL's ``settle_*`` options win over it).
     """
     location = parse_store_url(url)
     registration = _REGISTRY[location.scheme]
@@ -111,4 +118,13 @@ def open_store(url: str, environ: Mapping[str, str] | None = None) -> ObjectStor
             f"pip install 'mintstore[{registration.extra}]'"
         ) from exc
     factory = cast(StoreFactory, getattr(module, class_name))
-    return factory.from_location(location, environ if environ is not None else {})
+    store = factory.from_location(location, environ if environ is not None else {})
+    if registration.settle_creates:
+        from .settled import SettledCreates
+
+        try:
+            return SettledCreates(store, Settle.from_options(location.options, settle))
+        except BaseException:
+            store.close()
+            raise
+    return store

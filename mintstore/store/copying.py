@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from mintstore.errors import IntegrityError, NotFound, StudyGone, StudyNotFound, VersionConflict
 
-from .core import Core
+from .engine import Engine
 from .layout import study_key
 from .records import CommitRecord
 from .types import CopyReport
 
 
-def _needed_blobs(source: Core, records: list[CommitRecord]) -> dict[str, int | None]:
+def _needed_blobs(source: Engine, records: list[CommitRecord]) -> dict[str, int | None]:
     needed: dict[str, int | None] = {}
     for record in records:
         for digest in record.referenced_digests():
@@ -29,7 +29,7 @@ def _needed_blobs(source: Core, records: list[CommitRecord]) -> dict[str, int | 
     return needed
 
 
-def copy_study(source: Core, target: Core, study_uid: str) -> CopyReport:
+def copy_study(source: Engine, target: Engine, study_uid: str) -> CopyReport:
     skey = study_key(study_uid)
     ours = source.log.records(skey)
     if not ours:

@@ -21,7 +21,6 @@ from mintstore.adapters import ObjectStore, PutMode
 from mintstore.errors import AlreadyExists, Locked, LockInvalid, NotFound
 
 from .config import StoreConfig
-from .exclusive import create_exclusive
 from .layout import lease_key, lock_prefix, release_key
 from .records import dumps
 from .types import Lease
@@ -80,12 +79,7 @@ class Locks:
         expires = now + (ttl if ttl is not None else self.config.lock_ttl)
         document = {"token": token, "owner": owner, "expires": expires.isoformat()}
         try:
-            create_exclusive(
-                self.objects,
-                lease_key(skey, generation),
-                dumps(document),
-                self.config.create_settle,
-            )
+            self.objects.put(lease_key(skey, generation), dumps(document), mode=PutMode.CREATE)
         except AlreadyExists:
             raise Locked("the study was just locked by someone else") from None
         return Lease(token, expires)

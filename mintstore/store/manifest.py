@@ -24,10 +24,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from mintstore.adapters import ObjectStore
+from mintstore.adapters import ObjectStore, PutMode
 from mintstore.errors import IntegrityError, NotFound
 
-from .exclusive import Settle, create_exclusive
 from .layout import MANIFEST_PREFIX, generation_of_manifest_key, manifest_key
 from .records import dumps
 
@@ -143,6 +142,9 @@ def following(objects: ObjectStore, current: Manifest) -> Manifest | None:
         generation = found.generation
 
 
-def create(objects: ObjectStore, manifest: Manifest, settle: Settle) -> None:
-    """Create the next generation; AlreadyExists if another writer made it first."""
-    create_exclusive(objects, manifest_key(manifest.generation), manifest.to_bytes(), settle)
+def create(objects: ObjectStore, manifest: Manifest, settle: object = None) -> None:
+    """Create the next generation; AlreadyExists if another writer made it first.
+
+    (On Swift the registry's wrapper settles the create; ``settle`` is unused.)
+    """
+    objects.put(manifest_key(manifest.generation), manifest.to_bytes(), mode=PutMode.CREATE)

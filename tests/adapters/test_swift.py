@@ -17,6 +17,7 @@ import pytest
 import swiftclient
 
 from mintstore.adapters import PutMode, open_store
+from mintstore.adapters.settled import SettledCreates
 from mintstore.adapters.swift import SEGMENT_ROOT, SwiftStore
 from mintstore.adapters.swift_connections import SwiftSettings
 from mintstore.errors import AlreadyExists, ConfigurationError, NotFound, StoreUnavailable
@@ -49,9 +50,12 @@ def swift(backend_pool: BackendPool) -> Iterator[SwiftCase]:
         key=spec.environ["ST_KEY"],
         auth_version="1",
     )
-    store = spec.open()
+    opened = spec.open()
+    # The registry wraps every Swift store so its creates are settled.
+    assert isinstance(opened, SettledCreates)
+    store = opened.inner
     assert isinstance(store, SwiftStore)
-    with store:
+    with opened:
         yield SwiftCase(store, raw)
     raw.close()
 

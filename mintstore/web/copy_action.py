@@ -15,9 +15,9 @@ from flask import Response
 from mintstore.errors import InvalidInput
 from mintstore.store import open_study_store
 
-from .. import context
-from ..auth import require_scope
-from ..responses import document
+from . import context
+from .auth import require_scope
+from .responses import document
 
 
 def copy_or_move(study: str, action: str, target: str) -> Response:
