@@ -38,6 +38,10 @@ def ingest_request(on_study: Callable[[str], None] | None = None) -> list[Commit
             if isinstance(part, Part10):
                 heard(session.add_part10(part.body))
                 instances += 1
+                # Parsed and its items handed to the uploader: release it now,
+                # so the request's in-memory spool allowance serves the next
+                # part instead of every later part going through a temp file.
+                part.body.close()
             elif isinstance(part, MetadataDocument):
                 metadata = part.study
                 heard(metadata.study_instance_uid)
