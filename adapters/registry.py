@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from mintstore.errors import ConfigurationError, MissingDependency
 
 from .base import ObjectStore, validate_prefix
+from .lost_answers import REMOTE_SCHEMES, resolve_lost_answers
 
 
 @dataclass(frozen=True)
@@ -111,4 +112,5 @@ def open_store(url: str, environ: Mapping[str, str] | None = None) -> ObjectStor
             f"pip install 'mintstore[{registration.extra}]'"
         ) from exc
     factory = cast(StoreFactory, getattr(module, class_name))
-    return factory.from_location(location, environ if environ is not None else {})
+    store = factory.from_location(location, environ if environ is not None else {})
+    return resolve_lost_answers(store) if location.scheme in REMOTE_SCHEMES else store

@@ -24,6 +24,9 @@ def register(subparsers: Any) -> None:
     gc = subparsers.add_parser("gc", help="delete content no commit references")
     gc.add_argument("--store", required=True, help="store URL")
     gc.add_argument("--grace-hours", type=float, default=24.0, help="keep younger blobs")
+    gc.add_argument(
+        "--job-retention-days", type=float, default=7.0, help="keep younger RI job records"
+    )
     gc.set_defaults(handler=run_gc)
 
     reindex = subparsers.add_parser("reindex", help="rebuild the search index from the studies")
@@ -40,7 +43,9 @@ def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     report = _open(args, environ).verify()
     print(
         f"{report.studies} studies, {report.versions} versions, {report.blobs_checked} blobs "
-        f"checked, {len(report.problems)} problems, {len(report.orphans)} orphans"
+        f"checked, {len(report.problems)} problems, {len(report.orphans)} orphans; "
+        f"{report.backfilled_changes} change-log entries backfilled, "
+        f"{report.pending_changes} pending"
     )
     for problem in report.problems:
         print(f"PROBLEM {problem.study_uid} v{problem.version} {problem.digest}: {problem.problem}")
@@ -49,10 +54,13 @@ def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def run_gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Delete unreferenced content older than the grace period."""
-    report = _open(args, environ).gc(timedelta(hours=args.grace_hours))
+    config = StoreConfig(job_retention=timedelta(days=args.job_retention_days))
+    report = StudyStore(open_store(args.store, environ), config).gc(
+        timedelta(hours=args.grace_hours)
+    )
     print(
         f"deleted {len(report.deleted)} blobs ({report.bytes_freed} bytes); "
-        f"kept {report.kept_young} young"
+        f"kept {report.kept_young} young; deleted {report.jobs_deleted} expired job records"
     )
     return 0
 

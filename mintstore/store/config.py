@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Literal, Protocol
 
+from mintstore.errors import ConfigurationError
 from mintstore.model import Study
 
 from .exclusive import Settle
@@ -112,3 +113,22 @@ class StoreConfig:
     clock: Callable[[], datetime] = utc_now
     codec: MetadataCodec = field(default_factory=_default_codec)
     converter: Converter = field(default_factory=_default_converter)
+    # --- faults and retention (issue 15) ---------------------------------------
+    #: How long a committer keeps retrying its change-log entry after transient
+    #: store failures before it answers anyway (the commit is durable; the entry
+    #: is then backfilled by the study's next commit, verify or reindex).
+    publish_patience: timedelta = timedelta(seconds=30)
+    #: RI job records (``jobs/<id>.json``) older than this are removed by gc.
+    job_retention: timedelta = timedelta(days=7)
+    #: What a write does with an instance whose SOP Instance UID is stored with
+    #: different content: "reject" (DuplicateInstance with the reason, nothing
+    #: changes) or "replace" (the new content is committed in a new version;
+    #: the old one stays in the study's history). Identical content is always
+    #: a no-op success.
+    duplicates: Literal["reject", "replace"] = "reject"
+
+    def __post_init__(self) -> None:
+        if self.duplicates not in ("reject", "replace"):
+            raise ConfigurationError(
+                f"duplicates must be 'reject' or 'replace', not {self.duplicates!r}"
+            )

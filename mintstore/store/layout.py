@@ -19,6 +19,7 @@ BLOB_PREFIX = "blobs/sha256/"
 STUDIES_PREFIX = "studies/"
 SEQ_PREFIX = "changes/seq/"
 MANIFEST_PREFIX = "index/manifest/"
+JOBS_PREFIX = "jobs/"
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 
@@ -104,3 +105,8 @@ def upto_of_manifest_key(key: str) -> int | None:
     if stem == name or not stem.isdigit():
         return None
     return int(stem)
+
+
+def job_key(job_id: str) -> str:
+    """An RI job's record (written once, when the job has finished; gc expires it)."""
+    return f"{JOBS_PREFIX}{job_id}.json"

@@ -16,7 +16,13 @@ from mintstore.errors import AlreadyExists, IntegrityError, NotFound
 
 from .core import Core
 from .index import encode_manifest
-from .layout import BLOB_PREFIX, STUDIES_PREFIX, digest_of_blob_key, manifest_key
+from .layout import (
+    BLOB_PREFIX,
+    JOBS_PREFIX,
+    STUDIES_PREFIX,
+    digest_of_blob_key,
+    manifest_key,
+)
 from .records import CommitRecord, IndexRow
 from .types import GcReport, VerifyProblem, VerifyReport
 
@@ -82,6 +88,8 @@ def verify(
             report.versions += 1
             if core.changes.backfill(skey, record, now=backfill_now):
                 report.backfilled_changes += 1
+            elif core.changes.marker(skey, record.version) is None:
+                report.pending_changes += 1
             if deleted:
                 continue
             for digest in record.referenced_digests():
@@ -133,7 +141,24 @@ def gc(core: Core, grace: timedelta) -> GcReport:
         core.objects.delete(info.key)
         report.deleted.append(digest)
         report.bytes_freed += info.size
+    report.jobs_deleted = expire_jobs(core)
     return report
+
+
+def expire_jobs(core: Core) -> int:
+    """Delete RI job records older than ``job_retention``; returns how many.
+
+    A job record only tells a client how its (long finished) request ended,
+    refused requests included, so keeping it for the retention is enough.
+    Deleting is idempotent, so a retried or concurrent gc is harmless.
+    """
+    cutoff = core.config.clock() - core.config.job_retention
+    deleted = 0
+    for info in core.objects.list(JOBS_PREFIX):
+        if info.last_modified is not None and info.last_modified < cutoff:
+            core.objects.delete(info.key)
+            deleted += 1
+    return deleted
 
 
 def reindex(core: Core, *, backfill_now: datetime | None = None) -> int:

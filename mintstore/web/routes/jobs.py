@@ -3,12 +3,17 @@
 DICOM2MINT posts a multipart form and follows a 303 to the job status. Jobs
 run within the request (the answer comes after the commit), and their record
 is kept in the bucket as ``jobs/<job>.json`` so any server on the same bucket
-can answer the status, and a failure keeps its reason.
+can answer the status, and a failure keeps its reason. The record is written
+once, when the job has finished (the client learns the job id only from the
+303 that follows), with create-if-absent: a retried write can never put an
+older state over a newer one. ``gc`` removes records older than the store's
+``job_retention``.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
@@ -19,8 +24,16 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from mintstore.adapters.base import ObjectStore, PutMode
-from mintstore.errors import InvalidInput, ItemNotFound, MintError, NotFound
+from mintstore.errors import (
+    AlreadyExists,
+    InvalidInput,
+    ItemNotFound,
+    MintError,
+    NotFound,
+    StoreUnavailable,
+)
 from mintstore.model import Study
+from mintstore.store.layout import job_key
 
 from .. import context
 from ..responses import document, iso
@@ -49,12 +62,20 @@ def _objects() -> ObjectStore:
     return objects
 
 
-def _job_key(job_id: str) -> str:
-    return f"jobs/{job_id}.json"
-
-
 def _save(job: JobRecord) -> None:
-    _objects().put(_job_key(job.job_id), json.dumps(asdict(job)).encode(), mode=PutMode.OVERWRITE)
+    """Write the finished job's record, retrying transient store failures a little:
+    the job's work (maybe a commit) is done, and its answer is this record."""
+    data = json.dumps(asdict(job)).encode()
+    for pause in (0.1, 0.5, 2.0, None):
+        try:
+            _objects().put(job_key(job.job_id), data, mode=PutMode.CREATE)
+            return
+        except AlreadyExists:
+            return  # job ids are random: only our own earlier attempt can be there
+        except StoreUnavailable:
+            if pause is None:
+                raise
+            time.sleep(pause)
 
 
 def _load(job_id: str) -> JobRecord:
@@ -63,7 +84,7 @@ def _load(job_id: str) -> JobRecord:
     except ValueError as exc:
         raise InvalidInput(f"{job_id[:80]!r} is not a job id") from exc
     try:
-        data = _objects().get_bytes(_job_key(parsed.hex))
+        data = _objects().get_bytes(job_key(parsed.hex))
     except NotFound as exc:
         raise ItemNotFound(f"no job {job_id}") from exc
     return JobRecord(**json.loads(data))
@@ -76,7 +97,6 @@ def _now() -> str:
 def _run_job(work: str) -> BaseResponse:
     now = _now()
     job = JobRecord(job_id=uuid.uuid4().hex, status="IN_PROGRESS", created=now, updated=now)
-    _save(job)
     try:
         if work == "create":
             results = ingest_request()
@@ -98,7 +118,14 @@ def _run_job(work: str) -> BaseResponse:
         _save(replace(job, status="FAILED", reason=error.description, updated=_now()))
         raise
     except Exception as error:
-        _save(replace(job, status="FAILED", reason=f"internal error: {type(error).__name__}"))
+        _save(
+            replace(
+                job,
+                status="FAILED",
+                reason=f"internal error: {type(error).__name__}",
+                updated=_now(),
+            )
+        )
         raise
     job = replace(job, updated=_now())
     _save(job)
