@@ -103,12 +103,16 @@ class DuplicateInstance(InvalidInput):
         *,
         identical_metadata: bool,
         items: list[tuple[int, bytes | memoryview]],
+        reason: str | None = None,
     ) -> None:
-        kind = "identical metadata" if identical_metadata else "different content"
+        kind = reason or ("identical metadata" if identical_metadata else "different content")
         super().__init__(f"instance {sop_instance_uid} is already in the study ({kind})")
         self.sop_instance_uid = sop_instance_uid
         self.identical_metadata = identical_metadata
         self.items = items
+        #: Why the stored instance and the new one differ, for the client
+        #: (a FAILED job's reason, a 400, a STOW FailedSOPSequence comment).
+        self.reason = reason
 
 
 class InvalidMetadata(InvalidInput):

@@ -19,6 +19,7 @@ from typing import Any
 
 from mintstore.errors import ConfigurationError
 from mintstore.web import ServerConfig, create_app, load_tokens
+from mintstore.web.config import load_copy_tokens
 
 DEFAULT_STORE_DIR = "mint-data"
 
@@ -47,6 +48,11 @@ def register(subparsers: Any) -> None:
         default=[],
         metavar="NAME=URL",
         help="a store that ?action=copy&target=NAME may copy to (repeatable)",
+    )
+    parser.add_argument(
+        "--copy-tokens",
+        type=Path,
+        help="JSON file: other servers' URLs -> the bearer token to copy to them with",
     )
     parser.set_defaults(handler=run)
 
@@ -86,6 +92,7 @@ def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> Server
         copy_targets=targets,
         lock_ttl=timedelta(seconds=args.lock_ttl),
         environ=dict(environ),
+        copy_tokens=load_copy_tokens(args.copy_tokens) if args.copy_tokens else {},
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any, BinaryIO, Self
 from mintstore.errors import DuplicateInstance, InvalidDicom, InvalidInput
 from mintstore.model import Study
 
+from . import duplicates
 from .blobs import ParallelUploader
 from .config import StudyBuilderLike
 from .core import Core, Head
@@ -103,7 +104,18 @@ class IngestSession:
         except DuplicateInstance as duplicate:
             if self._already_stored(work, duplicate):
                 return
-            raise
+            reason = (
+                "different content: its binary items differ from the stored instance's"
+                if duplicate.identical_metadata
+                else "different content: its attributes differ from the stored instance's"
+            )
+            if self._core.config.duplicates != "replace":
+                raise duplicates.refuse(sop_uid, reason) from duplicate
+            # "replace": the new content takes the UID's place in the next version.
+            remaining = duplicates.without_instance(work.builder.study, sop_uid)
+            converter = self._core.config.converter
+            work.builder = converter.new_builder(remaining, work.builder.next_bid)
+            items = work.builder.add_dataset(dataset)
         work.study = work.builder.study
         for bid, content in items:
             work.pending[bid] = self._uploader.submit(content)
@@ -127,9 +139,10 @@ class IngestSession:
     def add_mint(self, metadata: Study, items: Mapping[int, Callable[[], BinaryIO]]) -> None:
         """A MINT upload (metadata + binaryN parts): create the study as sent, or
         merge its instances into the stored study (RI DICOM2MINT update semantics:
-        the full study with new instances). Instances already stored are kept as
-        they are (matched by SOP Instance UID), so only the new instances' binary
-        items need to be sent; items for the others are accepted and ignored."""
+        the full study with new instances). Instances already stored and sent
+        unchanged are kept as they are (matched by SOP Instance UID), so only the
+        new instances' binary items need to be sent; a stored UID sent with
+        different content follows ``StoreConfig.duplicates`` (see duplicates)."""
         work = self._work(metadata.study_instance_uid)
         uploaded: ItemTable = {}
         futures = {}
@@ -148,6 +161,13 @@ class IngestSession:
             return
         stored = {sop for _, sop in instance_uids(work.study)}
         new = {sop for _, sop in instance_uids(metadata) if sop not in stored}
+        for sop in sorted({sop for _, sop in instance_uids(metadata)} & stored):
+            reason = duplicates.difference(work.study, work.table, metadata, uploaded, sop)
+            if reason is None:
+                continue  # the stored instance sent again (maybe without its items)
+            if self._core.config.duplicates != "replace":
+                raise duplicates.refuse(sop, reason)
+            new.add(sop)  # re-added below; _add_dataset replaces the stored one
         check_items(subset(metadata, new), uploaded)
         self._merge_instances(work, metadata, uploaded, new)
 
