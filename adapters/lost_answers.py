@@ -12,21 +12,26 @@ transiently is just as ambiguous: the write may have happened.
 :class:`LostAnswerResolver` wraps any :class:`~.base.ObjectStore` and settles
 both cases in the one place every create passes through: when a CREATE of
 in-memory bytes reports ``AlreadyExists`` or ``StoreUnavailable``, it reads
-the object back; byte-identical content means the create was ours (it
-succeeded), anything else (other bytes, absent, unreadable) leaves the
+the object back. If it holds exactly the bytes sent, the answer becomes
+``AlreadyExists(identical=True)``: "it exists, and it is byte for byte what
+you sent". Anything else (other bytes, absent, unreadable) leaves the
 original answer standing.
 
-That is only sound because every object the engine arbitrates with CREATE
-carries content unique to its writer (a commit record names its writer's
-nonce, a lease its random token; a change-log entry embeds its commit record
-and a marker names its entry, so two writers producing identical bytes agree
-on what the object means). Content-addressed blobs and manifests are
-identical for every writer by construction, where "already there" is success
-anyway. Streams and objects above :data:`READBACK_LIMIT` are passed through
-unresolved: the engine only streams or writes large content for blobs.
+What "identical" means is the caller's to say, because only the caller knows
+whether its bytes are unique to it. A writer whose content is unique (a
+commit record names its writer's nonce, a lease its random token, a
+change-log entry embeds its commit record, a marker names its entry) has
+won: :func:`create_unique` is that reading, and the engine's one
+arbitration point (``mintstore.store.exclusive``) uses it. For content every
+writer shares (content-addressed blobs, manifests) ``AlreadyExists`` keeps
+meaning "already stored", so a blob writer still learns that a blob existed
+before it (and refreshes it if old, see docs/storage.md); the adapter
+contract (exactly one create succeeds) is unchanged.
 
-The wrapper is independent of any other wrapper (it only uses the contract),
-so it composes with, e.g., a settle-and-confirm wrapper for Swift.
+Streams and objects above :data:`READBACK_LIMIT` are passed through
+unresolved: the engine streams or writes large content only for blobs. The
+wrapper uses nothing but the contract, so it composes with any other
+wrapper (e.g. a settle-and-confirm wrapper for Swift).
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ class LostAnswerResolver(ObjectStore):
         self.inner = inner
         self.url = inner.url
         self.atomic_create = inner.atomic_create
-        #: How many ambiguous creates turned out to be our own (for tests/metrics).
+        #: How many ambiguous answers turned out to hold the bytes sent (tests, metrics).
         self.resolved = 0
 
     def put(self, key: str, data: PutData, *, mode: PutMode = PutMode.OVERWRITE) -> ObjectInfo:
@@ -63,22 +68,22 @@ class LostAnswerResolver(ObjectStore):
             return self.inner.put(key, content, mode=mode)
         try:
             return self.inner.put(key, content, mode=mode)
-        except (AlreadyExists, StoreUnavailable):
-            info = self._holding(key, content)
-            if info is None:
+        except (AlreadyExists, StoreUnavailable) as answer:
+            if not self._holds(key, content):
                 raise
             self.resolved += 1
-            return info
+            raise AlreadyExists(
+                "the object holds exactly the bytes of this create", key=key, identical=True
+            ) from answer
 
-    def _holding(self, key: str, content: bytes) -> ObjectInfo | None:
-        """The object's info if it holds exactly ``content``, else None."""
+    def _holds(self, key: str, content: bytes) -> bool:
+        """True if the object holds exactly ``content``."""
         try:
             with self.inner.get(key) as reader:
                 stored = reader.read(len(content) + 1)
-                info = reader.info
         except StoreError:
-            return None  # absent or unreadable: the original answer stands
-        return info if stored == content else None
+            return False  # absent or unreadable: the original answer stands
+        return bool(stored == content)
 
     def get(self, key: str) -> ObjectReader:
         return self.inner.get(key)
@@ -97,6 +102,21 @@ class LostAnswerResolver(ObjectStore):
 
     def close(self) -> None:
         self.inner.close()
+
+
+def create_unique(store: ObjectStore, key: str, data: bytes) -> ObjectInfo | None:
+    """CREATE ``data``, which must be unique to this writer; AlreadyExists if someone else won.
+
+    Returns the object's info, or None when the create turned out to be our
+    own after a lost answer (``AlreadyExists.identical``: nobody else can have
+    written these bytes).
+    """
+    try:
+        return store.put(key, data, mode=PutMode.CREATE)
+    except AlreadyExists as exc:
+        if not exc.identical:
+            raise
+        return None
 
 
 def resolve_lost_answers(store: ObjectStore) -> ObjectStore:

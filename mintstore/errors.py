@@ -38,7 +38,17 @@ class AlreadyExists(StoreError):
 
     This is the one atomic primitive the storage engine builds on, so it must
     never be raised for anything but a genuine create conflict.
+
+    ``identical`` is True when the object was read back and holds exactly the
+    bytes this create sent (``mintstore.adapters.lost_answers``): for content
+    unique to its writer that proves the create was the writer's own (its
+    answer was lost and the SDK's retry met it); for content every writer
+    shares (blobs) it only means "already stored".
     """
+
+    def __init__(self, message: str, *, key: str | None = None, identical: bool = False) -> None:
+        super().__init__(message, key=key)
+        self.identical = identical
 
 
 class PreconditionFailed(StoreError):

@@ -28,7 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from mintstore.adapters import ObjectStore, PutMode
+from mintstore.adapters import ObjectStore
+from mintstore.adapters.lost_answers import create_unique
 from mintstore.errors import AlreadyExists, NotFound
 
 
@@ -59,7 +60,9 @@ def create_exclusive(
     digest of its own), otherwise a replacement could not be told apart.
     """
     started = clock()
-    objects.put(key, data, mode=PutMode.CREATE)
+    # Unique data: an AlreadyExists whose object holds exactly our bytes is our
+    # own create whose answer was lost (mintstore.adapters.lost_answers).
+    create_unique(objects, key, data)
     if objects.atomic_create:
         return
     sleep(settle.wait_for(clock() - started))

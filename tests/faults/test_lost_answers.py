@@ -9,7 +9,7 @@ import pytest
 
 from mintstore.adapters import ObjectInfo, PutMode
 from mintstore.adapters.base import PutData
-from mintstore.adapters.lost_answers import READBACK_LIMIT, LostAnswerResolver
+from mintstore.adapters.lost_answers import READBACK_LIMIT, LostAnswerResolver, create_unique
 from mintstore.adapters.memory import MemoryStore
 from mintstore.adapters.registry import open_store
 from mintstore.errors import AlreadyExists, StoreUnavailable
@@ -31,31 +31,46 @@ class LosingAnswers(MemoryStore):
         return info
 
 
-def test_a_create_retried_onto_itself_is_our_own_win() -> None:
+def test_a_create_retried_onto_itself_holds_our_bytes() -> None:
     inner = LosingAnswers()
     store = LostAnswerResolver(inner)
     inner.answer = AlreadyExists  # botocore's retry met the first attempt's object
-    info = store.put("log/0.json", b'{"writer":"abc"}', mode=PutMode.CREATE)
-    assert info.size == len(b'{"writer":"abc"}')
-    assert store.resolved == 1
+    with pytest.raises(AlreadyExists) as answer:
+        store.put("log/0.json", b'{"writer":"abc"}', mode=PutMode.CREATE)
+    assert answer.value.identical and store.resolved == 1
+    # A writer of unique content reads that as its own win; the contract is unchanged.
+    assert create_unique(store, "log/1.json", b'{"writer":"def"}') is None
+    assert inner.get_bytes("log/1.json") == b'{"writer":"def"}'
 
 
-def test_a_create_whose_last_attempt_failed_but_landed_is_our_own_win() -> None:
+def test_a_create_whose_last_attempt_failed_but_landed_holds_our_bytes() -> None:
     inner = LosingAnswers()
     store = LostAnswerResolver(inner)
     inner.answer = StoreUnavailable
-    store.put("lease", b"token-1", mode=PutMode.CREATE)
-    assert inner.get_bytes("lease") == b"token-1"
+    with pytest.raises(AlreadyExists) as answer:
+        store.put("lease", b"token-1", mode=PutMode.CREATE)
+    assert answer.value.identical
+    assert create_unique(store, "lease-2", b"token-2") is None
+
+
+def test_shared_content_already_stored_is_still_reported_as_such() -> None:
+    """A blob writer must learn that its blob existed (to refresh an old one)."""
+    store = LostAnswerResolver(MemoryStore(f"shared-{next(_names)}"))
+    store.put("blob", b"same for every writer", mode=PutMode.CREATE)
+    with pytest.raises(AlreadyExists) as answer:
+        store.put("blob", b"same for every writer", mode=PutMode.CREATE)
+    assert answer.value.identical
 
 
 def test_a_genuine_conflict_and_a_genuine_failure_stand() -> None:
     inner = LosingAnswers()
     store = LostAnswerResolver(inner)
     store.put("taken", b"theirs", mode=PutMode.CREATE)
-    with pytest.raises(AlreadyExists):
-        store.put("taken", b"mine", mode=PutMode.CREATE)
-    with pytest.raises(AlreadyExists):  # a prefix of the stored bytes is not ours either
-        store.put("taken", b"their", mode=PutMode.CREATE)
+    with pytest.raises(AlreadyExists) as mine:
+        create_unique(store, "taken", b"mine")
+    with pytest.raises(AlreadyExists) as prefix:  # a prefix of the stored bytes is not ours
+        create_unique(store, "taken", b"their")
+    assert not mine.value.identical and not prefix.value.identical
     assert store.resolved == 0
 
 
@@ -73,10 +88,11 @@ def test_streams_large_creates_and_overwrites_pass_through() -> None:
     inner = LosingAnswers()
     store = LostAnswerResolver(inner)
     inner.answer = AlreadyExists
-    with pytest.raises(AlreadyExists):
+    with pytest.raises(AlreadyExists) as stream:
         store.put("stream", io.BytesIO(b"abc"), mode=PutMode.CREATE)
-    with pytest.raises(AlreadyExists):
+    with pytest.raises(AlreadyExists) as big:
         store.put("big", b"x" * (READBACK_LIMIT + 1), mode=PutMode.CREATE)
+    assert not stream.value.identical and not big.value.identical
     inner.answer = StoreUnavailable
     with pytest.raises(StoreUnavailable):
         store.put("overwrite", b"abc")
