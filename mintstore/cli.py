@@ -18,7 +18,7 @@ from mintstore.errors import MintError
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, separate from ``main`` so tests can inspect it."""
-    from mintstore.commands import maintenance, serve, transfer
+    from mintstore.commands import configuration, maintenance, serve, transfer
 
     parser = argparse.ArgumentParser(
         prog="mintstore",
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.register(subparsers)
     transfer.register(subparsers)
     maintenance.register(subparsers)
+    configuration.register(subparsers)
     return parser
 
 
@@ -45,7 +46,24 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except MintError as error:
         print(f"mintstore {args.command}: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        # Files, folders and sockets the user named: say which, no traceback.
+        print(f"mintstore {args.command}: {describe_os_error(error, args)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"mintstore {args.command}: interrupted", file=sys.stderr)
+        return 130
     return status
+
+
+def describe_os_error(error: OSError, args: argparse.Namespace) -> str:
+    """An OSError as a sentence that names what failed (a server URL, a path)."""
+    url = getattr(args, "url", None)
+    reason = error.strerror or str(error) or type(error).__name__
+    if isinstance(error, (ConnectionError, TimeoutError)) or error.filename is None:
+        target = f"cannot reach {url}" if url else "network error"
+        return f"{target}: {reason}"
+    return f"{error.filename}: {reason}"
 
 
 if __name__ == "__main__":

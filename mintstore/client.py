@@ -94,6 +94,7 @@ class MintClient:
         self._token = token
         self._timeout = timeout
         self._local = threading.local()
+        self._origin = f"{parts.scheme}://{parts.netloc}"
 
     # -- transport --------------------------------------------------------------
 
@@ -149,10 +150,12 @@ class MintClient:
                 # A keep-alive connection the server closed is retried once,
                 # but only when the body can be sent again.
                 if attempt == 2 or chunked:
-                    raise errors.StoreUnavailable(f"{method} {target}: {exc}") from exc
+                    raise errors.StoreUnavailable(
+                        f"{method} {self._origin}{target}: {exc}"
+                    ) from exc
             except OSError as exc:
                 self.close()
-                raise errors.StoreUnavailable(f"{method} {target}: {exc}") from exc
+                raise errors.StoreUnavailable(f"{method} {self._origin}{target}: {exc}") from exc
         if response.status not in ok:
             raise self._error(response)
         return response

@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from mintstore.adapters.registry import open_store
-from mintstore.store import StoreConfig, StudyStore
+from mintstore.store import StoreConfig, StudyStore, open_study_store
 
 
 def register(subparsers: Any) -> None:
@@ -35,7 +34,7 @@ def register(subparsers: Any) -> None:
 
 
 def _open(args: argparse.Namespace, environ: Mapping[str, str]) -> StudyStore:
-    return StudyStore(open_store(args.store, environ), StoreConfig())
+    return open_study_store(args.store, environ)
 
 
 def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -55,9 +54,7 @@ def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 def run_gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Delete unreferenced content older than the grace period."""
     config = StoreConfig(job_retention=timedelta(days=args.job_retention_days))
-    report = StudyStore(open_store(args.store, environ), config).gc(
-        timedelta(hours=args.grace_hours)
-    )
+    report = open_study_store(args.store, environ, config).gc(timedelta(hours=args.grace_hours))
     print(
         f"deleted {len(report.deleted)} blobs ({report.bytes_freed} bytes); "
         f"kept {report.kept_young} young; deleted {report.jobs_deleted} expired job records"

@@ -1,60 +1,65 @@
-"""``mintstore serve``: run the HTTP API.
+"""mintstore serve: run the HTTP API under gunicorn.
 
-With no options it serves a file store in ``./mint-data`` on
-127.0.0.1:8080. One process uses werkzeug's threaded server; ``--workers N``
-runs N gunicorn worker processes on the same store (every bit of state is in
-the bucket, so workers need no coordination).
+With no options it serves a file store in ./mint-data on 127.0.0.1:8080, one
+worker process with 8 threads, HTTP/1.1 keep-alive. Settings come from a TOML
+file (--config or MINTSTORE_CONFIG), MINTSTORE_* environment variables and
+flags, flags winning; `mintstore config show` prints the result. SIGTERM stops
+gracefully: new connections are refused, requests in flight finish (up to
+--graceful-timeout seconds), the process exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
-import logging
-import os
 from collections.abc import Mapping
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mintstore.configuration import Loaded, add_flags, load
 from mintstore.errors import ConfigurationError
-from mintstore.web import ServerConfig, create_app, load_tokens
-from mintstore.web.config import load_copy_tokens
+from mintstore.serving.options import ServingOptions
+from mintstore.store import StoreConfig
 
-DEFAULT_STORE_DIR = "mint-data"
+from .serve_options import CORE_SECTIONS, DEFAULT_STORE_DIR, SECTIONS, HttpOptions
+
+if TYPE_CHECKING:
+    # Imported late at run time: the web app imports prometheus-client, which must
+    # not happen before the runner has set up its multi-process directory.
+    from mintstore.web import ServerConfig
+
+__all__ = ["DEFAULT_STORE_DIR", "build_config", "is_loopback", "register"]
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """``--config`` and one flag per option of every section."""
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="TOML configuration file (default: $MINTSTORE_CONFIG, else none)",
+    )
+    add_flags(parser, SECTIONS)
 
 
 def register(subparsers: Any) -> None:
     """Add ``serve`` to the command line."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "serve", help="run the MINT HTTP API", description=__doc__
+        "serve",
+        help="run the MINT HTTP API (gunicorn)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--store", help="store URL (default: file store ./mint-data)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--base-path", default="/", help="mount point, e.g. /MINTServer")
-    parser.add_argument("--tokens", type=Path, help="JSON file of bearer tokens and scopes")
-    parser.add_argument(
-        "--insecure",
-        action="store_true",
-        help="allow listening on a non-loopback address without tokens",
-    )
-    parser.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
-    parser.add_argument("--max-request-bytes", type=int, default=8 * 1024**3)
-    parser.add_argument("--lock-ttl", type=float, default=600.0, help="lock lifetime in seconds")
-    parser.add_argument(
-        "--copy-target",
-        action="append",
-        default=[],
-        metavar="NAME=URL",
-        help="a store that ?action=copy&target=NAME may copy to (repeatable)",
-    )
-    parser.add_argument(
-        "--copy-tokens",
-        type=Path,
-        help="JSON file: other servers' URLs -> the bearer token to copy to them with",
-    )
+    add_config_flags(parser)
     parser.set_defaults(handler=run)
+
+
+def load_configuration(args: argparse.Namespace, environ: Mapping[str, str]) -> Loaded:
+    """Every section's options from the file, the environment and the flags."""
+    config_file = getattr(args, "config", None)
+    if config_file is None and environ.get("MINTSTORE_CONFIG"):
+        config_file = Path(environ["MINTSTORE_CONFIG"])
+    return load(SECTIONS, config_file=config_file, environ=environ, flags=args)
 
 
 def is_loopback(host: str) -> bool:
@@ -67,86 +72,93 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> ServerConfig:
-    """The one ServerConfig of this process, from the arguments and the environment."""
-    store_url = args.store or Path(DEFAULT_STORE_DIR).resolve().as_uri()
+def server_config(
+    loaded: Loaded, environ: Mapping[str, str], *, metrics_dir: str | None = None
+) -> ServerConfig:
+    """The one ServerConfig of this process, from the loaded configuration."""
+    from mintstore.web import ServerConfig, load_tokens
+    from mintstore.web.config import load_copy_tokens
+
+    serving = loaded.get(ServingOptions)
+    http = loaded.get(HttpOptions)
+    engine = loaded.get(StoreConfig)
+    store_url = http.store or Path(DEFAULT_STORE_DIR).resolve().as_uri()
     if store_url.startswith("file://"):
-        Path(store_url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
-    tokens = load_tokens(args.tokens) if args.tokens else ()
-    if not tokens and not is_loopback(args.host) and not args.insecure:
+        directory = Path(store_url.removeprefix("file://").split("?", 1)[0])
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot use {directory} as a file store: {exc.strerror}"
+            ) from None
+    tokens = load_tokens(http.tokens) if http.tokens else ()
+    if not tokens and not is_loopback(serving.host) and not http.insecure:
         raise ConfigurationError(
-            f"refusing to listen on {args.host} without --tokens: anyone on the network could "
-            "read and change the store (use --insecure to do it anyway)"
+            f"refusing to listen on {serving.host} without --tokens: anyone on the network "
+            "could read and change the store (use --insecure to do it anyway)"
         )
     targets: dict[str, str] = {}
-    for entry in args.copy_target:
+    for entry in http.copy_targets:
         name, equals, url = entry.partition("=")
         if not equals or not name or not url:
             raise ConfigurationError(f"--copy-target wants NAME=URL, not {entry!r}")
         targets[name] = url
+    components = {
+        type(instance): instance
+        for name, instance in loaded.sections.items()
+        if name not in CORE_SECTIONS
+    }
     return ServerConfig(
         store_url=store_url,
-        base_path=args.base_path,
+        base_path=http.base_path,
         tokens=tokens,
-        max_request_bytes=args.max_request_bytes,
+        max_request_bytes=http.max_request_bytes,
+        max_metadata_bytes=http.max_metadata_bytes,
         copy_targets=targets,
-        lock_ttl=timedelta(seconds=args.lock_ttl),
+        engine=engine,
         environ=dict(environ),
-        copy_tokens=load_copy_tokens(args.copy_tokens) if args.copy_tokens else {},
+        copy_tokens=load_copy_tokens(http.copy_tokens) if http.copy_tokens else {},
+        spool_dir=str(http.spool_dir) if http.spool_dir else None,
+        proxy_headers=serving.proxy_hops if serving.proxy_headers else 0,
+        access_log=serving.access_log,
+        metrics_dir=metrics_dir,
+        components=components,
     )
+
+
+def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> ServerConfig:
+    """The ServerConfig the arguments and environment describe (kept for callers and tests)."""
+    return server_config(load_configuration(args, environ), environ)
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    """Serve until interrupted."""
-    config = build_config(args, environ)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    if args.workers > 1:
-        return _run_gunicorn(config, args.host, args.port, args.workers)
-    from werkzeug.serving import WSGIRequestHandler, make_server
+    """Serve until SIGTERM or Ctrl-C."""
+    from mintstore import log_format
+    from mintstore.serving import runner
 
-    class _Handler(WSGIRequestHandler):
-        """werkzeug answers ``Expect: 100-continue`` itself when the app starts;
-        the base class would answer it a second time while parsing the request."""
+    loaded = load_configuration(args, environ)
+    serving = loaded.get(ServingOptions)
+    server_config(loaded, environ)  # every configuration mistake is reported here
+    log_format.configure(serving.log_format, serving.log_level)
+    # Before the app exists: prometheus-client's value store is chosen per metric.
+    metrics_dir = runner.prepare_metrics_directory()
+    from mintstore.web import create_app
 
-        def handle_expect_100(self) -> bool:
-            return True
-
-    app = create_app(config)
-    server = make_server(args.host, args.port, app, threaded=True, request_handler=_Handler)
-    print(
-        f"mintstore serving {config.store_url} on http://{args.host}:{server.port}{config.base_path}/",
-        flush=True,
-    )
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+        config = server_config(loaded, environ, metrics_dir=metrics_dir)
+        # Open the store once here, so a wrong URL or credentials are reported
+        # as a message now rather than as a worker that fails to boot.
+        create_app(config).extensions["mintstore.store"].close()
+    except BaseException:
+        runner.abandon_metrics_directory(metrics_dir)
+        raise
 
+    def banner(host: str, port: int) -> str:
+        return (
+            f"mintstore serving {config.store_url} on http://{host}:{port}{config.base_path}/ "
+            f"with {serving.workers} worker(s) x {serving.threads} threads"
+        )
 
-def _run_gunicorn(config: ServerConfig, host: str, port: int, workers: int) -> int:
-    from gunicorn.app.base import BaseApplication
-
-    class _Application(BaseApplication):  # type: ignore[misc]
-        """gunicorn driven in-process: each worker builds its own app from ``config``."""
-
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", 4)
-            self.cfg.set("timeout", 300)
-            self.cfg.set("limit_request_line", 8190)
-
-        def load(self) -> Any:
-            return create_app(config)
-
-    print(
-        f"mintstore serving {config.store_url} on http://{host}:{port}{config.base_path}/ "
-        f"with {workers} gunicorn workers (pid {os.getpid()})",
-        flush=True,
+    return runner.serve(
+        lambda: create_app(config), serving, banner=banner, metrics_directory=metrics_dir
     )
-    _Application().run()
-    return 0

@@ -6,6 +6,8 @@ See docs/storage.md for the layout and the protocols.
 from .config import Converter, MetadataCodec, StoreConfig
 from .facade import StudyStore
 from .ingest import IngestSession
+from .jobs import JobRecord, new_job_id
+from .opening import open_study_store
 from .types import (
     Actor,
     Change,
@@ -22,6 +24,7 @@ from .types import (
     VerifyProblem,
     VerifyReport,
 )
+from .version import StudyVersion, version_etag
 
 __all__ = [
     "Actor",
@@ -32,6 +35,7 @@ __all__ = [
     "CopyReport",
     "GcReport",
     "IngestSession",
+    "JobRecord",
     "Lease",
     "MetadataCodec",
     "SearchHit",
@@ -40,7 +44,11 @@ __all__ = [
     "StoreConfig",
     "StudyInfo",
     "StudyStore",
+    "StudyVersion",
     "SystemChange",
     "VerifyProblem",
     "VerifyReport",
+    "new_job_id",
+    "open_study_store",
+    "version_etag",
 ]

@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, BinaryIO, Literal, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from mintstore.errors import ConfigurationError
 from mintstore.model import Study
 
 from .exclusive import Settle
+
+#: What ``StoreConfig.duplicates`` may be.
+DUPLICATE_POLICIES = ("reject", "replace")
 
 
 def utc_now() -> datetime:
@@ -100,9 +103,26 @@ class StoreConfig:
       entries follow the newest one.
     * ``index_refresh``: minimum time between two tail checks of the change
       log by the in-process search index (0 = check on every query).
+    * ``freshness``: how stale this process's idea of a study's latest
+      version may be when another process commits (0 = strict: every read
+      of the latest version lists the study's log, one LIST; W > 0: the
+      system change log is followed at most once per W for the whole store
+      and warm reads list nothing). Own commits are always seen at once.
+    * ``cache_bytes``: memory bound of the decoded documents and item
+      tables cached by digest (both immutable, so never invalidated).
+    * ``publish_patience``: how long a committer retries its change-log entry
+      through transient store failures before it answers anyway (the commit
+      is durable; the entry is then backfilled by the study's next commit,
+      verify or reindex).
+    * ``job_retention``: RI job records (jobs/<id>.json) older than this are
+      removed by gc.
+    * ``duplicates``: an instance whose SOP Instance UID is stored with
+      different content is refused with the reason ("reject") or committed
+      in a new version, the old one kept in history ("replace"); identical
+      content is always a no-op success.
     """
 
-    lock_ttl: timedelta = timedelta(minutes=5)
+    lock_ttl: timedelta = timedelta(minutes=10)
     lock_margin: timedelta = timedelta(seconds=5)
     gc_grace: timedelta = timedelta(hours=24)
     seq_backfill_after: timedelta = timedelta(seconds=60)
@@ -110,25 +130,17 @@ class StoreConfig:
     upload_workers: int = 8
     compact_every: int = 1000
     index_refresh: timedelta = timedelta(0)
+    freshness: timedelta = timedelta(0)
+    cache_bytes: int = 256 * 1024**2
     clock: Callable[[], datetime] = utc_now
     codec: MetadataCodec = field(default_factory=_default_codec)
     converter: Converter = field(default_factory=_default_converter)
-    # --- faults and retention (issue 15) ---------------------------------------
-    #: How long a committer keeps retrying its change-log entry after transient
-    #: store failures before it answers anyway (the commit is durable; the entry
-    #: is then backfilled by the study's next commit, verify or reindex).
     publish_patience: timedelta = timedelta(seconds=30)
-    #: RI job records (``jobs/<id>.json``) older than this are removed by gc.
     job_retention: timedelta = timedelta(days=7)
-    #: What a write does with an instance whose SOP Instance UID is stored with
-    #: different content: "reject" (DuplicateInstance with the reason, nothing
-    #: changes) or "replace" (the new content is committed in a new version;
-    #: the old one stays in the study's history). Identical content is always
-    #: a no-op success.
-    duplicates: Literal["reject", "replace"] = "reject"
+    duplicates: str = field(default="reject", metadata={"choices": DUPLICATE_POLICIES})
 
     def __post_init__(self) -> None:
-        if self.duplicates not in ("reject", "replace"):
+        if self.duplicates not in DUPLICATE_POLICIES:
             raise ConfigurationError(
                 f"duplicates must be 'reject' or 'replace', not {self.duplicates!r}"
             )

@@ -6,18 +6,25 @@ entry and index row).
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from mintstore.adapters import ObjectStore
-from mintstore.errors import IntegrityError, ItemNotFound, StoreError, StudyGone, StudyNotFound
+from mintstore.errors import (
+    IntegrityError,
+    ItemNotFound,
+    NotFound,
+    StoreError,
+    StudyGone,
+    StudyNotFound,
+)
 from mintstore.model import Study
 
 from .blobs import BlobStore
 from .changelog import ChangeLog
 from .config import StoreConfig
+from .digest_cache import DigestCache
+from .heads import HeadTracker
 from .index import SearchIndex
 from .layout import study_key
 from .locks import Locks
@@ -48,54 +55,88 @@ class Core:
         self.changes = ChangeLog(objects, config)
         self.locks = Locks(objects, config)
         self.index = SearchIndex(objects, self.changes, config)
-        self._tables: OrderedDict[str, ItemTable] = OrderedDict()
-        self._tables_lock = threading.Lock()
+        self.heads = HeadTracker(self.log, self.changes, config.freshness.total_seconds())
+        # Decoded documents weigh several times their gzipped blob; item table
+        # rows about a hundred bytes each. Half the bound each.
+        self._studies: DigestCache[Study] = DigestCache(config.cache_bytes // 2)
+        self._tables: DigestCache[ItemTable] = DigestCache(config.cache_bytes // 2)
 
     # --- reading ------------------------------------------------------------------
 
     def live_record(self, study_uid: str, version: int | None = None) -> CommitRecord:
-        """The record of a readable version (StudyNotFound / StudyGone / ItemNotFound)."""
+        """The record of a readable version (StudyNotFound / StudyGone / ItemNotFound).
+
+        The latest version costs what :class:`HeadTracker` says (one LIST when
+        strict, nothing within a freshness window); an explicit version costs
+        no LIST at all, only a check that the study was not deleted since.
+        """
         skey = study_key(study_uid)
-        head = self.log.head(skey)
-        if head is None:
-            raise StudyNotFound(f"no study {study_uid}")
+        if version is None:
+            latest = self.heads.latest(skey)
+            if latest is None:
+                raise StudyNotFound(f"no study {study_uid}")
+            head = self.log.record(skey, latest)
+            if head.operation == "DELETE":
+                raise StudyGone(f"study {study_uid} was deleted")
+            return head
+        if version < 0:
+            raise ItemNotFound(f"study {study_uid} has no version {version}")
+        try:
+            record = self.log.record(skey, version)
+        except NotFound:
+            current = self.log.head(skey)
+            if current is None:
+                raise StudyNotFound(f"no study {study_uid}") from None
+            if current.operation == "DELETE":
+                raise StudyGone(f"study {study_uid} was deleted") from None
+            raise ItemNotFound(f"study {study_uid} has no version {version}") from None
+        newest = self.heads.newest_at_least(skey, version)
+        head = record if newest == version else self.log.record(skey, newest)
         if head.operation == "DELETE":
             raise StudyGone(f"study {study_uid} was deleted")
-        if version is None or version == head.version:
-            return head
-        if version < 0 or version > head.version:
-            raise ItemNotFound(f"study {study_uid} has no version {version}")
-        record = self.log.record(skey, version)
         if record.operation == "DELETE" or record.metadata is None:
             raise ItemNotFound(f"version {version} of study {study_uid} is a deletion")
         return record
 
     def read_study(self, record: CommitRecord, digest: str | None = None) -> Study:
+        """A freshly decoded document, the caller's to modify (writers)."""
         wanted = digest if digest is not None else record.metadata
         if wanted is None:
             raise StudyGone(f"study {record.study_uid} was deleted")
         return self.config.codec.decode(self.blobs.read(wanted))
 
+    def shared_study(self, record: CommitRecord) -> Study:
+        """The decoded document, cached by digest and shared: readers must not modify it."""
+        return self.shared_study_of(record, record.metadata)
+
+    def shared_study_of(self, record: CommitRecord, digest: str | None) -> Study:
+        """A decoded document of ``record`` (metadata or payload), cached by digest."""
+        if digest is None:
+            raise StudyGone(f"study {record.study_uid} was deleted")
+
+        def load() -> tuple[Study, int]:
+            data = self.blobs.read(digest)
+            return self.config.codec.decode(data), 10 * len(data)
+
+        return self._studies.get_or_load(digest, load)
+
     def item_table(self, record: CommitRecord) -> ItemTable:
-        if record.items is None:
+        """The version's item table (cached by digest; shared, do not modify)."""
+        digest = record.items
+        if digest is None:
             return {}
-        with self._tables_lock:
-            cached = self._tables.get(record.items)
-            if cached is not None:
-                self._tables.move_to_end(record.items)
-                return cached
-        table = decode_item_table(self.blobs.read(record.items))
-        with self._tables_lock:
-            self._tables[record.items] = table
-            while len(self._tables) > 64:
-                self._tables.popitem(last=False)
-        return table
+
+        def load() -> tuple[ItemTable, int]:
+            table = decode_item_table(self.blobs.read(digest))
+            return table, 100 * len(table) + 100
+
+        return self._tables.get_or_load(digest, load)
 
     def load_head(self, skey: str, record: CommitRecord | None) -> Head | None:
         """Load a head record's documents (None for a new or deleted study)."""
         if record is None or record.operation == "DELETE":
             return None
-        return Head(record, self.read_study(record), self.item_table(record))
+        return Head(record, self.read_study(record), dict(self.item_table(record)))
 
     # --- writing ------------------------------------------------------------------
 
@@ -157,6 +198,7 @@ class Core:
         whose outcome is unknown may add a second entry for the version: the
         version's marker keeps exactly one of them valid (see changelog).
         """
+        self.heads.note(skey, record.version)
         number = self._publish_patiently(skey, record)
         try:
             if number is not None:

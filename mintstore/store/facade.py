@@ -27,8 +27,8 @@ from .config import StoreConfig
 from .core import Core
 from .descriptor import ensure_descriptor
 from .ingest import IngestSession
+from .jobs import JobRecord, load_job, save_job
 from .layout import study_key
-from .records import CommitRecord
 from .types import (
     Actor,
     Change,
@@ -44,8 +44,7 @@ from .types import (
 )
 from .uids import check_uid
 from .update import delete_study, update_study
-
-ItemOpener = Callable[[], ObjectReader]
+from .version import ItemOpener, StudyVersion
 
 
 class StudyStore:
@@ -112,76 +111,50 @@ class StudyStore:
 
     # --- reading -------------------------------------------------------------------
 
-    def _record(self, study_uid: str, version: int | None = None) -> CommitRecord:
+    def open_version(self, study_uid: str, version: int | None = None) -> StudyVersion:
+        """Pin one version (the latest when ``version`` is None) for a whole request.
+
+        Raises StudyNotFound, StudyGone (deleted), or ItemNotFound (no such
+        version, or that version is the deletion). Every read through the
+        handle comes from this version, whatever is committed meanwhile.
+        """
         check_uid(study_uid)
-        return self._core.live_record(study_uid, version)
+        record = self._core.live_record(study_uid, version)
+        return StudyVersion(self._core, record, pinned=version is not None)
 
     def study_info(self, study_uid: str) -> StudyInfo:
-        record = self._record(study_uid)
-        return StudyInfo(study_uid, record.version, record.time, [record.type])
+        return self.open_version(study_uid).info()
 
     def metadata(self, study_uid: str, version: int | None = None) -> Study:
-        return self._core.read_study(self._record(study_uid, version))
-
-    def _item_row(self, study_uid: str, bid: int, version: int | None) -> tuple[str, int]:
-        table = self._core.item_table(self._record(study_uid, version))
-        row = table.get(bid)
-        if row is None:
-            raise ItemNotFound(f"study {study_uid} has no binary item {bid}")
-        return row
+        """The decoded document (shared and cached by digest: do not modify it)."""
+        return self.open_version(study_uid, version).metadata()
 
     def open_item(self, study_uid: str, bid: int, version: int | None = None) -> ObjectReader:
-        digest, size = self._item_row(study_uid, bid, version)
-        return self._core.blobs.open(digest, size)
+        return self.open_version(study_uid, version).open_item(bid)
 
     def item_size(self, study_uid: str, bid: int, version: int | None = None) -> int:
-        return self._item_row(study_uid, bid, version)[1]
+        return self.open_version(study_uid, version).item_size(bid)
 
     def read_item_range(self, study_uid: str, bid: int, start: int, end: int) -> bytes:
-        digest, size = self._item_row(study_uid, bid, None)
-        if start == 0 and end >= size:
-            return self._core.blobs.read(digest, size)
-        return self._core.blobs.read_range(digest, start, end)
+        return self.open_version(study_uid).read_item_range(bid, start, end)
 
     def item_ids(self, study_uid: str, version: int | None = None) -> list[int]:
-        return sorted(self._core.item_table(self._record(study_uid, version)))
+        return self.open_version(study_uid, version).item_ids()
 
     def iter_items(
         self, study_uid: str, bids: list[int] | None = None, version: int | None = None
     ) -> Iterator[tuple[int, int, ItemOpener]]:
         """(bid, size, opener) for each item; one consistent version throughout."""
-        table = self._core.item_table(self._record(study_uid, version))
-        wanted = sorted(table) if bids is None else bids
-        for bid in wanted:
-            row = table.get(bid)
-            if row is None:
-                raise ItemNotFound(f"study {study_uid} has no binary item {bid}")
-            digest, size = row
-            yield bid, size, _opener(self._core, digest, size)
+        return self.open_version(study_uid, version).iter_items(bids)
 
     def instance_part10(self, study_uid: str, series_uid: str, sop_uid: str, out: BinaryIO) -> None:
-        record = self._record(study_uid)
-        study = self._core.read_study(record)
-        series = study.series.get(series_uid)
-        if series is None or sop_uid not in series.instances:
-            raise ItemNotFound(f"study {study_uid} has no instance {series_uid}/{sop_uid}")
-        table = self._core.item_table(record)
-        blobs = self._core.blobs
-
-        def read_item(bid: int) -> bytes:
-            row = table.get(bid)
-            if row is None:
-                raise ItemNotFound(f"binary item {bid} is missing")
-            return blobs.read(*row)
-
-        converter = self.config.converter
-        dataset = converter.instance_to_dataset(study, series_uid, sop_uid, read_item)
-        converter.write_part10(dataset, out)
+        self.open_version(study_uid).instance_part10(series_uid, sop_uid, out)
 
     # --- locks ----------------------------------------------------------------------
 
     def acquire_lock(self, study_uid: str, owner: str, ttl: timedelta | None = None) -> Lease:
-        self._record(study_uid)
+        check_uid(study_uid)
+        self._core.live_record(study_uid)
         return self._core.locks.acquire(study_key(study_uid), owner, ttl)
 
     def release_lock(self, study_uid: str, token: str) -> None:
@@ -191,21 +164,23 @@ class StudyStore:
     # --- change logs -------------------------------------------------------------------
 
     def study_changes(self, study_uid: str) -> list[Change]:
-        self._record(study_uid)
-        return [
-            Change(r.version, r.type, r.time, r.operation, r.user, r.host)
-            for r in self._core.log.records(study_key(study_uid))
-        ]
+        """Every commit of the study up to its latest version (one resolution)."""
+        head = self.open_version(study_uid)
+        skey = study_key(study_uid)
+        records = [self._core.log.record(skey, n) for n in range(head.version + 1)]
+        return [Change(r.version, r.type, r.time, r.operation, r.user, r.host) for r in records]
 
     def change_payload(self, study_uid: str, number: int) -> Study:
-        self._record(study_uid)
+        head = self.open_version(study_uid)
+        if number < 0 or number > head.version:
+            raise ItemNotFound(f"study {study_uid} has no change {number}")
         try:
             record = self._core.log.record(study_key(study_uid), number)
         except NotFound:
             raise ItemNotFound(f"study {study_uid} has no change {number}") from None
         if record.payload is None:
             raise ItemNotFound(f"change {number} of study {study_uid} uploaded nothing")
-        return self._core.read_study(record, record.payload)
+        return self._core.shared_study_of(record, record.payload)
 
     def system_changes(
         self,
@@ -238,6 +213,15 @@ class StudyStore:
         self.delete(study_uid, actor)
         return report
 
+    # --- job records ------------------------------------------------------------------
+
+    def save_job(self, job: JobRecord) -> None:
+        """Store a job's current state (the RI job API)."""
+        save_job(self.objects, job)
+
+    def load_job(self, job_id: str) -> JobRecord:
+        return load_job(self.objects, job_id)
+
     # --- maintenance ------------------------------------------------------------------
 
     def verify(self, *, deep: bool = True) -> VerifyReport:
@@ -260,8 +244,4 @@ class StudyStore:
         self.objects.close()
 
 
-def _opener(core: Core, digest: str, size: int) -> ItemOpener:
-    return lambda: core.blobs.open(digest, size)
-
-
-__all__ = ["StudyGone", "StudyNotFound", "StudyStore"]
+__all__ = ["StudyGone", "StudyNotFound", "StudyStore", "StudyVersion"]

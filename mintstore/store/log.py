@@ -44,6 +44,11 @@ class StudyLog:
             self._remember_latest(skey, newest)
         return newest
 
+    def known_latest(self, skey: str) -> int | None:
+        """The newest version seen so far, without asking the bucket."""
+        with self._lock:
+            return self._latest.get(skey)
+
     def _remember_latest(self, skey: str, version: int) -> None:
         with self._lock:
             if version > self._latest.get(skey, -1):

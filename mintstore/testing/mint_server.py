@@ -22,7 +22,7 @@ _LISTENING = re.compile(r"on (http://[0-9.]+:[0-9]+\S*?)/?(\s|$)")
 
 
 def free_port() -> int:
-    """A port free right now (only for gunicorn, which cannot report port 0)."""
+    """A port free right now (for peers that cannot report a port 0 of their own)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -41,10 +41,9 @@ class ServerProcess:
         workers: int = 1,
         log_path: Path | None = None,
     ) -> None:
-        port = free_port() if workers > 1 else 0
         command = [
             sys.executable, "-m", "mintstore.cli", "serve",
-            "--store", store_url, "--host", "127.0.0.1", "--port", str(port),
+            "--store", store_url, "--host", "127.0.0.1", "--port", "0",
             "--workers", str(workers), *options,
         ]  # fmt: skip
         env = {**os.environ, **(environ or {})}
@@ -63,8 +62,6 @@ class ServerProcess:
             self.stop()
             raise RuntimeError(f"mintstore serve did not start: {line!r}")
         self.url = match.group(1).rstrip("/")
-        if workers > 1:
-            self.url = f"http://127.0.0.1:{port}" + self.url.split(str(port), 1)[1]
         self._wait_ready()
 
     def _wait_ready(self) -> None:

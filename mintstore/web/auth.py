@@ -15,8 +15,12 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 from .config import ServerConfig, Token
 
 #: Endpoints anyone may call, even when tokens are configured.
-PUBLIC_ENDPOINTS = frozenset({"system.healthz", "static"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"system.healthz", "system.readyz", "static", "browser.login", "browser.logout"}
+)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The browser view's sign-in cookie (HttpOnly, SameSite=Strict); read-only use.
+COOKIE = "mintstore_token"
 
 
 class _BearerChallenge(Unauthorized):
@@ -59,7 +63,12 @@ def _authenticate() -> None:
         return
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
+    if not header and request.method in ("GET", "HEAD") and request.cookies.get(COOKIE):
+        # The browser view's cookie: for viewing only, so a cross-site request
+        # riding on it can never change anything.
+        scheme, secret = "bearer", request.cookies.get(COOKIE, "")
     if scheme.lower() != "bearer" or not secret.strip():
+        _send_browser_to_login()
         raise _BearerChallenge("missing bearer token (Authorization: Bearer <token>)")
     for token in config.tokens:
         if token.matches(secret.strip()):
@@ -68,6 +77,20 @@ def _authenticate() -> None:
     else:
         raise _BearerChallenge("unknown bearer token")
     require_scope("read" if request.method in SAFE_METHODS else "write")
+
+
+def _send_browser_to_login() -> None:
+    """A person with a browser gets the sign-in form instead of a bare 401."""
+    from urllib.parse import quote
+
+    from flask import abort, redirect
+
+    from .browser import wants_html
+
+    if request.method == "GET" and wants_html():
+        base = request.url_root.rstrip("/") + _config().base_path
+        target = quote(request.full_path.rstrip("?"), safe="")
+        abort(redirect(f"{base}/browse/login?next={target}", code=303))
 
 
 def install_auth(app: Flask) -> None:

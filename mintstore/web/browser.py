@@ -1,38 +1,72 @@
-"""Human-readable HTML pages for a browser reaching ``/`` or a study.
+"""The browser view: study search, a study page with thumbnails, and a sign-in form.
 
-The RI shipped an XSL stylesheet for its XML; plain server-rendered HTML does
-the same job with less machinery. Every value is escaped: study attributes
-come from uploaded files and are untrusted.
+Server-rendered HTML (Jinja templates under ``templates/browser``, escaped
+by default: every value comes from uploaded files). The server root answers a
+browser with the search page, ``/studies/<uid>`` with the study page; the
+store reads behind them are in :mod:`.browser_queries`, the images come from
+:mod:`.preview`.
+
+With tokens configured, a browser without credentials is sent to
+``/browse/login``; the token it enters is checked and kept in an HttpOnly,
+SameSite=Strict cookie. :mod:`.auth` accepts that cookie for GET and HEAD
+only, so a cross-site form can never make a change with it (CSRF), and the
+two POSTs here (sign in, sign out) refuse requests whose Origin is another
+site.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
-from flask import Response, request
-from markupsafe import escape
+from flask import Blueprint, Response, redirect, render_template, request
+from werkzeug.exceptions import Forbidden
+from werkzeug.wrappers import Response as BaseResponse
 
 from mintstore.model import Study
-from mintstore.store import SearchHit, StudyInfo
+from mintstore.store import StudyInfo
 
+from . import context
+from .auth import COOKIE, current_token
+from .browser_queries import (
+    ACCESSION,
+    MODALITY,
+    PATIENT_ID,
+    PATIENT_NAME,
+    SERIES_DESCRIPTION,
+    STUDY_DATE,
+    STUDY_DESCRIPTION,
+    CardCache,
+    Criteria,
+    find_studies,
+    has_pixels,
+    instance_number,
+    instances_in_order,
+    person_name,
+    series_in_order,
+    series_number,
+    text,
+)
 from .responses import iso
 
-_STYLE = (
-    "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-    "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
-    # UIDs are long unbroken strings: let them wrap instead of widening the page.
-    "td{overflow-wrap:anywhere}"
-)
+blueprint = Blueprint("browser", __name__)
 
-#: Study attributes worth showing on a study page, by tag.
-_SHOWN = (
-    (0x00100010, "Patient name"),
-    (0x00100020, "Patient ID"),
-    (0x00080020, "Study date"),
-    (0x00080030, "Study time"),
-    (0x00081030, "Study description"),
-    (0x00080050, "Accession number"),
-)
+PAGE_SIZE = 25
+#: How long the sign-in cookie lives (seconds).
+COOKIE_SECONDS = 12 * 3600
+
+
+@blueprint.app_template_filter("person")
+def _person_filter(value: str) -> str:
+    return person_name(value)
+
+
+@blueprint.app_template_filter("dicom_date")
+def _date_filter(value: str) -> str:
+    if len(value) == 8 and value.isdigit():
+        return f"{value[:4]}-{value[4:6]}-{value[6:]}"
+    return value
 
 
 def wants_html() -> bool:
@@ -42,63 +76,224 @@ def wants_html() -> bool:
     return best == "text/html" and accept["text/html"] > accept["application/xml"]
 
 
-def _page(title: str, body: str) -> Response:
-    html = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
-        f"<style>{_STYLE}</style></head><body>{body}</body></html>"
+def _render(template: str, **values: Any) -> Response:
+    config = context.config()
+    token = current_token()
+    html = render_template(
+        f"browser/{template}",
+        base=context.base_url(),
+        auth_required=config.auth_required,
+        user=token.name if token else None,
+        **values,
     )
-    return Response(html, mimetype="text/html")
+    response = Response(html, mimetype="text/html")
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
+    return response
 
 
-def index_page(base: str, hits: Iterable[SearchHit]) -> Response:
-    """The server root: the most recent studies, each linking to its page."""
-    rows = "".join(
-        f"<tr><td><a href='{escape(base)}/studies/{escape(hit.study_uid)}'>"
-        f"{escape(hit.study_uid)}</a></td><td>{escape(hit.patient_id or '')}</td>"
-        f"<td>{escape(hit.study_date or '')}</td><td>{hit.version}</td>"
-        f"<td>{escape(iso(hit.last_modified))}</td></tr>"
-        for hit in hits
+def _cards() -> CardCache:
+    from flask import current_app
+
+    cache: CardCache = current_app.extensions.setdefault("mintstore.browser_cards", CardCache())
+    return cache
+
+
+def _form_date(value: str) -> str:
+    """``2024-03-01`` (an HTML date input) or ``20240301`` -> ``20240301``; else raise."""
+    cleaned = value.strip().replace("-", "")
+    if not cleaned:
+        return ""
+    if len(cleaned) != 8 or not cleaned.isascii() or not cleaned.isdigit():
+        raise ValueError(f"not a date: {value[:20]!r}")
+    date(int(cleaned[:4]), int(cleaned[4:6]), int(cleaned[6:]))
+    return cleaned
+
+
+def search_page() -> Response:
+    """The server root for a browser: the search form and one page of results."""
+    args = request.args
+    form = {
+        name: args.get(name, "")[:128]
+        for name in ("patient", "patient_id", "accession", "from", "to", "modality")
+    }
+    page_text = args.get("page", "1")
+    page_number = int(page_text) if page_text.isascii() and page_text.isdigit() else 1
+    page_number = max(1, min(page_number, 10_000))
+    error = None
+    try:
+        criteria = Criteria(
+            patient_name=form["patient"].strip(),
+            patient_id=form["patient_id"].strip(),
+            accession=form["accession"].strip(),
+            date_from=_form_date(form["from"]),
+            date_to=_form_date(form["to"]),
+            modality=form["modality"].strip().upper(),
+        )
+    except ValueError as exc:
+        criteria, error = Criteria(), f"{exc}; showing all studies"
+    offset = (page_number - 1) * PAGE_SIZE
+    page = find_studies(context.store(), _cards(), criteria, offset, PAGE_SIZE)
+    kept = {name: value for name, value in form.items() if value}
+    base = context.base_url()
+
+    def page_url(number: int) -> str:
+        return f"{base}/?" + urlencode({**kept, "page": number})
+
+    return _render(
+        "search.html",
+        form=form,
+        page=page,
+        error=error,
+        first=offset + 1 if page.cards else 0,
+        last=offset + len(page.cards),
+        next_url=page_url(page_number + 1) if page.has_more else None,
+        previous_url=page_url(page_number - 1) if page_number > 1 else None,
     )
-    body = (
-        "<h1>mintstore</h1><h2>Studies</h2><table id='studies'><tr><th>Study UID</th>"
-        f"<th>Patient ID</th><th>Study date</th><th>Version</th><th>Last modified</th></tr>{rows}"
-        f"</table><p><a href='{escape(base)}/openapi.json'>API description</a></p>"
-    )
-    return _page("mintstore", body)
+
+
+def index_page(base: str, hits: object = None) -> Response:
+    """The server root for a browser (kept name): see :func:`search_page`."""
+    return search_page()
+
+
+def _preview_url(base: str, study: str, series: str, sop: str, size: int) -> str:
+    return f"{base}/browse/preview/{study}/{series}/{sop}.png?size={size}"
 
 
 def study_page(base: str, info: StudyInfo, study: Study) -> Response:
-    """One study: its main attributes, its series, links to documents and instances."""
+    """One study: facts, series by number with thumbnails, the chosen series' instances."""
     study_url = f"{base}/studies/{info.study_uid}"
-    facts = "".join(
-        f"<tr><th>{escape(label)}</th><td>{escape(study.attributes[tag].val or '')}</td></tr>"
-        for tag, label in _SHOWN
-        if tag in study.attributes
-    )
+    facts = [
+        ("Patient name", person_name(text(study.attributes, PATIENT_NAME))),
+        ("Patient ID", text(study.attributes, PATIENT_ID)),
+        ("Study date", _date_filter(text(study.attributes, STUDY_DATE))),
+        ("Study description", text(study.attributes, STUDY_DESCRIPTION)),
+        ("Accession number", text(study.attributes, ACCESSION)),
+    ]
+    ordered = series_in_order(study)
+    wanted_series = request.args.get("series", "")
+    current = next((s for s in ordered if s.series_instance_uid == wanted_series), None)
+    if current is None and ordered:
+        current = ordered[0]
     series_rows = []
-    for series in study.sorted_series():
-        modality = series.attributes.get(0x00080060)
-        description = series.attributes.get(0x0008103E)
-        instances = "<br>".join(
-            f"<a href='{escape(study_url)}/{escape(series.series_instance_uid)}/"
-            f"{escape(instance.sop_instance_uid)}'>{escape(instance.sop_instance_uid)}</a>"
-            for instance in series.sorted_instances()
-        )
+    for series in ordered:
+        instances = instances_in_order(series)
+        middle = instances[len(instances) // 2] if instances else None
+        link = f"{study_url}?" + urlencode({"series": series.series_instance_uid})
+        thumbnail = None
+        if middle is not None and has_pixels(series, middle):
+            thumbnail = _preview_url(
+                base, info.study_uid, series.series_instance_uid, middle.sop_instance_uid, 128
+            )
         series_rows.append(
-            f"<tr><td>{escape(series.series_instance_uid)}</td>"
-            f"<td>{escape(modality.val or '') if modality else ''}</td>"
-            f"<td>{escape(description.val or '') if description else ''}</td>"
-            f"<td class='count'>{len(series.instances)}</td><td>{instances}</td></tr>"
+            {
+                "number": series_number(series),
+                "modality": text(series.attributes, MODALITY),
+                "description": text(series.attributes, SERIES_DESCRIPTION),
+                "count": len(series.instances),
+                "thumbnail": thumbnail,
+                "uid": series.series_instance_uid,
+                "link": link,
+                "selected": series is current,
+            }
         )
-    body = (
-        f"<h1>Study {escape(info.study_uid)}</h1>"
-        f"<p>Version <span id='version'>{info.version}</span>, last update "
-        f"{escape(iso(info.last_update))}</p><table id='study'>{facts}</table>"
-        "<h2>Series</h2><table id='series'><tr><th>Series UID</th><th>Modality</th>"
-        f"<th>Description</th><th>Instances</th><th>SOP instances</th></tr>"
-        f"{''.join(series_rows)}</table><p>"
-        f"<a href='{escape(study_url)}/DICOM/metadata'>metadata</a> · "
-        f"<a href='{escape(study_url)}/DICOM/summary'>summary</a> · "
-        f"<a href='{escape(study_url)}/changelog'>change log</a></p>"
+    strip: list[dict[str, Any]] = []
+    selected = None
+    current_row = None
+    if current is not None:
+        current_row = next(row for row in series_rows if row["uid"] == current.series_instance_uid)
+        instances = instances_in_order(current)
+        wanted = request.args.get("instance", "")
+        chosen = next((i for i in instances if i.sop_instance_uid == wanted), None)
+        if chosen is None and instances:
+            chosen = instances[len(instances) // 2]
+        for instance in instances:
+            uid = instance.sop_instance_uid
+            pixels = has_pixels(current, instance)
+            item = {
+                "uid": uid,
+                "number": instance_number(current, instance),
+                "thumbnail": _preview_url(
+                    base, info.study_uid, current.series_instance_uid, uid, 96
+                )
+                if pixels
+                else None,
+                "link": f"{study_url}?"
+                + urlencode({"series": current.series_instance_uid, "instance": uid}),
+                "selected": instance is chosen,
+            }
+            strip.append(item)
+            if instance is chosen:
+                selected = {
+                    **item,
+                    "preview": _preview_url(
+                        base, info.study_uid, current.series_instance_uid, uid, 512
+                    )
+                    if pixels
+                    else None,
+                    "download": f"{study_url}/{current.series_instance_uid}/{uid}",
+                }
+    return _render(
+        "study.html",
+        info=info,
+        last_update=iso(info.last_update),
+        facts=[(label, value) for label, value in facts if value],
+        series_rows=series_rows,
+        current=current_row,
+        strip=strip,
+        selected=selected,
+        study_url=study_url,
     )
-    return _page(f"Study {info.study_uid}", body)
+
+
+def _same_origin() -> None:
+    """Refuse a POST sent by a page of another site (login CSRF, forced sign-out)."""
+    origin = request.headers.get("Origin") or request.headers.get("Referer")
+    if origin and urlsplit(origin).netloc != request.host:
+        raise Forbidden("this form only accepts submissions from its own site")
+
+
+def _safe_next(target: str) -> str:
+    base = context.base_url()
+    path = urlsplit(base).path
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return path + "/"
+
+
+@blueprint.route("/browse/login", methods=["GET", "POST"])
+def login() -> BaseResponse:
+    """The sign-in form; POST checks the token and sets the cookie."""
+    config = context.config()
+    next_target = _safe_next(request.values.get("next", ""))
+    if request.method == "GET" or not config.auth_required:
+        return _render("login.html", next=next_target, error=None)
+    _same_origin()
+    secret = request.form.get("token", "").strip()
+    token = next((t for t in config.tokens if secret and t.matches(secret)), None)
+    if token is None:  # the form again, saying why (a page, not an API error)
+        return _render("login.html", next=next_target, error="That token is not known.")
+    response = redirect(next_target, code=303)
+    response.set_cookie(
+        COOKIE,
+        secret,
+        max_age=COOKIE_SECONDS,
+        path=(urlsplit(context.base_url()).path or "") + "/",
+        secure=request.is_secure,
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
+
+
+@blueprint.post("/browse/logout")
+def logout() -> BaseResponse:
+    """Forget the cookie."""
+    _same_origin()
+    response = redirect(context.base_url() + "/browse/login", code=303)
+    response.delete_cookie(COOKIE, path=(urlsplit(context.base_url()).path or "") + "/")
+    return response

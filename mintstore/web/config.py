@@ -12,11 +12,15 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 from mintstore.errors import ConfigurationError
+from mintstore.store import StoreConfig
+
+T = TypeVar("T")
 
 #: Scopes a token may carry; each one includes the ones before it, so an
 #: administrator never needs three entries to do everything.
@@ -132,11 +136,22 @@ class ServerConfig:
     max_metadata_bytes: int = 256 * 1024**2
     #: Named stores ``?action=copy&target=NAME`` may copy to (name -> URL).
     copy_targets: Mapping[str, str] = field(default_factory=dict)
-    lock_ttl: timedelta = timedelta(minutes=10)
+    #: Lock lifetime; None keeps the engine's (``engine.lock_ttl``).
+    lock_ttl: timedelta | None = None
+    #: Every tunable of the storage engine (freshness, caches, settle, gc grace...).
+    engine: StoreConfig = field(default_factory=StoreConfig)
     #: Where credentials for the store SDKs are looked up (given once).
     environ: Mapping[str, str] = field(default_factory=dict)
     #: Directory for spooled upload parts (None: the system default).
     spool_dir: str | None = None
+    #: Number of reverse proxies whose X-Forwarded-* headers are trusted (0: none).
+    proxy_headers: int = 0
+    #: One access-log line per request.
+    access_log: bool = True
+    #: prometheus-client's multi-process directory under gunicorn (None: one process).
+    metrics_dir: str | None = None
+    #: Options of further components (DICOMweb, DIMSE...), by their options class.
+    components: Mapping[type, Any] = field(default_factory=dict)
     #: Bearer tokens for copying to other mintstore servers by URL
     #: (``?action=copy&target=http://...``): server base URL -> token.
     copy_tokens: Mapping[str, str] = field(default_factory=dict)
@@ -151,6 +166,18 @@ class ServerConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_path", normalize_base_path(self.base_path))
+
+    def component(self, options_class: type[T]) -> T:
+        """A component's options: those configured, else the class defaults."""
+        found = self.components.get(options_class)
+        return found if isinstance(found, options_class) else options_class()
+
+    @property
+    def store_config(self) -> StoreConfig:
+        """The engine configuration this server's stores are opened with."""
+        if self.lock_ttl is None:
+            return self.engine
+        return replace(self.engine, lock_ttl=self.lock_ttl)
 
     @property
     def auth_required(self) -> bool:

@@ -40,5 +40,9 @@ def actor() -> Actor:
 
 
 def base_url() -> str:
-    """The absolute URL of the API root (with the base path), without a trailing slash."""
-    return request.host_url.rstrip("/") + config().base_path
+    """The absolute URL of the API root (with the base path), without a trailing slash.
+
+    ``url_root`` includes the script root, which ProxyFix sets from
+    ``X-Forwarded-Prefix`` behind a reverse proxy that mounts us under a path.
+    """
+    return request.url_root.rstrip("/") + config().base_path

@@ -14,9 +14,10 @@ import logging
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from mintstore import errors
+from mintstore import errors, metrics
 
 from .negotiate import JSON, prefers_json
+from .request_log import note_reason
 from .xmldoc import child, element, serialize
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def status_for(error: BaseException) -> int:
 
 def error_response(status: int, kind: str, message: str) -> Response:
     """An error body in the representation the client prefers."""
+    note_reason(message)
     if prefers_json():
         body = json.dumps({"status": status, "error": kind, "message": message})
         return Response(body, status=status, mimetype=JSON)
@@ -61,12 +63,18 @@ def error_response(status: int, kind: str, message: str) -> Response:
 
 def _handle_mint_error(error: errors.MintError) -> Response:
     status = status_for(error)
+    if isinstance(error, errors.VersionConflict):
+        metrics.get().version_conflicts.inc()
+    elif isinstance(error, errors.IntegrityError):
+        metrics.get().integrity_errors.inc()
     if status >= 500:
         log.error("request %s %s failed: %s", request.method, request.path, error, exc_info=error)
     return error_response(status, type(error).__name__, str(error))
 
 
 def _handle_http_exception(error: HTTPException) -> Response:
+    if error.response is not None:  # abort(response): a ready answer, e.g. a redirect
+        return error.response  # type: ignore[return-value]
     status = error.code or 500
     response = error_response(status, type(error).__name__, error.description or error.name)
     original = error.get_response()

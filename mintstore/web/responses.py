@@ -20,6 +20,17 @@ from .xmldoc import child, element, serialize
 Record = Mapping[str, str | int | bool | None]
 
 
+def without_date(response: Response) -> Response:
+    """Leave the ``Date`` header to the HTTP server (an after-request hook).
+
+    werkzeug's ``make_conditional`` sets one and gunicorn always adds its
+    own, so conditional responses went out with two; every WSGI server here
+    adds exactly one when the application sends none.
+    """
+    response.headers.pop("Date", None)
+    return response
+
+
 def iso(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds and a ``Z``, as the RI wrote times."""
     if moment.tzinfo is None:

@@ -316,6 +316,7 @@ def test_ri_job_create_then_update_through_the_job_api(
     assert status == 303
     failed = etree.fromstring(_get(server, "/jobs/" + headers["location"])[2])
     assert failed.get("jobStatus") == "FAILED"
+    assert failed.get("studyUUID") == study.study_instance_uid  # like a successful job
     assert "version" in (failed.findtext(f"{NS}reason") or "")
     assert _get(server, "/jobs/status/not-a-job")[0] == 400
     assert _get(server, "/jobs/status/" + "0" * 32)[0] == 404

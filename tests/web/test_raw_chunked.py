@@ -29,8 +29,9 @@ def _attack(host: str, port: int) -> bytes:
             b"DICM-not-really"
         )
         time.sleep(0.2)
-        sock.shutdown(socket.SHUT_WR)
         try:
+            # The server may already have answered and closed (a 4xx): fine.
+            sock.shutdown(socket.SHUT_WR)
             return sock.recv(4096)
         except OSError:
             return b""

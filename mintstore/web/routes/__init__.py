@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from .. import browser, preview
 from . import copying as copying
 from . import create, documents, items, jobs, reports, search, studies, system
 
@@ -16,4 +17,6 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     items.blueprint,
     reports.blueprint,
     studies.blueprint,
+    browser.blueprint,
+    preview.blueprint,
 )

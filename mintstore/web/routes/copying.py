@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from flask import Response
 
-from mintstore.adapters.registry import open_store
 from mintstore.errors import InvalidInput, ItemNotFound, StudyGone, StudyNotFound
 from mintstore.model import Study
-from mintstore.store import StoreConfig, StudyStore
+from mintstore.store import open_study_store
 from mintstore.store.copying import missing_instances
 
 from .. import context
@@ -32,16 +31,17 @@ def copy_or_move(study: str, action: str, target: str) -> Response:
     require_scope("admin")
     config = context.config()
     if target in config.copy_targets:
-        objects = open_store(config.copy_targets[target], config.environ)
+        destination = open_study_store(
+            config.copy_targets[target], config.environ, config.store_config
+        )
         try:
-            destination = StudyStore(objects, StoreConfig(lock_ttl=config.lock_ttl))
             store = context.store()
             if action == "copy":
                 report = store.copy_study(study, destination)
             else:
                 report = store.move_study(study, destination, context.actor())
         finally:
-            objects.close()
+            destination.close()
         return document(
             "copyReport",
             {
@@ -65,17 +65,17 @@ def _copy_to_server(study: str, action: str, url: str) -> Response:
     from mintstore.client import MintClient
 
     store = context.store()
-    metadata = store.metadata(study)
+    version = store.open_version(study)
     client = MintClient(url, token=context.config().copy_token(url))
     try:
         try:
             theirs: Study | None = client.metadata(study)
         except (ItemNotFound, StudyNotFound, StudyGone):
             theirs = None
-        part = missing_instances(metadata, theirs)
+        part = missing_instances(version.metadata(), theirs)
         wanted = part.referenced_bids() if part is not None else set()
-        items = [item for item in store.iter_items(study) if item[0] in wanted]
-        total = sum(size for _, size, _ in store.iter_items(study))
+        total = sum(version.item_size(bid) for bid in version.item_ids())
+        items = version.iter_items(sorted(wanted & set(version.item_ids())))
         sent = client.upload_mint(part, items) if part is not None else 0
     finally:
         client.close()

@@ -14,9 +14,9 @@ from mintstore import formats
 from mintstore.errors import InvalidInput, ItemNotFound
 
 from .. import context
+from ..pinning import open_version, set_validators
 from ..responses import document, iso
 from ..uids import validate_uid
-from .studies import version_etag
 
 blueprint = Blueprint("documents", __name__)
 
@@ -40,38 +40,23 @@ def _variant(name: str) -> tuple[str, bool]:
     return fmt, gzipped
 
 
-def _version_arg() -> int | None:
-    raw = request.args.get("version")
-    if raw is None:
-        return None
-    if not raw.isdigit():
-        raise InvalidInput(f"version must be a non-negative integer, not {raw[:40]!r}")
-    return int(raw)
-
-
-def _send(version: int | None, data: bytes, fmt: str, gzipped: bool) -> BaseResponse:
-    response = Response(data, mimetype=formats.Variant(fmt, gzipped).content_type)
-    if version is not None:
-        response.headers["ETag"] = version_etag(version)
-    response.headers["Cache-Control"] = "no-cache"
-    return response.make_conditional(request)
+def _send(data: bytes, fmt: str, gzipped: bool) -> Response:
+    return Response(data, mimetype=formats.Variant(fmt, gzipped).content_type)
 
 
 def _document(study: str, kind: str, ext: str) -> BaseResponse:
-    """metadata or summary of a version, encoded once per version and variant (cached)."""
-    validate_uid(study, "study UID")
+    """metadata or summary of a version, encoded once per document and variant (cached)."""
     fmt, gzipped = _variant(kind + ("." + ext if ext else ""))
-    store = context.store()
-    version = _version_arg()
-    if version is None:
-        version = store.study_info(study).version
+    version = open_version(study)
     encode = formats.encode if kind == "metadata" else formats.encode_summary
 
     def build() -> bytes:
-        return encode(store.metadata(study, version), fmt, gzip=gzipped)
+        return encode(version.metadata(), fmt, gzip=gzipped)
 
-    data = context.document_cache().get_or_build((study, version, kind, fmt, gzipped), build)
-    return _send(version, data, fmt, gzipped)
+    key = (study, version.version, kind, fmt, gzipped)
+    response = _send(context.document_cache().get_or_build(key, build), fmt, gzipped)
+    set_validators(response, version)
+    return response.make_conditional(request)
 
 
 @blueprint.get("/studies/<study>/<type_name>/metadata")
@@ -127,4 +112,6 @@ def change_payload(study: str, change: str) -> BaseResponse:
         raise InvalidInput(f"change number must be an integer, not {number_text[:40]!r}")
     fmt, gzipped = _variant("metadata" + (dot + ext if dot else ""))
     payload = context.store().change_payload(study, int(number_text))
-    return _send(None, formats.encode(payload, fmt, gzip=gzipped), fmt, gzipped)
+    response = _send(formats.encode(payload, fmt, gzip=gzipped), fmt, gzipped)
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)

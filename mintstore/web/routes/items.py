@@ -17,10 +17,8 @@ from flask import Blueprint, Response, request, stream_with_context
 from werkzeug.wrappers import Response as BaseResponse
 from werkzeug.wsgi import wrap_file
 
-from mintstore.errors import ItemNotFound
-from mintstore.store import StudyStore
+from mintstore.store import StudyVersion
 
-from .. import context
 from ..multipart_out import (
     OutPart,
     iter_multipart,
@@ -30,9 +28,9 @@ from ..multipart_out import (
     ri_content_type,
 )
 from ..negotiate import accepts
+from ..pinning import open_version, set_validators
 from ..prefetch import prefetched
 from ..selection import parse_selection, single_bid
-from ..uids import validate_uid
 from .documents import _check_type
 
 blueprint = Blueprint("items", __name__)
@@ -42,14 +40,18 @@ class _RangedItem(io.RawIOBase):
     """A seekable read-only view of one item that fetches only the bytes asked for.
 
     werkzeug's range support seeks to the start of the range and reads the
-    requested length; backed by the store's ranged reads, a ``Range`` request
-    for the last kilobyte of a large item transfers a kilobyte.
+    requested length in small blocks; the first read fetches the whole
+    requested range (``planned``) with one ranged GET, so a ``Range`` request
+    for the last kilobyte of a large item transfers a kilobyte, in one request.
     """
 
-    def __init__(self, store: StudyStore, study: str, bid: int, size: int) -> None:
+    def __init__(self, version: StudyVersion, bid: int, size: int, planned_end: int) -> None:
         super().__init__()
-        self._store, self._study, self._bid, self._size = store, study, bid, size
+        self._version, self._bid, self._size = version, bid, size
+        self._planned_end = min(size, planned_end)
         self._position = 0
+        self._buffer = b""
+        self._buffer_start = 0
 
     def readable(self) -> bool:
         return True
@@ -69,7 +71,12 @@ class _RangedItem(io.RawIOBase):
         end = min(self._size, self._position + len(buffer))
         if end <= self._position:
             return 0
-        data = self._store.read_item_range(self._study, self._bid, self._position, end)
+        offset = self._position - self._buffer_start
+        if not 0 <= offset < len(self._buffer):
+            fetch_end = max(end, self._planned_end)
+            self._buffer = self._version.read_item_range(self._bid, self._position, fetch_end)
+            self._buffer_start, offset = self._position, 0
+        data = self._buffer[offset : offset + (end - self._position)]
         buffer[: len(data)] = data
         self._position += len(data)
         return len(data)
@@ -78,14 +85,13 @@ class _RangedItem(io.RawIOBase):
 @blueprint.get("/studies/<study>/<type_name>/binaryitems/<selection>")
 def binary_items(study: str, type_name: str, selection: str) -> BaseResponse:
     """One item (ranged, conditional) or a multi-item stream."""
-    validate_uid(study, "study UID")
     _check_type(type_name)
-    store = context.store()
     bid = single_bid(selection)
+    bids = None if bid is not None else parse_selection(selection)
+    version = open_version(study)
     if bid is not None:
-        return _single_item(store, study, bid)
-    bids = parse_selection(selection)
-    parts = _parts(store, study, bids)
+        return _single_item(version, bid)
+    parts = _parts(version, bids)
     boundary = new_boundary()
     crlf = accepts("multipart/related")
     if crlf:
@@ -95,37 +101,35 @@ def binary_items(study: str, type_name: str, selection: str) -> BaseResponse:
     body = iter_multipart(prefetched(parts), boundary, crlf=crlf)
     response = Response(stream_with_context(body), content_type=content_type)
     response.content_length = multipart_length(parts, boundary, crlf=crlf)
+    set_validators(response, version)
     return response
 
 
-def _single_item(store: StudyStore, study: str, bid: int) -> BaseResponse:
-    size = store.item_size(study, bid)
-    info = store.study_info(study)
-    if request.range is not None:
-        stream: io.RawIOBase = _RangedItem(store, study, bid, size)
+def _single_item(version: StudyVersion, bid: int) -> BaseResponse:
+    size = version.item_size(bid)
+    ranges = request.range
+    if ranges is not None:
+        planned = ranges.range_for_length(size) if len(ranges.ranges) == 1 else None
+        planned_end = planned[1] if planned is not None else 0
+        stream: io.RawIOBase = _RangedItem(version, bid, size, planned_end)
     else:
-        stream = store.open_item(study, bid)
+        stream = version.open_item(bid)
     response = Response(
         wrap_file(request.environ, cast(IO[bytes], stream)),
         mimetype="application/octet-stream",
         direct_passthrough=True,
     )
     response.content_length = size
-    # Items never change once written (new content gets new bids), but a
-    # deleted and re-created study may reuse a bid: the version's time is in
-    # the tag so such a reuse cannot be mistaken for the old content.
-    response.set_etag(f"{study}-{bid}-{int(info.last_update.timestamp() * 1000)}")
+    # An item's bytes are named by their digest: the strongest validator
+    # there is, equal in every version that holds the item.
+    set_validators(response, version, f'"{version.item_digest(bid)}"')
     return response.make_conditional(request, accept_ranges=True, complete_length=size)
 
 
-def _parts(store: StudyStore, study: str, bids: list[int] | None) -> list[OutPart]:
+def _parts(version: StudyVersion, bids: list[int] | None) -> list[OutPart]:
     """Resolve the selection up front (404 before streaming), open lazily."""
-    if bids is not None:
-        for bid in bids:
-            store.item_size(study, bid)  # raises ItemNotFound
-    selected: list[OutPart] = []
-    for bid, size, opener in store.iter_items(study, bids):
-        selected.append(OutPart("application/octet-stream", f"{bid}@{study}", size, opener))
-    if bids is not None and len(selected) != len(bids):
-        raise ItemNotFound("some requested binary items do not exist")
-    return selected
+    study = version.study_uid
+    return [
+        OutPart("application/octet-stream", f"{bid}@{study}", size, opener)
+        for bid, size, opener in version.iter_items(bids)
+    ]

@@ -102,13 +102,13 @@ def reports(study: str, type_name: str, ext: str = "") -> Response:
     validate_uid(study, "study UID")
     if type_name != "DICOM" or ext not in ("", "xml", "json"):
         raise ItemNotFound("reports are served as reports, reports.xml or reports.json of DICOM")
-    store = context.store()
-    metadata = store.metadata(study)
+    version = context.store().open_version(study)
+    metadata = version.metadata()
     base = f"{context.base_url()}/studies/{study}"
     documents: list[dict[str, Any]] = []
     for series_uid, sop_uid, sop_class in sr_instances(metadata):
         buffer = io.BytesIO()
-        store.instance_part10(study, series_uid, sop_uid, buffer)
+        version.instance_part10(series_uid, sop_uid, buffer)
         dataset = dcmread(io.BytesIO(buffer.getvalue()))
         documents.append(
             {

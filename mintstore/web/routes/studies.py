@@ -19,6 +19,7 @@ from flask import Blueprint, Response, request, stream_with_context
 from mintstore import formats
 from mintstore.errors import InvalidInput, ItemNotFound
 from mintstore.model import Study
+from mintstore.store import StudyVersion, version_etag
 
 from .. import context
 from ..auth import require_scope
@@ -31,6 +32,7 @@ from ..multipart_out import (
     related_content_type,
 )
 from ..negotiate import accepts, prefers_json
+from ..pinning import open_version, set_validators
 from ..prefetch import prefetched
 from ..responses import document, iso
 from ..uids import validate_uid
@@ -40,45 +42,42 @@ from .copying import copy_or_move
 blueprint = Blueprint("studies", __name__)
 
 
-def version_etag(version: int) -> str:
-    """The strong ETag naming a study version (If-Match sends it back to guard an update)."""
-    return f'"{version}"'
+__all__ = ["blueprint", "series_slice", "version_etag"]
 
 
 @blueprint.get("/studies/<study>")
 def study_root(study: str) -> Response:
     """studyRoot; or the whole study (multipart/related) or its Part-10 files (ZIP)."""
-    validate_uid(study, "study UID")
-    info = context.store().study_info(study)
+    version = open_version(study)
     if accepts("multipart/related"):
-        return _whole_study(study)
-    if accepts("application/zip"):
-        return _study_zip(study)
-    if wants_html():
-        return study_page(context.base_url(), info, context.store().metadata(study))
-    response = document(
-        "studyRoot",
-        {"studyUUID": study, "lastUpdate": iso(info.last_update), "version": info.version},
-        text_children=[("type", name) for name in info.types],
-    )
-    response.headers["ETag"] = version_etag(info.version)
+        response = _whole_study(version)
+    elif accepts("application/zip"):
+        response = _study_zip(version)
+    elif wants_html():
+        return study_page(context.base_url(), version.info(), version.metadata())
+    else:
+        response = document(
+            "studyRoot",
+            {"studyUUID": study, "lastUpdate": iso(version.time), "version": version.version},
+            text_children=[("type", version.type)],
+        )
+    set_validators(response, version)
     return response
 
 
-def _whole_study(study: str) -> Response:
+def _whole_study(version: StudyVersion) -> Response:
     """Metadata (XML) then every binary item, in one RFC 2387 message, streamed."""
-    store = context.store()
-    version = store.study_info(study).version
+    study = version.study_uid
     encoded = context.document_cache().get_or_build(
-        (study, version, "metadata", "xml", False),
-        lambda: formats.encode(store.metadata(study, version), "xml"),
+        (study, version.version, "metadata", "xml", False),
+        lambda: formats.encode(version.metadata(), "xml"),
     )
     boundary = new_boundary()
 
     parts = [
         OutPart("application/xml", f"metadata@{study}", len(encoded), lambda: io.BytesIO(encoded))
     ]
-    for bid, size, opener in store.iter_items(study, version=version):
+    for bid, size, opener in version.iter_items():
         parts.append(OutPart("application/octet-stream", f"{bid}@{study}", size, opener))
     body = stream_with_context(iter_multipart(prefetched(parts), boundary, crlf=True))
     response = Response(body, content_type=related_content_type(boundary, "application/xml"))
@@ -106,29 +105,22 @@ class _ChunkSink(io.RawIOBase):
         return data
 
 
-def _study_zip(study: str) -> Response:
+def _study_zip(version: StudyVersion) -> Response:
     """A ZIP of Part-10 files, one instance at a time (no whole study in memory)."""
-    store = context.store()
-    metadata = store.metadata(study)
+    instances = version.instances()
 
     def generate() -> Iterator[bytes]:
         sink = _ChunkSink()
         with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
-            for series in metadata.sorted_series():
-                for instance in series.sorted_instances():
-                    name = f"{series.series_instance_uid}/{instance.sop_instance_uid}.dcm"
-                    with archive.open(name, "w", force_zip64=True) as member:
-                        store.instance_part10(
-                            study,
-                            series.series_instance_uid,
-                            instance.sop_instance_uid,
-                            cast(BinaryIO, member),
-                        )
-                    yield sink.take()
+            for series_uid, sop_uid in instances:
+                name = f"{series_uid}/{sop_uid}.dcm"
+                with archive.open(name, "w", force_zip64=True) as member:
+                    version.instance_part10(series_uid, sop_uid, cast(BinaryIO, member))
+                yield sink.take()
         yield sink.take()
 
     response = Response(stream_with_context(generate()), mimetype="application/zip")
-    response.headers["Content-Disposition"] = f'attachment; filename="{study}.zip"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{version.study_uid}.zip"'
     return response
 
 
@@ -148,24 +140,27 @@ def series_slice(metadata: Study, series_uid: str) -> Study:
 @blueprint.get("/studies/<study>/<series>")
 def series_document(study: str, series: str) -> Response:
     """One series: its slice of the metadata, XML or JSON."""
-    validate_uid(study, "study UID")
     validate_uid(series, "series UID")
-    sliced = series_slice(context.store().metadata(study), series)
+    version = open_version(study)
+    sliced = series_slice(version.metadata(), series)
     fmt = "json" if prefers_json() else "xml"
-    return Response(formats.encode(sliced, fmt), mimetype=f"application/{fmt}")
+    response = Response(formats.encode(sliced, fmt), mimetype=f"application/{fmt}")
+    set_validators(response, version)
+    return response
 
 
 @blueprint.get("/studies/<study>/<series>/<sop>")
 def instance_part10(study: str, series: str, sop: str) -> Response:
     """One SOP instance rebuilt as a Part-10 file."""
-    validate_uid(study, "study UID")
     validate_uid(series, "series UID")
     sop = sop.removesuffix(".dcm")
     validate_uid(sop, "SOP instance UID")
+    version = open_version(study)
     buffer = io.BytesIO()
-    context.store().instance_part10(study, series, sop, buffer)
+    version.instance_part10(series, sop, buffer)
     response = Response(buffer.getvalue(), mimetype="application/dicom")
     response.headers["Content-Disposition"] = f'attachment; filename="{sop}.dcm"'
+    set_validators(response, version)
     return response
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from mintstore.adapters import ObjectStore
 from mintstore.errors import ItemNotFound
-from mintstore.store import SearchQuery
+from mintstore.store.layout import DESCRIPTOR_KEY
 
 from .. import context
-from ..browser import index_page, wants_html
+from ..browser import search_page, wants_html
 from ..openapi import openapi_document
+from ..request_log import note_reason
 from ..responses import document
 
 blueprint = Blueprint("system", __name__)
@@ -21,8 +26,7 @@ def root() -> Response:
     if request.method == "HEAD":
         return Response(status=200)
     if wants_html():
-        page = context.store().search(SearchQuery(limit=100))
-        return index_page(context.base_url(), page.results)
+        return search_page()
     return document("mintServer", {"name": "mintstore", "api": "MINT 1.1"})
 
 
@@ -30,6 +34,47 @@ def root() -> Response:
 def healthz() -> Response:
     """Liveness and readiness for load balancers; open even when tokens are configured."""
     return jsonify({"status": "ok"})
+
+
+@blueprint.get("/readyz")
+def readyz() -> Response:
+    """Ready when the store answers: its descriptor (``mintstore.json``) is read and parsed.
+
+    503 otherwise, with the reason, so a load balancer takes this process out
+    of rotation while the bucket is unreachable; open like ``/healthz``.
+    """
+    objects: ObjectStore = current_app.extensions["mintstore.objects"]
+    started = time.perf_counter()
+    try:
+        descriptor = json.loads(objects.get_bytes(DESCRIPTOR_KEY))
+        if not isinstance(descriptor, dict) or descriptor.get("format") != "mintstore":
+            raise ValueError(f"{DESCRIPTOR_KEY} does not describe a mintstore store")
+    except Exception as exc:  # any failure of the store means "not ready"
+        message = f"store {objects.url} not ready: {type(exc).__name__}: {exc}"[:500]
+        note_reason(message)
+        return Response(
+            json.dumps({"status": "unavailable", "store": objects.url, "error": message}),
+            status=503,
+            mimetype="application/json",
+            headers={"Retry-After": "5"},
+        )
+    return jsonify(
+        {
+            "status": "ready",
+            "store": objects.url,
+            "format": descriptor.get("version"),
+            "seconds": round(time.perf_counter() - started, 4),
+        }
+    )
+
+
+@blueprint.get("/metrics")
+def prometheus_metrics() -> Response:
+    """Prometheus text exposition of this server's metrics (every worker's)."""
+    from mintstore.metrics import exposition
+
+    body, content_type = exposition(context.config().metrics_dir)
+    return Response(body, content_type=content_type)
 
 
 @blueprint.get("/openapi.json")

@@ -1,0 +1,171 @@
+"""A gthread worker that slow clients cannot starve.
+
+gunicorn's threaded worker hands a connection to a pool thread as soon as its
+first byte arrives, and the thread then blocks until the whole request head is
+in. Sixteen clients sending one header byte every two seconds thus hold sixteen
+threads, and a liveness probe waits behind them. This worker reads request
+heads without blocking: whatever bytes are there are taken, and until the head
+is complete the connection goes back to the worker's poller (costing no
+thread); a head not complete within ``header_timeout`` seconds closes the
+connection. Once the head is in, the socket gets an ``io_timeout`` for every
+body read and response write, so a client that stops sending (or reading)
+frees its thread after that long.
+
+Both timeouts come from gunicorn settings the runner fills in
+(``mintstore_header_timeout`` is carried on the worker class, see
+:func:`configured`), so the worker needs no module state.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import time
+from typing import Any
+
+from gunicorn.workers import gthread
+
+#: How long a fresh connection may hold a thread waiting for its first bytes.
+FIRST_BYTES_WAIT = 0.05
+#: A head longer than this is left to gunicorn's parser, which refuses it (431/400).
+MAX_HEAD_BYTES = 64 * 1024
+_HEAD_ENDS = (b"\r\n\r\n", b"\n\n")
+_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+)
+
+
+class TimedSocket(socket.socket):
+    """A socket whose "blocking" mode always has a timeout.
+
+    gunicorn switches connections between non-blocking (in its poller) and
+    blocking (in a thread) with ``setblocking``; here blocking means "blocking
+    for at most ``io_timeout`` seconds per operation".
+    """
+
+    io_timeout: float = 60.0
+
+    def setblocking(self, flag: bool) -> None:
+        if flag:
+            self.settimeout(self.io_timeout)
+        else:
+            super().setblocking(False)
+
+
+class SlowClientSafeWorker(gthread.ThreadWorker):  # type: ignore[misc]
+    """gthread, with request heads gathered off-thread and per-operation I/O timeouts."""
+
+    header_timeout: float = 15.0
+    io_timeout: float = 60.0
+
+    def accept(self, listener: socket.socket) -> None:
+        try:
+            client_sock, client_addr = listener.accept()
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                return
+            raise
+        timed = TimedSocket(
+            client_sock.family, client_sock.type, client_sock.proto, fileno=client_sock.detach()
+        )
+        timed.io_timeout = self.io_timeout
+        timed.setblocking(True)
+        self.nr_conns += 1
+        conn = gthread.TConn(self.cfg, timed, client_addr, listener.getsockname())
+        self.enqueue_req(conn)
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        super().set_accept_enabled(enabled)
+        if not enabled and not self.alive:
+            # Stopping: close this process's copy of the listening socket, so
+            # that once every worker has done so new connections are refused
+            # rather than queued in a backlog nobody will accept from.
+            for listener in self.sockets:
+                listener.close()
+
+    def handle(self, conn: Any) -> Any:
+        if not conn.is_http2:
+            verdict = self._gather_head(conn)
+            if verdict is not True:
+                return verdict
+        return super().handle(conn)
+
+    def _gather_head(self, conn: Any) -> Any:
+        """True when the next request head is complete; ``_DEFER`` or False otherwise."""
+        if not conn.initialized:
+            if not conn.data_ready and not conn.wait_for_data(FIRST_BYTES_WAIT):
+                conn.mint_head_started = getattr(conn, "mint_head_started", time.monotonic())
+                return gthread._DEFER
+            conn.init()
+        unreader = conn.parser.unreader
+        held = unreader.take_buffered()
+        closed = False
+        conn.sock.setblocking(False)
+        try:
+            while not _complete(held) and len(held) < MAX_HEAD_BYTES:
+                try:
+                    chunk = conn.sock.recv(MAX_HEAD_BYTES)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    closed = True
+                    break
+                if not chunk:
+                    closed = True
+                    break
+                held += chunk
+        finally:
+            conn.sock.setblocking(True)
+        unreader.unread(held)
+        if closed or _complete(held) or len(held) >= MAX_HEAD_BYTES:
+            # EOF and refusals are the parser's to answer; a complete head is served.
+            conn.mint_head_started = None
+            return not (closed and not held)
+        started = getattr(conn, "mint_head_started", None) or time.monotonic()
+        conn.mint_head_started = started
+        if time.monotonic() - started > self.header_timeout:
+            self.log.info(
+                "closing connection from %s: request head not complete after %.0f s",
+                _peer(conn),
+                self.header_timeout,
+            )
+            _refuse_and_close(conn.sock)
+            return False
+        return gthread._DEFER
+
+
+def _refuse_and_close(sock: socket.socket) -> None:
+    """408 if the client can take it at once, then close without lingering.
+
+    gunicorn's graceful close drains the client for up to two seconds on the
+    worker's event loop; for a client that is trickling bytes that would
+    stall every other connection of the worker.
+    """
+    try:
+        sock.setblocking(False)
+        sock.send(_TIMEOUT_RESPONSE)
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
+def _complete(head: bytes) -> bool:
+    stripped = head.lstrip(b"\r\n")
+    return any(end in stripped for end in _HEAD_ENDS)
+
+
+def _peer(conn: Any) -> str:
+    client = conn.client
+    if isinstance(client, tuple) and len(client) >= 2:
+        return f"{client[0]}:{client[1]}"
+    return str(client)
+
+
+def configured(header_timeout: float, io_timeout: float) -> type[SlowClientSafeWorker]:
+    """A worker class carrying this server's timeouts (gunicorn instantiates the class)."""
+    return type(
+        "SlowClientSafeWorker",
+        (SlowClientSafeWorker,),
+        {"header_timeout": header_timeout, "io_timeout": io_timeout},
+    )

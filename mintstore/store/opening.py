@@ -1,0 +1,27 @@
+"""The one place a study store is built from a URL (server, copy, maintenance, tests).
+
+Opening the object store (the registry picks the adapter and wraps it with
+whatever that backend needs) and putting the engine on top of it happen
+together here, so every entry point gets the same store for the same URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from mintstore.adapters.registry import open_store
+
+from .config import StoreConfig
+from .facade import StudyStore
+
+
+def open_study_store(
+    url: str, environ: Mapping[str, str] | None = None, config: StoreConfig | None = None
+) -> StudyStore:
+    """The study store in the bucket ``url`` names (credentials from ``environ``)."""
+    objects = open_store(url, environ)
+    try:
+        return StudyStore(objects, config)
+    except BaseException:
+        objects.close()
+        raise
