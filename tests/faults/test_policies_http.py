@@ -255,3 +255,33 @@ def test_copy_to_another_server_sends_only_what_it_lacks_with_the_token(
         admin.copy(uid, unknown)
     with pytest.raises(errors.AccessDenied):  # and copying needs admin here
         writer.copy(uid, servers.b.url)
+
+
+def test_the_replace_policy_commits_a_changed_instance_as_a_new_version(tmp_path: Path) -> None:
+    """``--store-duplicates replace``: the same engine policy, chosen in the configuration."""
+    data = tmp_path / "replace-data"
+    data.mkdir()
+    options = ["--store-duplicates", "replace"]
+    with ServerProcess(data.as_uri(), options=options, log_path=tmp_path / "s.log") as server:
+        client = MintClient(server.url)
+        series = _series(tmp_path, 2)
+        uid, sop = series.study_instance_uid, series.sop_instance_uids[0]
+        client.push_files(series.paths)
+        changed = tmp_path / "changed.dcm"
+        changed.write_bytes(_changed_attribute(series.paths[0]))
+        [result] = client.push_files([changed])
+        assert (result.version, result.changed) == (1, True)
+        study, items = _full_study([series.paths[0].read_bytes(), series.paths[1].read_bytes()])
+        fields = {"studyUUID": uid, "oldVersion": "1"}
+        job = _job(client, "/jobs/updatestudy", fields, study, items)
+        assert (job["jobStatus"], job["version"]) == ("SUCCESS", "2"), job
+        descriptions = []
+        for version in (0, 1, 2):
+            metadata = client.metadata(uid, version=version)
+            [part] = metadata.series.values()
+            merged = {**metadata.attributes, **part.attributes, **part.normalized_attributes}
+            merged.update(part.instances[sop].attributes)
+            descriptions.append(merged[0x0008103E].val)
+        assert descriptions[1] == "CHANGED UNDER THE SAME UID"
+        assert descriptions[0] == descriptions[2] != descriptions[1]  # history keeps each one
+        client.close()
