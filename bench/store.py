@@ -6,8 +6,8 @@
    same number of workers (goal <= 1.3x).
 2. Search over 10,000 and 100,000 studies: p50/p95 of warm queries (goal
    p50 <= 10 ms) and the time to load the index from the bucket (goal <= 5 s
-   for 100,000). The studies' index rows are written as one manifest, exactly
-   as compaction writes it (ingesting 100,000 real studies would take hours
+   for 100,000). The studies' index rows are written as index partitions, exactly
+   as reindex writes them (ingesting 100,000 real studies would take hours
    here), followed by a tail of real commits the loader must replay.
 
 Usage: .venv/bin/python bench/store.py [--backends file,moto-server] [--slices 300]
@@ -26,8 +26,7 @@ from pathlib import Path
 from mintstore.adapters import ObjectStore, PutMode
 from mintstore.store import Actor, SearchQuery, StoreConfig, StudyStore
 from mintstore.store.counting import CountingStore
-from mintstore.store.index import encode_manifest
-from mintstore.store.layout import manifest_key, study_key
+from mintstore.store.layout import study_key
 from mintstore.store.records import IndexRow
 from mintstore.synthetic import write_ct_series
 from mintstore.testing.backends import BackendPool
@@ -156,8 +155,7 @@ def bench_search(pool: BackendPool, backend: str, count: int, workdir: Path) -> 
     rows = _rows(count, rng)
     spec = pool.get(backend).fresh()
     with spec.open() as objects:
-        StudyStore(objects)  # descriptor
-        objects.put(manifest_key(1), encode_manifest(rows), mode=PutMode.CREATE)
+        StudyStore(objects).core.index.replace(rows, 0)  # partitions, as reindex writes them
         # a tail of real commits after the manifest
         writer = StudyStore(objects)
         tail = write_ct_series(workdir / f"tail-{backend}-{count}", 5, rows=8, columns=8)

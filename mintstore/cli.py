@@ -18,7 +18,7 @@ from mintstore.errors import MintError
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, separate from ``main`` so tests can inspect it."""
-    from mintstore.commands import configuration, maintenance, serve, transfer
+    from mintstore.commands import bulk, configuration, maintenance, serve, transfer
 
     parser = argparse.ArgumentParser(
         prog="mintstore",
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.register(subparsers)
     maintenance.register(subparsers)
     configuration.register(subparsers)
+    bulk.register(subparsers)
     return parser
 
 

@@ -1,7 +1,8 @@
 """``verify``, ``gc`` and ``reindex``: maintenance run directly against a store.
 
 These work on the bucket itself (not through a server) because they walk all
-of it; any number of servers may keep serving meanwhile.
+of it; any number of servers may keep serving meanwhile. With ``--workers`` or
+``--scheduler`` they run on Dask, sharded by study key (mintstore.bulk.sharded).
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from typing import Any
 
 from mintstore.store import StoreConfig, StudyStore, open_study_store
 
+from .bulk import add_cluster_options, cluster_options
+
 
 def register(subparsers: Any) -> None:
     """Add ``verify``, ``gc`` and ``reindex``."""
     verify = subparsers.add_parser("verify", help="check every committed reference and digest")
     verify.add_argument("--store", required=True, help="store URL")
+    _sharding(verify)
     verify.set_defaults(handler=run_verify)
 
     gc = subparsers.add_parser("gc", help="delete content no commit references")
@@ -26,11 +30,31 @@ def register(subparsers: Any) -> None:
     gc.add_argument(
         "--job-retention-days", type=float, default=7.0, help="keep younger RI job records"
     )
+    _sharding(gc)
     gc.set_defaults(handler=run_gc)
 
     reindex = subparsers.add_parser("reindex", help="rebuild the search index from the studies")
     reindex.add_argument("--store", required=True, help="store URL")
+    _sharding(reindex)
     reindex.set_defaults(handler=run_reindex)
+
+
+def _sharding(parser: argparse.ArgumentParser) -> None:
+    add_cluster_options(parser)
+    parser.set_defaults(workers=None)  # no --workers and no --scheduler: in this process
+    parser.add_argument(
+        "--shard-digits", type=int, default=1, help="hex digits per study-key shard (1: 16)"
+    )
+
+
+def _on_dask(args: argparse.Namespace) -> bool:
+    return args.workers is not None or args.scheduler is not None
+
+
+def _dask_cluster(args: argparse.Namespace) -> Any:
+    if args.workers is None:
+        args.workers = 1
+    return cluster_options(args)
 
 
 def _open(args: argparse.Namespace, environ: Mapping[str, str]) -> StudyStore:
@@ -39,7 +63,14 @@ def _open(args: argparse.Namespace, environ: Mapping[str, str]) -> StudyStore:
 
 def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Exit 1 if any committed reference is missing or corrupt."""
-    report = _open(args, environ).verify()
+    if _on_dask(args):
+        from mintstore.bulk.sharded import run_verify as sharded_verify
+
+        report = sharded_verify(
+            args.store, environ, StoreConfig(), _dask_cluster(args), shard_digits=args.shard_digits
+        )
+    else:
+        report = _open(args, environ).verify()
     print(
         f"{report.studies} studies, {report.versions} versions, {report.blobs_checked} blobs "
         f"checked, {len(report.problems)} problems, {len(report.orphans)} orphans; "
@@ -53,8 +84,21 @@ def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def run_gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Delete unreferenced content older than the grace period."""
-    config = StoreConfig(job_retention=timedelta(days=args.job_retention_days))
-    report = open_study_store(args.store, environ, config).gc(timedelta(hours=args.grace_hours))
+    grace = timedelta(hours=args.grace_hours)
+    config = StoreConfig(gc_grace=grace, job_retention=timedelta(days=args.job_retention_days))
+    if _on_dask(args):
+        from mintstore.bulk.sharded import run_gc as sharded_gc
+
+        report = sharded_gc(
+            args.store, environ, config, _dask_cluster(args), grace, shard_digits=args.shard_digits
+        )
+        store = open_study_store(args.store, environ, config)
+        try:
+            report.jobs_deleted = store.expire_jobs()
+        finally:
+            store.close()
+    else:
+        report = open_study_store(args.store, environ, config).gc(grace)
     print(
         f"deleted {len(report.deleted)} blobs ({report.bytes_freed} bytes); "
         f"kept {report.kept_young} young; deleted {report.jobs_deleted} expired job records"
@@ -64,6 +108,13 @@ def run_gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def run_reindex(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Rebuild the search manifests from the studies' commit records."""
-    result = _open(args, environ).reindex()
+    if _on_dask(args):
+        from mintstore.bulk.sharded import run_reindex as sharded_reindex
+
+        result = sharded_reindex(
+            args.store, environ, StoreConfig(), _dask_cluster(args), args.shard_digits
+        )
+    else:
+        result = _open(args, environ).reindex()
     print(f"reindexed: {result}")
     return 0

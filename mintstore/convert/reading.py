@@ -14,16 +14,28 @@ same heuristic as reading with ``force``; anything else is garbage.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import mmap
 import os
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pydicom.uid import DeflatedExplicitVRLittleEndian
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ImplicitVRLittleEndian,
+)
 
-from mintstore.convert.structure import check_structure
+from mintstore.convert.structure import (
+    DEFAULT_LIMITS,
+    FileBytes,
+    Part10Limits,
+    announced_syntax,
+    check_structure,
+)
 from mintstore.errors import InvalidDicom
 
 Source = str | os.PathLike[str] | BinaryIO | bytes | bytearray | memoryview
@@ -49,29 +61,99 @@ def _read_all(source: Source) -> bytes:
         raise InvalidDicom(f"cannot read the DICOM stream: {exc}") from exc
 
 
-def read_part10(source: Source) -> Dataset:
-    """Read a whole Part-10 file (path, bytes or binary stream) into a dataset."""
-    data = _read_all(source)
-    ds = _read(data)
-    implicit, little = ds.original_encoding
-    syntax = str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", "") or "")
-    check_structure(
-        data,
-        implicit=bool(implicit),
-        little=little is not False,
-        deflated=syntax == DeflatedExplicitVRLittleEndian,
-    )
+def read_part10(source: Source, limits: Part10Limits = DEFAULT_LIMITS) -> Dataset:
+    """Read a whole Part-10 file (path, bytes or binary stream) into a dataset.
+
+    The structure is walked *before* pydicom parses anything, in the encoding
+    the file announces, so a file that would be expensive to read (millions
+    of elements, a deflate bomb) is refused within ``limits``; after pydicom
+    read it, a file whose actual encoding differs from the announced one is
+    walked again in that encoding.
+
+    A large file-backed stream (an upload spooled to disk) is not read into
+    memory first: the walk runs over a read-only map of it (touching only
+    element headers) and pydicom reads from the file, so its values are in
+    memory once, not twice.
+    """
+    mapped = _mapped(source)
+    if mapped is None:
+        data = _read_all(source)
+        return _checked_read(data, io.BytesIO(data), limits)
+    try:
+        stream = cast(BinaryIO, source)
+        return _checked_read(mapped, stream, limits)
+    finally:
+        with contextlib.suppress(BufferError):  # a view kept by a traceback: the GC unmaps
+            mapped.close()
+
+
+def _checked_read(data: FileBytes, stream: BinaryIO, limits: Part10Limits) -> Dataset:
+    syntax = announced_syntax(data)
+    implicit, little = _encoding_of(syntax, data)
+    deflated = syntax == DeflatedExplicitVRLittleEndian
+    looks_like_dicom = data[128:132] == b"DICM" or data[:2] in _PLAUSIBLE_FIRST_GROUPS
+    if looks_like_dicom:  # anything else pydicom refuses at once ("not a DICOM file")
+        check_structure(data, implicit=implicit, little=little, deflated=deflated, limits=limits)
+    ds = _read(stream, len(data), bytes(data[:2]))
+    read_implicit, read_little = ds.original_encoding
+    if not looks_like_dicom or (bool(read_implicit), read_little is not False) != (
+        implicit,
+        little,
+    ):
+        check_structure(
+            data,
+            implicit=bool(read_implicit),
+            little=read_little is not False,
+            deflated=deflated,
+            limits=limits,
+        )
     return ds
 
 
-def _read(data: bytes) -> Dataset:
+#: Streams at least this large that live in a file are mapped, not read.
+MAP_THRESHOLD = 8 * 1024**2
+
+
+def _mapped(source: Source) -> mmap.mmap | None:
+    if isinstance(source, bytes | bytearray | memoryview | str | os.PathLike):
+        return None
+    if getattr(source, "_rolled", None) is False:
+        return None  # a SpooledTemporaryFile still in memory (fileno() would roll it over)
     try:
-        return dcmread(io.BytesIO(data), force=False)
+        if source.tell() != 0:
+            return None
+        descriptor = source.fileno()
+        if os.fstat(descriptor).st_size < MAP_THRESHOLD:
+            return None
+        return mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def _encoding_of(syntax: str | None, data: FileBytes) -> tuple[bool, bool]:
+    """(implicit VR, little endian) as the file announces them."""
+    if syntax == ImplicitVRLittleEndian:
+        return True, True
+    if syntax == ExplicitVRBigEndian:
+        return False, False
+    if syntax is not None:
+        return False, True
+    # No meta information: the first group number tells the byte order.
+    start = 132 if data[128:132] == b"DICM" else 0
+    big = data[start : start + 2] in (b"\x00\x08", b"\x00\x02")
+    return True, not big
+
+
+def _read(stream: BinaryIO, size: int, head: bytes) -> Dataset:
+    try:
+        stream.seek(0)
+        return dcmread(stream, force=False)
     except InvalidDicomError as exc:
-        if len(data) < 8 or data[:2] not in _PLAUSIBLE_FIRST_GROUPS:
+        if size < 8 or head not in _PLAUSIBLE_FIRST_GROUPS:
             raise InvalidDicom(f"not a DICOM Part-10 file: {exc}") from exc
         try:
-            return dcmread(io.BytesIO(data), force=True)
+            stream.seek(0)
+            return dcmread(stream, force=True)
         except Exception as inner:
             raise InvalidDicom(f"malformed DICOM data set: {inner}") from inner
     except Exception as exc:  # pydicom surfaces corruption as many exception types

@@ -75,7 +75,8 @@ def _is_encapsulated(syntax: str) -> bool:
         return False
 
 
-def _encodings(attributes: Attributes, inherited: tuple[str, ...]) -> tuple[str, ...]:
+def encodings_of(attributes: Attributes, inherited: tuple[str, ...]) -> tuple[str, ...]:
+    """The character sets a set's text is written in (its 0008,0005, else ``inherited``)."""
     from pydicom.charset import convert_encodings
 
     attribute = attributes.get(SPECIFIC_CHARACTER_SET_TAG)
@@ -116,7 +117,7 @@ class _Rebuilder:
         return RawDataElement(Tag(tag), vr, length, value, 0, self.implicit, self.little)
 
     def fill(self, ds: Dataset, attributes: Attributes, inherited: tuple[str, ...]) -> None:
-        encodings = _encodings(attributes, inherited)
+        encodings = encodings_of(attributes, inherited)
         for tag in sorted(attributes):
             ds._dict[Tag(tag)] = self.element(attributes[tag], encodings, attributes)
 

@@ -18,7 +18,7 @@ from mintstore.formats.compression import GZIP_MAGIC, compress_chunks, decompres
 from mintstore.formats.gpb import decode_gpb, encode_gpb
 from mintstore.formats.json_reader import decode_json
 from mintstore.formats.json_writer import iter_json
-from mintstore.formats.limits import DEFAULT_MAX_DOCUMENT_SIZE
+from mintstore.formats.limits import DEFAULT_MAX_DOCUMENT_SIZE, Budget, DocumentLimits
 from mintstore.formats.variants import (
     FORMATS,
     GZIP_MEDIA_TYPE,
@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_MAX_DOCUMENT_SIZE",
     "FORMATS",
     "GZIP_MEDIA_TYPE",
+    "DocumentLimits",
     "Variant",
     "decode",
     "encode",
@@ -81,13 +82,19 @@ def decode(
     *,
     gzip: bool | None = None,
     max_size: int = DEFAULT_MAX_DOCUMENT_SIZE,
+    limits: DocumentLimits | None = None,
 ) -> Study:
     """Parse a document of format ``fmt``; ``gzip=None`` detects compression.
 
     ``max_size`` bounds the (uncompressed) document; XML input may also be
-    in the RI's pre-1.0 dialect.
+    in the RI's pre-1.0 dialect. ``limits`` (for documents from clients)
+    also bound what decoding may build and how long it may take; its
+    ``max_size`` then applies too.
     """
     check_format(fmt)
+    budget = Budget(limits)
+    if limits is not None:
+        max_size = min(max_size, limits.max_size)
     if not isinstance(data, bytes):
         data = bytes(data)  # request bodies may arrive as bytearray or memoryview
     if gzip is None:
@@ -97,7 +104,7 @@ def decode(
     elif len(data) > max_size:
         raise InvalidMetadata(f"document of {len(data)} bytes exceeds the {max_size} limit")
     if fmt == "xml":
-        return decode_xml(data, max_size=max_size)
+        return decode_xml(data, max_size=max_size, budget=budget)
     if fmt == "gpb":
-        return decode_gpb(data)
-    return decode_json(data)
+        return decode_gpb(data, budget)
+    return decode_json(data, budget)

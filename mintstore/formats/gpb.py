@@ -15,6 +15,7 @@ from google.protobuf.message import DecodeError
 from mintstore.errors import InvalidMetadata
 from mintstore.formats import mint_pb2 as pb
 from mintstore.formats.checks import UINT32_MAX, check_study
+from mintstore.formats.limits import Budget
 from mintstore.formats.wire import EXCLUDE_TRUE, parse_exclude, parse_uint
 from mintstore.model import (
     Attribute,
@@ -105,8 +106,15 @@ def _fill_attribute(message: pb.AttributeData, attribute: Attribute) -> None:
 # --- decoding ------------------------------------------------------------------
 
 
-def decode_gpb(data: bytes) -> Study:
-    """Parse one StudyData message; anything malformed raises InvalidMetadata."""
+def decode_gpb(data: bytes, budget: Budget | None = None) -> Study:
+    """Parse one StudyData message; anything malformed raises InvalidMetadata.
+
+    With a ``budget``, the wire format is scanned first (:func:`_scan`), so a
+    document with a million attributes is refused before protobuf parses it.
+    """
+    budget = budget or Budget(None)
+    if budget.limits is not None:
+        _scan(data, budget)
     message = pb.StudyData()
     try:
         message.ParseFromString(data)
@@ -118,14 +126,14 @@ def decode_gpb(data: bytes) -> Study:
         study_instance_uid=message.study_instance_uid,
         type=message.type if message.HasField("type") else "DICOM",
         version=(
-            parse_uint(message.version, "study version", 2**63 - 1)
+            parse_uint(_text(message.version, "study version"), "study version", 2**63 - 1)
             if message.HasField("version")
             else None
         ),
-        attributes=_attributes(message.attributes, "study"),
+        attributes=_attributes(message.attributes, "study", budget),
     )
     for series_message in message.series:
-        series = _series(series_message)
+        series = _series(series_message, budget)
         if series.series_instance_uid in study.series:
             raise InvalidMetadata(f"series {series.series_instance_uid!r} appears twice")
         study.series[series.series_instance_uid] = series
@@ -133,14 +141,95 @@ def decode_gpb(data: bytes) -> Study:
     return study
 
 
-def _series(message: pb.SeriesData) -> Series:
+# Field numbers of mint.proto that hold repeated sets, per message kind.
+_STUDY_ATTRIBUTES, _STUDY_SERIES = 2, 3
+_SERIES_SETS, _SERIES_INSTANCES = (3, 4), 5
+_INSTANCE_ATTRIBUTES = 4
+_LENGTH_DELIMITED = 2
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    value = 0
+    shift = 0
+    while True:
+        if position >= len(data) or shift > 63:
+            raise InvalidMetadata("not a MINT GPB document: a varint is cut short or too long")
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, position
+        shift += 7
+
+
+def _skip(data: bytes, position: int, wire_type: int) -> int:
+    if wire_type == 0:
+        return _varint(data, position)[1]
+    if wire_type == 1:
+        return position + 8
+    if wire_type == 5:
+        return position + 4
+    raise InvalidMetadata(f"not a MINT GPB document: wire type {wire_type}")
+
+
+def _scan(
+    data: bytes, budget: Budget, start: int = 0, end: int | None = None, kind: str = "study"
+) -> None:
+    """Count a message's sets on the wire, before protobuf builds anything.
+
+    Parsing a million attributes costs protobuf about 110 MiB; reading the
+    wire format's keys and lengths costs nothing but time, and stops at the
+    first set or node count over the budget. Attributes are counted, not
+    entered (their items are counted while the model is built).
+    """
+    end = len(data) if end is None else end
+    position = start
+    sets: dict[int, int] = {}
+    while position < end:
+        key = data[position]
+        if key < 0x80:
+            position += 1
+        else:
+            key, position = _varint(data, position)
+        field, wire_type = key >> 3, key & 7
+        if wire_type != _LENGTH_DELIMITED:
+            position = _skip(data, position, wire_type)
+            continue
+        length = data[position] if position < end else 0x80
+        if length < 0x80:
+            position += 1
+        else:
+            length, position = _varint(data, position)
+        inner, position = position, position + length
+        if position > end:
+            raise InvalidMetadata("not a MINT GPB document: a field is cut short")
+        if kind == "study" and field == _STUDY_SERIES:
+            budget.take(1, "study")
+            _scan(data, budget, inner, position, "series")
+        elif kind == "series" and field == _SERIES_INSTANCES:
+            budget.take(1, "series")
+            _scan(data, budget, inner, position, "instance")
+        elif (
+            (kind == "study" and field == _STUDY_ATTRIBUTES)
+            or (kind == "series" and field in _SERIES_SETS)
+            or (kind == "instance" and field == _INSTANCE_ATTRIBUTES)
+        ):
+            count = sets.get(field, 0) + 1
+            sets[field] = count
+            if count % 1024 == 0:
+                budget.check_size(count, f"{kind} attributes")
+    for count in sets.values():
+        budget.set_of(count, f"{kind} attributes")
+
+
+def _series(message: pb.SeriesData, budget: Budget) -> Series:
     if not message.HasField("series_instance_uid"):
         raise InvalidMetadata("GPB SeriesData has no series_instance_uid")
     uid = message.series_instance_uid
     series = Series(
         series_instance_uid=uid,
-        attributes=_attributes(message.attributes, f"series {uid!r}"),
-        normalized_attributes=_attributes(message.normalized_instance_attributes, uid),
+        attributes=_attributes(message.attributes, f"series {uid!r}", budget),
+        normalized_attributes=_attributes(message.normalized_instance_attributes, uid, budget),
         exclude=_exclude(message),
     )
     for instance_message in message.instances:
@@ -156,7 +245,7 @@ def _series(message: pb.SeriesData) -> Series:
                 if instance_message.HasField("transfer_syntax_uid")
                 else None
             ),
-            attributes=_attributes(instance_message.attributes, f"instance {sop_uid!r}"),
+            attributes=_attributes(instance_message.attributes, f"instance {sop_uid!r}", budget),
             exclude=_exclude(instance_message),
             preamble=(instance_message.preamble if instance_message.HasField("preamble") else None),
         )
@@ -164,20 +253,34 @@ def _series(message: pb.SeriesData) -> Series:
 
 
 def _exclude(message: pb.SeriesData | pb.InstanceData | pb.AttributeData) -> bool:
-    return parse_exclude(message.exclude if message.HasField("exclude") else None)
+    if not message.HasField("exclude"):
+        return False
+    return parse_exclude(_text(message.exclude, "exclude"))
 
 
-def _attributes(messages: Iterable[pb.AttributeData], where: str) -> Attributes:
+def _text(value: object, what: str) -> str:
+    """A proto2 string field as text.
+
+    The protobuf runtime does not validate UTF-8 in proto2 strings: an
+    invalid one comes back as ``bytes``, which must be a 400, not a
+    TypeError deep in a parser.
+    """
+    if not isinstance(value, str):
+        raise InvalidMetadata(f"GPB field {what} is not valid UTF-8 text")
+    return value
+
+
+def _attributes(messages: Iterable[pb.AttributeData], where: str, budget: Budget) -> Attributes:
     attributes: Attributes = {}
     for message in messages:
-        attribute = _attribute(message, where)
+        attribute = _attribute(message, where, budget)
         if attribute.tag in attributes:
             raise InvalidMetadata(f"{where}: attribute {attribute.tag:08x} appears twice")
         attributes[attribute.tag] = attribute
     return attributes
 
 
-def _attribute(message: pb.AttributeData, where: str) -> Attribute:
+def _attribute(message: pb.AttributeData, where: str, budget: Budget) -> Attribute:
     if not message.HasField("tag") or not message.HasField("vr"):
         raise InvalidMetadata(f"{where}: an attribute lacks its tag or VR")
     has_bid = message.HasField("binary_item_id")
@@ -186,10 +289,12 @@ def _attribute(message: pb.AttributeData, where: str) -> Attribute:
     framecount = message.frame_count if message.HasField("frame_count") else None
     if framecount == 1:  # the RI writes the count only when > 1; one frame is no count
         framecount = None
-    items = [
-        Item(_attributes(item.attributes, where), undefined_length=item.undefined_length)
-        for item in message.items
-    ]
+    items = []
+    if message.items:
+        budget.set_of(len(message.items), f"{where}: items of a sequence")
+        for item in message.items:
+            budget.set_of(len(item.attributes), f"{where}: an item")
+            items.append(Item(_attributes(item.attributes, where, budget), item.undefined_length))
     return Attribute(
         tag=message.tag,
         vr=message.vr,

@@ -15,6 +15,7 @@ from typing import Any
 from mintstore.errors import InvalidMetadata
 from mintstore.formats.checks import MAX_SEQUENCE_DEPTH, UINT32_MAX, check_study
 from mintstore.formats.json_values import JsonNumber, val_from_array
+from mintstore.formats.limits import Budget
 from mintstore.formats.wire import decode_base64, parse_uint
 from mintstore.model import Attribute, Attributes, Encapsulation, Instance, Item, Series, Study
 
@@ -43,16 +44,30 @@ _EXTRA_KEYS = {
 }
 
 
-def decode_json(data: bytes) -> Study:
-    """Parse a JSON metadata document into a checked study model."""
+def decode_json(data: bytes, budget: Budget | None = None) -> Study:
+    """Parse a JSON metadata document into a checked study model.
+
+    With a ``budget``, every JSON object is charged while the parser runs
+    (an attribute is at least one object), so a document with a million
+    attributes is refused before the parser has built them all.
+    """
+    budget = budget or Budget(None)
+    budget.check_markup(data.count(b"{"), "JSON objects")
+
+    def counted(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        budget.set_of(len(pairs), "a JSON object")
+        return _no_duplicates(pairs)
+
     try:
         document = json.loads(
             data,
-            object_pairs_hook=_no_duplicates,
+            object_pairs_hook=counted if budget.limits is not None else _no_duplicates,
             parse_int=JsonNumber,
             parse_float=JsonNumber,
             parse_constant=_no_constant,
         )
+    except InvalidMetadata:
+        raise  # a budget ran out while parsing
     except (ValueError, RecursionError) as error:  # JSONDecodeError and bad UTF-8 are ValueErrors
         raise InvalidMetadata(f"not valid JSON metadata: {error}") from None
     study_object = _object(document, "document", _STUDY_KEYS)

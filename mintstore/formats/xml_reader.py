@@ -19,6 +19,7 @@ from lxml import etree
 
 from mintstore.errors import InvalidMetadata
 from mintstore.formats.checks import MAX_SEQUENCE_DEPTH, PREAMBLE_SIZE, UINT32_MAX, check_study
+from mintstore.formats.limits import Budget
 from mintstore.formats.safe_xml import parse_untrusted
 from mintstore.formats.wire import (
     decode_base64,
@@ -85,14 +86,14 @@ LEGACY = Dialect(
 )
 
 
-def decode_xml(data: bytes, *, max_size: int) -> Study:
+def decode_xml(data: bytes, *, max_size: int, budget: Budget | None = None) -> Study:
     """Parse MINT XML of either dialect (chosen by the root element)."""
-    root = parse_untrusted(data, max_size=max_size)
+    root = parse_untrusted(data, max_size=max_size, budget=budget)
     dialect = LEGACY if _local_name(root) == LEGACY.study else MINT_1X
-    return read_study(root, dialect)
+    return read_study(root, dialect, budget)
 
 
-def read_study(root: etree._Element, dialect: Dialect) -> Study:
+def read_study(root: etree._Element, dialect: Dialect, budget: Budget | None = None) -> Study:
     """Build and check the study described by ``root``."""
     if _mint_name(root) != dialect.study:
         raise InvalidMetadata(f"root element is {root.tag!r}, not a {dialect.name} study")
@@ -101,7 +102,7 @@ def read_study(root: etree._Element, dialect: Dialect) -> Study:
         type=root.get("type") or "DICOM",
         version=_optional_uint(root, "version", 2**63 - 1),
     )
-    reader = _Reader(dialect)
+    reader = _Reader(dialect, budget or Budget(None))
     for name, child in reader.children(root, {dialect.attributes, dialect.series_list}):
         if name == dialect.attributes:
             study.attributes = reader.attributes(child, "study", 0)
@@ -118,8 +119,9 @@ def read_study(root: etree._Element, dialect: Dialect) -> Study:
 class _Reader:
     """The walker, parameterized by a dialect's element names."""
 
-    def __init__(self, dialect: Dialect) -> None:
+    def __init__(self, dialect: Dialect, budget: Budget) -> None:
         self.d = dialect
+        self.budget = budget  # elements were charged while parsing; sets are checked here
 
     def children(
         self, element: etree._Element, allowed: set[str]
@@ -183,6 +185,8 @@ class _Reader:
     def attributes(self, element: etree._Element, where: str, depth: int) -> Attributes:
         if depth > MAX_SEQUENCE_DEPTH:
             raise InvalidMetadata(f"{where}: sequences nested deeper than {MAX_SEQUENCE_DEPTH}")
+        if self.budget.limits is not None and len(element) > self.budget.limits.max_set_size:
+            self.budget.set_of(len(element), where)
         attributes: Attributes = {}
         for _, child in self.children(element, {self.d.attr}):
             attribute = self.attribute(child, where, depth)

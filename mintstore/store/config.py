@@ -17,6 +17,7 @@ from mintstore.errors import ConfigurationError
 from mintstore.model import Study
 
 from .exclusive import Settle
+from .index_options import IndexOptions
 
 #: What ``StoreConfig.duplicates`` may be.
 DUPLICATE_POLICIES = ("reject", "replace")
@@ -67,6 +68,10 @@ class Converter(Protocol):
 
     def write_part10(self, dataset: Any, out: BinaryIO) -> None: ...
 
+    def check_values(self, study: Study) -> None:
+        """Raise InvalidInput unless every value of an uploaded study encodes as DICOM."""
+        ...
+
 
 def _default_codec() -> MetadataCodec:
     from mintstore.store.codecs import default_codec
@@ -99,8 +104,9 @@ class StoreConfig:
       (a floor, and a multiple of the create's own duration; see
       :mod:`mintstore.store.exclusive`). Ignored on atomic stores.
     * ``upload_workers``: parallel blob uploads per ingest.
-    * ``compact_every``: write a new search manifest once this many change-log
-      entries follow the newest one.
+    * ``compact_every``: compact the search index (fold the change log's tail
+      into a partition) once this many entries follow its manifest.
+    * ``index``: partitioning, compaction and caching of the search index.
     * ``index_refresh``: minimum time between two tail checks of the change
       log by the in-process search index (0 = check on every query).
     * ``freshness``: how stale this process's idea of a study's latest
@@ -128,7 +134,8 @@ class StoreConfig:
     seq_backfill_after: timedelta = timedelta(seconds=60)
     create_settle: Settle = field(default_factory=Settle)
     upload_workers: int = 8
-    compact_every: int = 1000
+    compact_every: int = 256
+    index: IndexOptions = field(default_factory=IndexOptions)
     index_refresh: timedelta = timedelta(0)
     freshness: timedelta = timedelta(0)
     cache_bytes: int = 256 * 1024**2

@@ -35,3 +35,8 @@ class DicomConverter:
         from mintstore.convert import write_part10
 
         write_part10(dataset, out)
+
+    def check_values(self, study: Study) -> None:
+        from mintstore.convert.checking import check_rebuildable
+
+        check_rebuildable(study)

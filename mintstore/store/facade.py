@@ -42,7 +42,7 @@ from .types import (
     StudyInfo,
     VerifyReport,
 )
-from .uids import check_uid
+from .uids import check_study_uids, check_uid
 from .update import delete_study, update_study
 from .version import ItemOpener, StudyVersion
 
@@ -78,6 +78,8 @@ class StudyStore:
         check_uid(study_uid)
         if delta.study_instance_uid != study_uid:
             raise InvalidInput("the delta names another study")
+        check_study_uids(delta)
+        self._core.config.converter.check_values(delta)
         return update_study(
             self._core,
             study_uid,
@@ -235,6 +237,10 @@ class StudyStore:
 
     def gc(self, grace: timedelta | None = None) -> GcReport:
         return maintenance.gc(self._core, grace if grace is not None else self.config.gc_grace)
+
+    def expire_jobs(self) -> int:
+        """Delete RI job records older than ``job_retention`` (gc does this too)."""
+        return maintenance.expire_jobs(self._core)
 
     def reindex(self) -> int:
         """Rebuild the search manifest from the studies alone; returns its number."""

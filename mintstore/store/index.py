@@ -1,223 +1,260 @@
-"""Search: an in-process index folded from the change log, checkpointed in
-the bucket as manifests.
+"""Search: Parquet partitions in the bucket, plus the recent rows in memory.
 
-Every change-log entry carries its version's index row, so the index is a
-fold of the log: for each study keep the row with the highest version
-(deletions are rows too, flagged ``deleted``). Replaying an entry twice, or
-a void duplicate, changes nothing. A manifest
-``index/manifest/<upto>.jsonl.gz`` is that fold up to entry ``upto``, one
-JSON row per study, created once; loading = newest manifest + the entries
-after it.
+The index is a fold of the change log (every entry carries its version's
+index row; per study the highest version wins, deletions are rows too). It
+is kept in the bucket as the partitions the newest manifest names (see
+:mod:`.manifest`, :mod:`.partitions`), and in each process as:
+
+* the manifest and, lazily, each partition's footer (min/max per row group,
+  a Bloom filter of patient IDs and accession numbers): a few KB a partition;
+* an :class:`~.overlay.Overlay` of the delta partitions' rows and of the log
+  entries after the manifest's ``upto`` (bounded by compaction);
+* a bounded cache of decoded row groups.
+
+So memory and start-up time do not grow with the archive. A search merges
+two UID-ordered streams, the base partitions' matching rows (read through
+the lookup files) and the overlay's, keeps the newest version of each study,
+and stops after ``offset + limit + 1`` hits: a page costs O(page), not O(N).
+
+Compaction (:mod:`.compaction`) runs in a background thread of whichever
+process sees it is due and claims it; a search or a commit never waits for
+it. A newer manifest is swapped in (also in the background) once built.
 """
 
 from __future__ import annotations
 
 import bisect
-import contextlib
-import gzip
-import json
+import heapq
+import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from mintstore.adapters import ObjectStore, PutMode
-from mintstore.errors import AlreadyExists, InvalidInput, NotFound
+import pyarrow as pa
 
+from mintstore.adapters import ObjectStore
+from mintstore.errors import InvalidInput, NotFound, StoreError
+
+from . import manifest as manifests
+from . import partitions
 from .changelog import ChangeLog
+from .compaction import Compactor, read_delta_rows
 from .config import StoreConfig
-from .layout import MANIFEST_PREFIX, manifest_key, upto_of_manifest_key
-from .records import IndexRow, SeqEntry, dumps
-from .search import continuation_after, make_continuation, matcher, parse_date_time
+from .manifest import Manifest, PartitionRef
+from .overlay import Overlay
+from .partitions import SEPARATOR, PartitionFile, RowGroupCache
+from .records import IndexRow
+from .search import continuation_after, date_bounds, make_continuation, matcher
 from .types import SearchHit, SearchPage, SearchQuery
 
-
-def encode_manifest(rows: Iterable[tuple[str, IndexRow]]) -> bytes:
-    """gzip JSON Lines, one row per study sorted by study key (deterministic bytes)."""
-    lines = []
-    for skey, row in sorted(rows, key=lambda pair: pair[0]):
-        doc = row.to_json()
-        doc["study_key"] = skey
-        lines.append(dumps(doc) + b"\n")
-    return gzip.compress(b"".join(lines), mtime=0)
+_log = logging.getLogger(__name__)
+_CHUNK = 128
 
 
-def decode_manifest(data: bytes) -> list[tuple[str, IndexRow]]:
-    """Parse a manifest (one JSON parse for all lines: loading 100,000 rows is hot)."""
-    text = gzip.decompress(data).strip()
-    if not text:
-        return []
-    docs = json.loads(b"[" + text.replace(b"\n", b",") + b"]")
-    return [(str(doc.pop("study_key")), IndexRow.from_json(doc)) for doc in docs]
+class BasePart:
+    """A base partition; its two files are opened (footer read) on first use."""
+
+    def __init__(self, objects: ObjectStore, ref: PartitionRef, cache: RowGroupCache) -> None:
+        self.ref = ref
+        self._objects = objects
+        self._cache = cache
+        self._lock = threading.Lock()
+        self._main: PartitionFile | None = None
+        self._keys: PartitionFile | None = None
+
+    def main(self) -> PartitionFile:
+        with self._lock:
+            if self._main is None:
+                self._main = PartitionFile(self._objects, self.ref.name, "study_uid", self._cache)
+            return self._main
+
+    def keys(self) -> PartitionFile:
+        with self._lock:
+            if self._keys is None:
+                name = self.ref.keys or self.ref.name + ".keys"
+                self._keys = PartitionFile(self._objects, name, "lookup", self._cache)
+            return self._keys
+
+
+@dataclass
+class Snapshot:
+    """One manifest's view, plus everything folded since."""
+
+    manifest: Manifest
+    base: list[BasePart]
+    overlay: Overlay
+    applied: int  # every log entry up to this one is folded in
+    lows: list[str] = field(default_factory=list)
+
+    def part_of(self, uid: str) -> BasePart | None:
+        if not self.base:
+            return None
+        return self.base[max(0, bisect.bisect_right(self.lows, uid) - 1)]
 
 
 class SearchIndex:
-    """The fold of the change log, kept in memory, with lookup maps for search."""
+    """The search index of one store, as one process sees it."""
 
     def __init__(self, objects: ObjectStore, changes: ChangeLog, config: StoreConfig) -> None:
         self.objects = objects
         self.changes = changes
         self.config = config
-        self._lock = threading.RLock()
-        self._rows: dict[str, IndexRow] = {}  # by study UID
-        self._keys: dict[str, str] = {}  # study UID -> study key
-        self._order: list[str] = []  # study UIDs, sorted
-        self._dates: list[tuple[str, str]] = []  # (StudyDate, UID), sorted
-        self._by_patient: dict[str, set[str]] = {}
-        self._by_accession: dict[str, set[str]] = {}
-        self._by_modality: dict[str, set[str]] = {}
-        self._applied = 0
-        self._manifest_upto = 0
-        self._loaded = False
+        self.options = config.index
+        self.compactor = Compactor(objects, changes, config)
+        self._cache = RowGroupCache(self.options.cache_bytes)
+        self._snapshot: Snapshot | None = None
+        self._load_lock = threading.Lock()
+        self._follow_lock = threading.Lock()
+        self._noted: dict[int, tuple[str, IndexRow]] = {}
+        self._noted_lock = threading.Lock()
+        self._known_upto: int | None = None
+        self._background: threading.Thread | None = None
+        self._background_lock = threading.Lock()
         self._last_check = 0.0
+        self._last_manifest_check = time.monotonic()
+        changes.floor = self._floor
 
-    # --- folding -------------------------------------------------------------------
+    # --- loading and following ----------------------------------------------------
 
-    def _clear(self) -> None:
-        self._rows.clear()
-        self._keys.clear()
-        self._order.clear()
-        self._dates.clear()
-        self._by_patient.clear()
-        self._by_accession.clear()
-        self._by_modality.clear()
+    def _floor(self) -> int:
+        """Where the change log's tail search starts: the manifest's ``upto``."""
+        snapshot = self._snapshot
+        if snapshot is not None:
+            return snapshot.applied
+        if self._known_upto is None:
+            self._known_upto = manifests.newest(self.objects).upto
+        return self._known_upto
 
-    def _link(self, row: IndexRow) -> None:
-        uid = row.study_uid
-        if row.patient_id:
-            self._by_patient.setdefault(row.patient_id, set()).add(uid)
-        if row.accession_number:
-            self._by_accession.setdefault(row.accession_number, set()).add(uid)
-        for modality in row.modalities:
-            self._by_modality.setdefault(modality.upper(), set()).add(uid)
+    def _build(self, manifest: Manifest) -> Snapshot:
+        overlay = Overlay()
+        overlay.apply_all(read_delta_rows(self.objects, manifest.deltas).values())
+        base = [BasePart(self.objects, ref, self._cache) for ref in manifest.base]
+        snapshot = Snapshot(manifest, base, overlay, manifest.upto, [r.low for r in manifest.base])
+        # Entries after upto: bounded by compaction, read many at a time.
+        while True:
+            entries = self.changes.fetch_after(snapshot.applied, self.options.tail_batch)
+            for entry in entries:
+                overlay.apply(entry.study_key, entry.record.index)
+                snapshot.applied = entry.sequence
+            if len(entries) < self.options.tail_batch:
+                break
+        return snapshot
 
-    def _unlink(self, row: IndexRow) -> None:
-        uid = row.study_uid
-        for mapping, values in (
-            (self._by_patient, [row.patient_id]),
-            (self._by_accession, [row.accession_number]),
-            (self._by_modality, [m.upper() for m in row.modalities]),
-        ):
-            for value in values:
-                if value and value in mapping:
-                    mapping[value].discard(uid)
-        if row.study_date:
-            position = bisect.bisect_left(self._dates, (row.study_date, uid))
-            if position < len(self._dates) and self._dates[position] == (row.study_date, uid):
-                del self._dates[position]
+    def _install(self, snapshot: Snapshot) -> None:
+        with self._noted_lock:
+            for number, (skey, row) in list(self._noted.items()):
+                if number <= snapshot.manifest.upto:
+                    del self._noted[number]
+                else:
+                    snapshot.overlay.apply(skey, row)
+            current = self._snapshot
+            if current is not None and current.manifest.generation > snapshot.manifest.generation:
+                return  # a newer one was installed meanwhile
+            self._snapshot = snapshot
+            self._known_upto = snapshot.manifest.upto
 
-    def _apply(self, skey: str, row: IndexRow) -> None:
-        uid = row.study_uid
-        old = self._rows.get(uid)
-        if old is not None and old.version > row.version:
-            return
-        if old is None:
-            bisect.insort(self._order, uid)
-            self._keys[uid] = skey
-        else:
-            self._unlink(old)
-        self._rows[uid] = row
-        self._link(row)
-        if row.study_date:
-            bisect.insort(self._dates, (row.study_date, uid))
-
-    def _bulk(self, rows: Iterable[tuple[str, IndexRow]]) -> None:
-        """Load many rows at once (sorting once instead of inserting one by one)."""
-        self._clear()
-        for skey, row in rows:
-            old = self._rows.get(row.study_uid)
-            if old is None or old.version <= row.version:
-                self._rows[row.study_uid] = row
-                self._keys[row.study_uid] = skey
-        self._order = sorted(self._rows)
-        self._dates = sorted((r.study_date, u) for u, r in self._rows.items() if r.study_date)
-        for row in self._rows.values():
-            self._link(row)
-
-    def note(self, number: int, skey: str, row: IndexRow) -> None:
-        """Apply our own fresh commit at once (its entry will be replayed harmlessly)."""
-        with self._lock:
-            if not self._loaded:
-                return
-            self._apply(skey, row)
+    def _ensure(self) -> Snapshot:
+        snapshot = self._snapshot
+        if snapshot is not None:
+            return snapshot
+        with self._load_lock:  # concurrent first searches load once
+            if self._snapshot is None:
+                self._install(self._build(manifests.newest(self.objects)))
+        assert self._snapshot is not None
+        return self._snapshot
 
     def load(self) -> None:
-        """Newest manifest, then the entries after it."""
-        newest = None
-        for info in self.objects.list(MANIFEST_PREFIX):
-            upto = upto_of_manifest_key(info.key)
-            if upto is not None and (newest is None or upto > newest):
-                newest = upto
-        rows = decode_manifest(self.objects.get_bytes(manifest_key(newest))) if newest else []
-        with self._lock:
-            self._bulk(rows)
-            self._applied = self._manifest_upto = newest or 0
-            self._loaded = True
-        self._follow(force=True)
+        """Load (or reload) the newest manifest now, waiting for it."""
+        with self._load_lock:
+            self._install(self._build(manifests.newest(self.objects)))
 
-    def _follow(self, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last_check < self.config.index_refresh.total_seconds():
-            return
-        self._last_check = now
-        with self._lock:
-            after = self._applied
-        if not force:
-            # The cheap tail check: one GET of the next entry (a listing costs
-            # more, and on some stores scans far more than this prefix).
-            try:
-                first = self.changes.entry(after + 1)
-            except NotFound:
-                return
-            self._fold(first)
-            after = first.sequence
-        for entry in self.changes.entries_after(after):
-            self._fold(entry)
-        self._maybe_compact()
-
-    def _fold(self, entry: SeqEntry) -> None:
-        with self._lock:
-            self._apply(entry.study_key, entry.record.index)
-            self._applied = max(self._applied, entry.sequence)
+    def _follow(self, snapshot: Snapshot) -> None:
+        """Fold the entries that appeared since (one GET when there are none)."""
+        with self._follow_lock:
+            for entry in self.changes.entries_after(snapshot.applied):
+                snapshot.overlay.apply(entry.study_key, entry.record.index)
+                snapshot.applied = entry.sequence
 
     def refresh(self) -> None:
-        with self._lock:
-            loaded = self._loaded
-        if not loaded:
-            self.load()
-        else:
-            self._follow()
+        snapshot = self._ensure()
+        now = time.monotonic()
+        if now - self._last_check >= self.config.index_refresh.total_seconds():
+            self._last_check = now
+            self._follow(snapshot)
+        behind = snapshot.applied - snapshot.manifest.upto >= self.config.compact_every
+        interval = self.options.manifest_check.total_seconds() / (10 if behind else 1)
+        if now - self._last_manifest_check >= interval:
+            self._last_manifest_check = now
+            newer = manifests.following(self.objects, snapshot.manifest)
+            if newer is not None:
+                self._in_background(lambda: self._switch(newer))
+            elif behind:
+                self._in_background(self._compact_step)
 
-    def _maybe_compact(self) -> None:
-        with self._lock:
-            due = self._applied - self._manifest_upto >= self.config.compact_every
-        if due:
-            self.write_manifest()
+    def note(self, number: int, skey: str, row: IndexRow) -> None:
+        """Our own fresh commit: visible to our searches at once; compact when due."""
+        with self._noted_lock:
+            self._noted[number] = (skey, row)
+            snapshot = self._snapshot
+            if snapshot is not None:
+                snapshot.overlay.apply(skey, row)
+        upto = self._known_upto
+        if upto is not None and number - upto >= self.config.compact_every:
+            self._in_background(self._compact_step)
 
-    def write_manifest(self) -> int:
-        """Checkpoint the fold as a manifest (create-once); returns its number."""
-        with self._lock:
-            upto = self._applied
-            data = encode_manifest((self._keys[uid], row) for uid, row in self._rows.items())
-        if upto == 0:
-            return 0
-        with contextlib.suppress(AlreadyExists):
-            self.objects.put(manifest_key(upto), data, mode=PutMode.CREATE)
-        with self._lock:
-            self._manifest_upto = max(self._manifest_upto, upto)
-        return upto
+    # --- compaction -----------------------------------------------------------------
 
-    def replace_all(self, rows: Iterable[tuple[str, IndexRow]], upto: int) -> None:
-        """Start over from rows built elsewhere (reindex)."""
-        with self._lock:
-            self._bulk(rows)
-            self._applied = upto
-            self._loaded = True
+    def _in_background(self, work: Callable[[], None]) -> None:
+        if not self.options.background:
+            return
+        with self._background_lock:
+            if self._background is not None and self._background.is_alive():
+                return
+            self._background = threading.Thread(
+                target=self._guarded, args=(work,), name="mintstore-index", daemon=True
+            )
+            self._background.start()
 
-    def rows(self) -> dict[str, IndexRow]:
-        self.refresh()
-        with self._lock:
-            return dict(self._rows)
+    def _guarded(self, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except (StoreError, OSError, ValueError):
+            _log.warning("background index work failed (it is retried later)", exc_info=True)
+
+    def _switch(self, manifest: Manifest) -> None:
+        self._install(self._build(manifest))
+
+    def _compact_step(self) -> None:
+        self.compact_now()
+
+    def compact_now(self, *, force: bool = False) -> Manifest | None:
+        """Run one compaction step now (if due, or always with ``force``)."""
+        current = manifests.newest(self.objects)
+        self._known_upto = current.upto
+        made = self.compactor.step(current, force=force)
+        if made is not None:
+            self._switch(made)
+        return made
+
+    def wait_background(self, timeout: float = 60.0) -> None:
+        """Wait for background index work of this process (tests, short-lived commands)."""
+        thread = self._background
+        if thread is not None:
+            thread.join(timeout)
+
+    def replace(self, rows: Iterable[tuple[str, IndexRow]], upto: int) -> Manifest:
+        """Start over from rows built elsewhere (reindex): a new generation of them alone."""
+        made = self.compactor.replace(rows, upto)
+        self._switch(made)
+        return made
+
+    def replace_table(self, table: pa.Table, upto: int) -> Manifest:
+        """:meth:`replace` from an Arrow table (bulk loads of millions of rows)."""
+        made = self.compactor.replace_table(table, upto)
+        self._switch(made)
+        return made
 
     # --- searching ----------------------------------------------------------------
 
@@ -225,76 +262,178 @@ class SearchIndex:
         if query.limit < 1 or query.offset < 0:
             raise InvalidInput("limit must be >= 1 and offset >= 0")
         accept = matcher(query)
-        self.refresh()
         after = continuation_after(query.continuation)
+        self.refresh()
+        for _ in range(3):
+            snapshot = self._ensure()
+            try:
+                return self._search(snapshot, query, accept, after)
+            except NotFound:
+                # A partition was deleted under us: this process fell more
+                # than the retire grace behind. Reload and answer from the new one.
+                _log.info("index partition gone; reloading the newest manifest")
+                self.load()
+        raise StoreError("the search index kept changing under this search")
+
+    def _search(
+        self,
+        snapshot: Snapshot,
+        query: SearchQuery,
+        accept: Callable[[IndexRow], bool],
+        after: str | None,
+    ) -> SearchPage:
         wanted = query.offset + query.limit + 1
+        overlay = snapshot.overlay
         found: list[IndexRow] = []
-        with self._lock:
-            for uid in self._candidates(query, after):
-                row = self._rows[uid]
-                if not row.deleted and accept(row):
-                    found.append(row)
-                    if len(found) >= wanted:
-                        break
+        base_stream = ((row.study_uid, 0, row) for row in self._base_rows(snapshot, query, after))
+        over_stream = (
+            (uid, 1, row)
+            for uid in overlay.candidates(query, after)
+            if (row := overlay.get(uid)) is not None
+        )
+        for uid, source, row in heapq.merge(base_stream, over_stream, key=lambda t: t[:2]):
+            if row.deleted:
+                continue
+            if source == 0:
+                newer = overlay.get(uid)
+                if newer is not None and newer.version >= row.version:
+                    continue
+            elif row.version > 0:
+                older = self._base_row(snapshot, uid)
+                if older is not None and older.version > row.version:
+                    continue
+            if accept(row):
+                found.append(row)
+                if len(found) >= wanted:
+                    break
         page = found[query.offset : query.offset + query.limit]
         more = len(found) > query.offset + query.limit
-        hits = [
-            SearchHit(
-                study_uid=row.study_uid,
-                version=row.version,
-                last_modified=datetime.fromisoformat(row.last_modified),
-                patient_id=row.patient_id,
-                accession_number=row.accession_number,
-                study_date=row.study_date,
-                modalities=row.modalities,
-            )
-            for row in page
-        ]
         token = make_continuation(page[-1].study_uid) if more and page else None
-        return SearchPage(hits, token)
+        return SearchPage([_hit(row) for row in page], token)
 
-    def _candidates(self, query: SearchQuery, after: str | None) -> Iterable[str]:
-        """The smallest set of UIDs that can match, in UID order, after ``after``."""
+    # --- the base partitions ------------------------------------------------------------
+
+    def _base_row(self, snapshot: Snapshot, uid: str) -> IndexRow | None:
+        part = snapshot.part_of(uid)
+        if part is None:
+            return None
+        for piece in part.main().scan(uid, uid + "\x00"):
+            for _, row in piece.rows():
+                return row
+        return None
+
+    def _base_rows(
+        self, snapshot: Snapshot, query: SearchQuery, after: str | None
+    ) -> Iterator[IndexRow]:
+        """Base rows that may match, in UID order, after ``after``."""
         if query.study_instance_uid:
-            found = query.study_instance_uid in self._rows
-            return (
-                [query.study_instance_uid]
-                if found and _after(query.study_instance_uid, after)
-                else []
-            )
-        options: list[tuple[int, Callable[[], Iterable[str]]]] = []
-        if query.patient_id:
-            chosen = self._by_patient.get(query.patient_id, set())
-            options.append((len(chosen), lambda: chosen))
+            uid = query.study_instance_uid
+            row = self._base_row(snapshot, uid) if after is None or uid > after else None
+            if row is not None:
+                yield row
+            return
+        start = max(0, bisect.bisect_right(snapshot.lows, after) - 1) if after else 0
+        produce = self._driver(snapshot, query)
+        for part in snapshot.base[start:]:
+            yield from produce(part, after)
+
+    def _driver(
+        self, snapshot: Snapshot, query: SearchQuery
+    ) -> Callable[[BasePart, str | None], Iterator[IndexRow]]:
+        """How to find candidates in one partition: the most selective lookup."""
         if query.accession_number:
-            acc = self._by_accession.get(query.accession_number, set())
-            options.append((len(acc), lambda: acc))
-        modalities = {m.strip().upper() for m in query.modalities_in_study if m.strip()}
+            value = "A" + query.accession_number
+            return lambda part, after: _exact(part, value, after)
+        if query.patient_id:
+            value = "P" + query.patient_id
+            return lambda part, after: _exact(part, value, after)
+        modalities = sorted({m.strip().upper() for m in query.modalities_in_study if m.strip()})
+        low, high = date_bounds(query)
+        options: list[tuple[int, Callable[[BasePart, str | None], Iterator[IndexRow]]]] = []
         if modalities:
-            sets = [self._by_modality.get(m, set()) for m in modalities]
-            options.append((sum(len(x) for x in sets), lambda: set().union(*sets)))
-        low, high = _date_bounds(query)
+            keys = ["M" + m for m in modalities]
+            cost = sum(
+                part.keys().count_groups(k + SEPARATOR, k + "\x01")
+                for part in snapshot.base
+                for k in keys
+            )
+            options.append((cost, lambda part, after: _union(part, keys, after)))
         if low or high:
-            start = bisect.bisect_left(self._dates, (low or "",))
-            stop = bisect.bisect_right(self._dates, (high or "99999999", "\uffff"))
-            options.append((max(0, stop - start), lambda: [u for _, u in self._dates[start:stop]]))
-        if not options:
-            first = bisect.bisect_right(self._order, after) if after is not None else 0
-            return self._order[first:]
-        _, produce = min(options, key=lambda option: option[0])
-        return sorted(uid for uid in produce() if _after(uid, after))
+            first, last = "D" + (low or ""), "D" + (high or "99999999") + "\x01"
+            cost = sum(part.keys().count_groups(first, last) for part in snapshot.base)
+            options.append((cost, lambda part, after: _by_range(part, first, last, after)))
+        if options:
+            return min(options, key=lambda option: option[0])[1]
+        return _scan_main
 
 
-def _after(uid: str, after: str | None) -> bool:
-    return after is None or uid > after
+def _chunked(pieces: Iterable[partitions.Slice]) -> Iterator[IndexRow]:
+    """Rows of row-group slices, decoded a few at a time (a page rarely needs more)."""
+    for piece in pieces:
+        for start in range(piece.first, piece.last, _CHUNK):
+            part = partitions.Slice(piece.group, start, min(piece.last, start + _CHUNK))
+            for _, row in part.rows():
+                yield row
 
 
-def _date_bounds(query: SearchQuery) -> tuple[str | None, str | None]:
-    """StudyDate bounds implied by the date and date-time parameters (yyyyMMdd)."""
-    lows = [query.min_study_date or ""]
-    highs = [query.max_study_date or "99999999"]
-    for text, bucket in ((query.min_study_date_time, lows), (query.max_study_date_time, highs)):
-        if text:
-            bucket.append(parse_date_time(text).strftime("%Y%m%d"))
-    low, high = max(lows), min(highs)
-    return (low or None), (None if high == "99999999" else high)
+def _exact(part: BasePart, value: str, after: str | None) -> Iterator[IndexRow]:
+    keys = part.keys()
+    if value[0] in "PA" and not keys.may_contain(value):
+        return
+    low = value + SEPARATOR + (after or "")
+    yield from _chunked(keys.scan(low, value + "\x01", inclusive_low=after is None))
+
+
+def _union(part: BasePart, values: list[str], after: str | None) -> Iterator[IndexRow]:
+    streams = [((row.study_uid, row) for row in _exact(part, v, after)) for v in values]
+    last = None
+    for uid, row in heapq.merge(*streams, key=lambda pair: pair[0]):
+        if uid != last:
+            last = uid
+            yield row
+
+
+def _by_range(part: BasePart, first: str, last: str, after: str | None) -> Iterator[IndexRow]:
+    """Every lookup row in [first, last) of the partition, re-sorted by UID."""
+    chosen: list[tuple[str, partitions.Slice, int]] = []
+    for piece in part.keys().scan(first, last):
+        for offset, key in enumerate(piece.keys()):
+            uid = key.rpartition(SEPARATOR)[2]
+            if after is None or uid > after:
+                chosen.append((uid, piece, piece.first + offset))
+    chosen.sort(key=lambda item: item[0])
+    for start in range(0, len(chosen), _CHUNK):
+        batch = chosen[start : start + _CHUNK]
+        by_group: dict[int, tuple[partitions.Slice, list[int]]] = {}
+        for _, piece, index in batch:
+            by_group.setdefault(id(piece.group), (piece, []))[1].append(index)
+        found: dict[str, IndexRow] = {}
+        for piece, indexes in by_group.values():
+            for _, row in piece.take(indexes):
+                found[row.study_uid] = row
+        for uid, _, _ in batch:
+            if uid in found:
+                yield found[uid]
+
+
+def _scan_main(part: BasePart, after: str | None) -> Iterator[IndexRow]:
+    yield from _chunked(part.main().scan(after or "", None, inclusive_low=after is None))
+
+
+def _hit(row: IndexRow) -> SearchHit:
+    return SearchHit(
+        study_uid=row.study_uid,
+        version=row.version,
+        last_modified=datetime.fromisoformat(row.last_modified),
+        patient_id=row.patient_id,
+        accession_number=row.accession_number,
+        study_date=row.study_date,
+        modalities=row.modalities,
+        study_time=row.study_time,
+        patient_name=row.patient_name,
+        study_description=row.study_description,
+        referring_physician_name=row.referring_physician_name,
+        study_id=row.study_id,
+        series=row.series,
+        instances=row.instances,
+    )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, BinaryIO, Self
 
-from mintstore.errors import DuplicateInstance, InvalidDicom, InvalidInput
+from mintstore.errors import DuplicateInstance, InvalidDicom, InvalidInput, InvalidUID
 from mintstore.model import Study
 
 from . import duplicates
@@ -29,7 +29,7 @@ from .layout import study_key
 from .modelops import check_items, instance_uids, max_bid, referenced_table, subset
 from .records import CommitRecord, ItemTable
 from .types import Actor, CommitResult
-from .uids import check_uid
+from .uids import check_study_uids, check_uid
 
 
 @dataclass
@@ -97,6 +97,7 @@ class IngestSession:
 
     def _add_dataset(self, work: _Work, dataset: Any) -> None:
         sop_uid = _dataset_uid(dataset, "SOPInstanceUID")
+        _dataset_uid(dataset, "SeriesInstanceUID")  # it is a URL segment too
         if work.builder is None:
             work.builder = self._core.config.converter.new_builder(work.study, work.next_bid)
         try:
@@ -143,6 +144,8 @@ class IngestSession:
         unchanged are kept as they are (matched by SOP Instance UID), so only the
         new instances' binary items need to be sent; a stored UID sent with
         different content follows ``StoreConfig.duplicates`` (see duplicates)."""
+        check_study_uids(metadata)
+        self._core.config.converter.check_values(metadata)
         work = self._work(metadata.study_instance_uid)
         uploaded: ItemTable = {}
         futures = {}
@@ -255,7 +258,10 @@ def _dataset_uid(dataset: Any, keyword: str) -> str:
     if not value:
         raise InvalidDicom(f"the instance has no {keyword}")
     uid = str(value)
-    check_uid(uid)
+    try:
+        check_uid(uid)
+    except InvalidUID:
+        raise InvalidUID(f"the instance's {keyword} {uid[:80]!r} is not a DICOM UID") from None
     return uid
 
 

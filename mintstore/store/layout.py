@@ -18,7 +18,13 @@ DESCRIPTOR_KEY = "mintstore.json"
 BLOB_PREFIX = "blobs/sha256/"
 STUDIES_PREFIX = "studies/"
 SEQ_PREFIX = "changes/seq/"
+#: Change-log entries per folder of ``changes/seq/``: no listing level (and no
+#: file-store directory) ever holds more than this many entries.
+SEQ_FOLDER_SIZE = 10_000
+INDEX_PREFIX = "index/"
 MANIFEST_PREFIX = "index/manifest/"
+PARTITION_PREFIX = "index/part/"
+CLAIM_PREFIX = "index/claim/"
 JOBS_PREFIX = "jobs/"
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -83,8 +89,12 @@ def release_key(skey: str, generation: int) -> str:
 
 
 def seq_key(number: int) -> str:
-    """A system change-log entry; numbers start at 1 and have no gaps."""
-    return f"{SEQ_PREFIX}{number:016d}.json"
+    """A system change-log entry; numbers start at 1 and have no gaps.
+
+    Entries are grouped in folders of :data:`SEQ_FOLDER_SIZE` so that no
+    directory (file store) or listing level grows with the history.
+    """
+    return f"{SEQ_PREFIX}{number // SEQ_FOLDER_SIZE:012d}/{number:016d}.json"
 
 
 def number_of_seq_key(key: str) -> int | None:
@@ -94,17 +104,27 @@ def number_of_seq_key(key: str) -> int | None:
     return int(name[:-5])
 
 
-def manifest_key(upto: int) -> str:
-    """Search manifest folding every change-log entry up to ``upto``."""
-    return f"{MANIFEST_PREFIX}{upto:016d}.jsonl.gz"
+def manifest_key(generation: int) -> str:
+    """Index manifest ``generation`` (created once; the next one supersedes it)."""
+    return f"{MANIFEST_PREFIX}{generation:016d}.json"
 
 
-def upto_of_manifest_key(key: str) -> int | None:
+def generation_of_manifest_key(key: str) -> int | None:
     name = key.rsplit("/", 1)[-1]
-    stem = name.removesuffix(".jsonl.gz")
+    stem = name.removesuffix(".json")
     if stem == name or not stem.isdigit():
         return None
     return int(stem)
+
+
+def partition_key(name: str) -> str:
+    """An index partition (Parquet); ``name`` is unique to the compaction that wrote it."""
+    return f"{PARTITION_PREFIX}{name}.parquet"
+
+
+def claim_key(generation: int, attempt: int) -> str:
+    """A compactor's claim on writing manifest ``generation`` (attempt n+1 once n expired)."""
+    return f"{CLAIM_PREFIX}{generation:016d}/{attempt:06d}.json"
 
 
 def job_key(job_id: str) -> str:

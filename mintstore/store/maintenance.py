@@ -7,22 +7,13 @@ manifest can be rebuilt from the records alone.
 
 from __future__ import annotations
 
-import contextlib
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from mintstore.adapters import PutMode
-from mintstore.errors import AlreadyExists, IntegrityError, NotFound
+from mintstore.errors import IntegrityError, NotFound
 
 from .core import Core
-from .index import encode_manifest
-from .layout import (
-    BLOB_PREFIX,
-    JOBS_PREFIX,
-    STUDIES_PREFIX,
-    digest_of_blob_key,
-    manifest_key,
-)
+from .layout import BLOB_PREFIX, JOBS_PREFIX, STUDIES_PREFIX, digest_of_blob_key
 from .records import CommitRecord, IndexRow
 from .types import GcReport, VerifyProblem, VerifyReport
 
@@ -162,7 +153,7 @@ def expire_jobs(core: Core) -> int:
 
 
 def reindex(core: Core, *, backfill_now: datetime | None = None) -> int:
-    """Rebuild the index from the commit records; write it as a manifest."""
+    """Rebuild the index from the commit records: a new manifest generation of them alone."""
     rows: list[tuple[str, IndexRow]] = []
     for skey, newest in study_versions(core).items():
         for version in range(newest + 1):
@@ -170,8 +161,5 @@ def reindex(core: Core, *, backfill_now: datetime | None = None) -> int:
     upto = core.changes.tail()
     for skey, newest in study_versions(core).items():
         rows.append((skey, core.log.record(skey, newest).index))
-    core.index.replace_all(rows, upto)
-    if upto:
-        with contextlib.suppress(AlreadyExists):
-            core.objects.put(manifest_key(upto), encode_manifest(rows), mode=PutMode.CREATE)
+    core.index.replace(rows, upto)
     return upto

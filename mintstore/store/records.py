@@ -64,6 +64,13 @@ class IndexRow:
     study_date: str | None = None
     study_time: str | None = None
     instances: int = 0
+    #: For study-level QIDO-RS / C-FIND answers (added in format 1, optional:
+    #: rows written before them read back as None / 0).
+    patient_name: str | None = None
+    study_description: str | None = None
+    referring_physician_name: str | None = None
+    study_id: str | None = None
+    series: int = 0
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -196,6 +203,10 @@ MODALITY = 0x00080060
 MODALITIES_IN_STUDY = 0x00080061
 STUDY_DATE = 0x00080020
 STUDY_TIME = 0x00080030
+PATIENT_NAME = 0x00100010
+STUDY_DESCRIPTION = 0x00081030
+REFERRING_PHYSICIAN_NAME = 0x00080090
+STUDY_ID = 0x00200010
 
 
 def _first(study: Study, tag: int) -> Attribute | None:
@@ -244,4 +255,9 @@ def index_row(study: Study, version: int, when: datetime) -> IndexRow:
         study_date=_text(study, STUDY_DATE),
         study_time=_text(study, STUDY_TIME),
         instances=study.instance_count,
+        patient_name=_text(study, PATIENT_NAME),
+        study_description=_text(study, STUDY_DESCRIPTION),
+        referring_physician_name=_text(study, REFERRING_PHYSICIAN_NAME),
+        study_id=_text(study, STUDY_ID),
+        series=len(study.series),
     )

@@ -133,3 +133,17 @@ def continuation_after(token: str | None) -> str | None:
     if not text.startswith(_TOKEN):
         raise InvalidInput(f"invalid continuation token {token!r}")
     return text[len(_TOKEN) :]
+
+
+def date_bounds(query: SearchQuery) -> tuple[str | None, str | None]:
+    """StudyDate bounds (yyyyMMdd, inclusive) implied by the date and date-time parameters.
+
+    A superset filter for choosing candidates; :func:`matcher` decides exactly.
+    """
+    lows = [query.min_study_date or ""]
+    highs = [query.max_study_date or "99999999"]
+    for text, bucket in ((query.min_study_date_time, lows), (query.max_study_date_time, highs)):
+        if text:
+            bucket.append(parse_date_time(text).strftime("%Y%m%d"))
+    low, high = max(lows), min(highs)
+    return (low or None), (None if high == "99999999" else high)

@@ -113,6 +113,13 @@ class SearchHit:
     accession_number: str | None = None
     study_date: str | None = None
     modalities: tuple[str, ...] = ()
+    study_time: str | None = None
+    patient_name: str | None = None
+    study_description: str | None = None
+    referring_physician_name: str | None = None
+    study_id: str | None = None
+    series: int = 0
+    instances: int = 0
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from werkzeug.http import parse_options_header
 
 from mintstore.errors import InvalidInput
 
+from .spool import RequestSpool
+
 READ_SIZE = 1024 * 1024
 SPOOL_IN_MEMORY = 1024 * 1024
 MAX_HEADER_BYTES = 16 * 1024
@@ -63,7 +65,12 @@ def boundary_of(content_type_header: str) -> str:
     return boundary
 
 
-def iter_parts(stream: IO[bytes], boundary: str, spool_dir: str | None = None) -> Iterator[Part]:
+def iter_parts(
+    stream: IO[bytes],
+    boundary: str,
+    spool_dir: str | None = None,
+    spool: RequestSpool | None = None,
+) -> Iterator[Part]:
     """Yield each part of a multipart body read from ``stream``.
 
     Each part is read completely (into its spool) before it is yielded and
@@ -76,7 +83,11 @@ def iter_parts(stream: IO[bytes], boundary: str, spool_dir: str | None = None) -
     reader.skip_preamble()
     while reader.next_part_follows():
         headers = reader.read_headers()
-        body = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=spool_dir)  # noqa: SIM115 - the caller owns and closes it
+        body: IO[bytes]
+        if spool is not None:  # bounded memory per request, one file (see web/spool.py)
+            body = spool.new_body()
+        else:
+            body = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=spool_dir)  # noqa: SIM115 - the caller owns and closes it
         try:
             size = reader.copy_body(body)
             body.seek(0)

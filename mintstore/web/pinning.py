@@ -12,10 +12,10 @@ from __future__ import annotations
 from flask import request
 from werkzeug.wrappers import Response as BaseResponse
 
-from mintstore.errors import InvalidInput
 from mintstore.store import StudyVersion
 
 from . import context
+from .params import parse_version
 from .uids import validate_uid
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -26,9 +26,7 @@ def requested_version() -> int | None:
     raw = request.args.get("version")
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 12:
-        raise InvalidInput(f"version must be a non-negative integer, not {raw[:40]!r}")
-    return int(raw)
+    return parse_version(raw, "version")
 
 
 def open_version(study: str) -> StudyVersion:

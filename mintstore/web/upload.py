@@ -37,6 +37,7 @@ from mintstore.errors import InvalidInput, InvalidMetadata
 from mintstore.model import Study
 
 from .multipart_in import SPOOL_IN_MEMORY, Part, boundary_of, iter_parts
+from .spool import RequestSpool
 
 _BINARY_NAME = re.compile(r"binary([0-9]{1,9})(?:\.dat)?")
 #: ``Content-ID: <7@study>`` (what the whole-study message sends) or ``<binary7>``.
@@ -53,6 +54,10 @@ _METADATA_TYPES = {
 }
 
 Part10Sink = Callable[[BinaryIO], object]
+
+#: Metadata documents from clients are decoded within these bounds (nodes,
+#: set size, time; the size limit is the server's max_metadata_bytes).
+CLIENT_DOCUMENT_LIMITS = formats.DocumentLimits()
 
 
 @dataclass
@@ -137,7 +142,9 @@ def read_upload(
             "multipart/related, multipart/form-data or a MINT metadata document"
         )
     boundary = boundary_of(request.headers["Content-Type"])
-    for part in iter_parts(stream, boundary, spool_dir):
+    spool = RequestSpool(spool_dir)
+    cleanup.callback(spool.close)
+    for part in iter_parts(stream, boundary, spool_dir, spool):
         cleanup.callback(part.body.close)
         _route_part(part, upload, part10_sink, max_metadata_bytes)
     return upload
@@ -207,13 +214,27 @@ def _metadata_format(part: Part) -> str | None:
     return _METADATA_TYPES.get(part.content_type)
 
 
+def _read_limited(stream: IO[bytes], limit: int) -> bytes:
+    """The stream's bytes, refusing more than ``limit``.
+
+    Read in 1 MiB pieces: ``read(limit + 1)`` allocates the whole limit
+    (256 MiB) up front for every document, however small.
+    """
+    pieces: list[bytes] = []
+    size = 0
+    while piece := stream.read(1024 * 1024):
+        size += len(piece)
+        if size > limit:
+            raise InvalidMetadata(f"metadata document larger than {limit} bytes")
+        pieces.append(piece)
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
 def _decode_metadata(stream: IO[bytes], fmt: str, limit: int) -> Study:
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise InvalidMetadata(f"metadata document larger than {limit} bytes")
+    data = _read_limited(stream, limit)
     if not data:
         raise InvalidMetadata("empty metadata document")
-    return formats.decode(data, fmt, gzip=None)
+    return formats.decode(data, fmt, gzip=None, max_size=limit, limits=CLIENT_DOCUMENT_LIMITS)
 
 
 def _spool(stream: IO[bytes], spool_dir: str | None) -> IO[bytes]:

@@ -7,8 +7,9 @@ import pytest
 from mintstore.adapters import ObjectStore
 from mintstore.errors import InvalidInput
 from mintstore.model import Attribute, Item
-from mintstore.store import Actor, SearchQuery, StoreConfig, StudyStore
-from mintstore.store.layout import MANIFEST_PREFIX
+from mintstore.store import Actor, SearchQuery, StoreConfig, StudyStore, manifest
+from mintstore.store.index_options import IndexOptions
+from mintstore.store.layout import MANIFEST_PREFIX, PARTITION_PREFIX
 
 from .helpers import mint_study, unique_uid
 
@@ -81,27 +82,32 @@ def test_every_parameter(object_store: ObjectStore) -> None:
 
 
 def test_manifest_compaction_and_reload(object_store: ObjectStore) -> None:
-    config = StoreConfig(compact_every=3)
+    config = StoreConfig(compact_every=3, index=IndexOptions(background=False))
     writer = StudyStore(object_store, config)
     uids = [_add(writer, patient=f"P{i}") for i in range(7)]
-    writer.search(SearchQuery())  # folds the log; writes manifests every 3 entries
+    assert writer.core.index.compact_now() is not None  # 7 entries waiting >= 3
     manifests = [info.key for info in object_store.list(MANIFEST_PREFIX)]
     assert manifests, "no manifest written"
     writer.delete(uids[0], ACTOR)
     reader = StudyStore(object_store, config)
     assert _uids(reader) == set(uids[1:])
     assert _uids(reader, patient_id="P3") == {uids[3]}
+    assert writer.core.index.compact_now(force=True) is not None  # merged into the base
+    again = StudyStore(object_store, config)
+    assert _uids(again) == set(uids[1:])
+    assert _uids(again, patient_id="P0") == set()
+    assert _uids(again, patient_id="P3") == {uids[3]}
 
 
 def test_reindex_from_studies_alone(object_store: ObjectStore) -> None:
     store = StudyStore(object_store)
     uids = [_add(store, patient=f"R{i}") for i in range(3)]
     store.delete(uids[1], ACTOR)
-    for info in list(object_store.list(MANIFEST_PREFIX)):
-        object_store.delete(info.key)
+    for prefix in (MANIFEST_PREFIX, PARTITION_PREFIX):
+        for info in list(object_store.list(prefix)):
+            object_store.delete(info.key)
     upto = store.reindex()
     assert upto == 4
-    assert [info.key for info in object_store.list(MANIFEST_PREFIX)] == [
-        f"{MANIFEST_PREFIX}{upto:016d}.jsonl.gz"
-    ]
+    newest = manifest.newest(object_store)
+    assert newest.upto == upto and not newest.deltas and len(newest.base) == 1
     assert _uids(StudyStore(object_store)) == {uids[0], uids[2]}

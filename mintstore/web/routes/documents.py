@@ -14,6 +14,7 @@ from mintstore import formats
 from mintstore.errors import InvalidInput, ItemNotFound
 
 from .. import context
+from ..params import parse_version
 from ..pinning import open_version, set_validators
 from ..responses import document, iso
 from ..uids import validate_uid
@@ -108,10 +109,9 @@ def change_payload(study: str, change: str) -> BaseResponse:
     """What change ``n`` uploaded (create payload or delta), in any metadata variant."""
     validate_uid(study, "study UID")
     number_text, dot, ext = change.partition(".")
-    if not number_text.isdigit():
-        raise InvalidInput(f"change number must be an integer, not {number_text[:40]!r}")
+    number = parse_version(number_text, "change number")
     fmt, gzipped = _variant("metadata" + (dot + ext if dot else ""))
-    payload = context.store().change_payload(study, int(number_text))
+    payload = context.store().change_payload(study, number)
     response = _send(formats.encode(payload, fmt, gzip=gzipped), fmt, gzipped)
     response.headers["Cache-Control"] = "no-cache"
     return response.make_conditional(request)

@@ -26,6 +26,7 @@ from mintstore.model import Study
 from mintstore.store import JobRecord, new_job_id
 
 from .. import context
+from ..params import parse_version
 from ..responses import document, iso
 from ..uids import validate_uid
 from ..upload import read_upload
@@ -95,16 +96,14 @@ def _update_full_study(learned: _Learned) -> tuple[str | None, int | None]:
         )
         study_uid = validate_uid(upload.fields.get("studyUUID", ""), "studyUUID")
         learned.study(study_uid)
-        old_version = upload.fields.get("oldVersion", "")
-        if not old_version.isdigit():
-            raise InvalidInput("updatestudy needs an integer oldVersion field")
+        old_version = parse_version(upload.fields.get("oldVersion", ""), "oldVersion field")
         metadata: Study | None = upload.metadata
         if metadata is None:
             raise InvalidInput("updatestudy needs a metadata part")
         if metadata.study_instance_uid != study_uid:
             raise InvalidInput("the metadata's studyInstanceUID differs from studyUUID")
         result = store.merge_full_study(
-            metadata, upload.openers(), old_version=int(old_version), actor=context.actor()
+            metadata, upload.openers(), old_version=old_version, actor=context.actor()
         )
         return study_uid, result.version
 

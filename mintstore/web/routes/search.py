@@ -16,6 +16,7 @@ from mintstore.errors import InvalidInput
 from mintstore.store import SearchQuery
 
 from .. import context
+from ..params import parse_continuation, parse_int
 from ..responses import document, iso
 
 blueprint = Blueprint("search", __name__)
@@ -45,10 +46,14 @@ _INTEGER_FIELDS = frozenset({"limit", "offset"})
 MAX_LIMIT = 10_000
 
 
+#: Largest offset into a result list (nothing real pages a billion rows deep).
+MAX_OFFSET = 10**9
+
+
 def _integer(name: str, raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 9:
-        raise InvalidInput(f"{name} must be a non-negative integer, not {raw[:40]!r}")
-    return int(raw)
+    if name.lower() == "limit":
+        return parse_int(raw, name, minimum=1, maximum=MAX_LIMIT)
+    return parse_int(raw, name, maximum=MAX_OFFSET)
 
 
 def parse_search_query() -> SearchQuery:
@@ -84,10 +89,9 @@ def parse_search_query() -> SearchQuery:
         if field in values:
             raise InvalidInput(f"search parameter {name!r} given twice")
         if field in _INTEGER_FIELDS:
-            number = _integer(name, raw)
-            if field == "limit" and not 0 < number <= MAX_LIMIT:
-                raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
-            values[field] = number
+            values[field] = _integer(field, raw)
+        elif field == "continuation":
+            values[field] = parse_continuation(raw)
         elif field == "modalities_in_study":
             values[field] = tuple(m.strip().upper() for m in raw.split(",") if m.strip())
         elif field in ("min_study_date", "max_study_date"):
@@ -150,11 +154,12 @@ def system_changelog() -> Response:
                 f"since must be an ISO-8601 time, not {args['since'][:40]!r}"
             ) from exc
     limit = _integer("limit", args["limit"]) if args.get("limit") else 100
-    if not 0 < limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
     offset = _integer("offset", args["offset"]) if args.get("offset") else 0
     page = context.store().system_changes(
-        since=since, continuation=args.get("continuation") or None, limit=limit, offset=offset
+        since=since,
+        continuation=parse_continuation(args.get("continuation")),
+        limit=limit,
+        offset=offset,
     )
     return document(
         "changelog",

@@ -32,6 +32,7 @@ from ..multipart_out import (
     related_content_type,
 )
 from ..negotiate import accepts, prefers_json
+from ..params import parse_if_match, parse_lock_token, parse_version
 from ..pinning import open_version, set_validators
 from ..prefetch import prefetched
 from ..responses import document, iso
@@ -188,18 +189,16 @@ def study_action(study: str) -> Response:
         return document(
             "lock", {"studyUUID": study, "token": lease.token, "expires": iso(lease.expires)}
         )
-    return _update(study, lock)
+    return _update(study, parse_lock_token(lock) if lock is not None else None)
 
 
 def _requested_old_version(fields: dict[str, str]) -> int | None:
     raw = request.args.get("oldVersion") or fields.get("oldVersion")
-    if raw is None and request.headers.get("If-Match"):
-        raw = request.headers["If-Match"].strip().removeprefix("W/").strip('"')
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit():
-        raise InvalidInput(f"oldVersion / If-Match must be a version number, not {raw[:40]!r}")
-    return int(raw)
+    if raw:
+        return parse_version(raw, "oldVersion")
+    if request.headers.get("If-Match"):
+        return parse_if_match(request.headers["If-Match"])
+    return None
 
 
 def _update(study: str, lock_token: str | None) -> Response:
@@ -245,5 +244,5 @@ def release_lock(study: str) -> Response:
     token = request.args.get("token", "")
     if not token:
         raise InvalidInput("releasing a lock needs ?token=")
-    context.store().release_lock(study, token)
+    context.store().release_lock(study, parse_lock_token(token))
     return Response(status=204)

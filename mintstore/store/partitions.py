@@ -1,0 +1,426 @@
+"""Index partitions: Parquet files of index rows, written once, read by row group.
+
+A partition holds one row per study (its newest version as of the
+compaction that wrote it, deletions included as tombstones) sorted by Study
+Instance UID, in row groups of a few thousand rows: ``<name>.parquet``, the
+file DuckDB, Athena or Trino read (docs/index.md has the schema).
+
+A *base* partition also has a lookup file ``<name>.keys.parquet``: the same
+rows (live ones only) repeated once per searchable value, sorted by one
+string column ``lookup`` = kind + value + NUL + study UID, where kind is
+``P`` (patient ID), ``A`` (accession number), ``D`` (StudyDate) or ``M``
+(each modality). Every row carries all columns, so a search by patient,
+accession, date range or modality reads one or a few row groups of one
+sort order and never goes back to the main file.
+
+Readers keep only each file's footer (the row groups' min/max of the sort
+column); row groups are read on demand with one ranged GET each and kept in
+a bounded cache. Files are immutable (names are unique), so cached footers
+and row groups never go stale.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import hashlib
+import io
+import itertools
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from mintstore.adapters import ObjectStore, PutMode
+
+from .layout import partition_key
+from .records import IndexRow
+
+ROW_GROUP_ROWS = 4096
+SEPARATOR = "\x00"
+KINDS = ("P", "A", "D", "M")
+
+_STRING_FIELDS = [
+    "study_key",
+    "study_uid",
+    "last_modified",
+    "patient_id",
+    "patient_id_issuer",
+    "accession_number",
+    "accession_number_issuer",
+    "study_date",
+    "study_time",
+    "patient_name",
+    "study_description",
+    "referring_physician_name",
+    "study_id",
+]
+
+SCHEMA = pa.schema(
+    [
+        pa.field("study_key", pa.string(), nullable=False),
+        pa.field("study_uid", pa.string(), nullable=False),
+        pa.field("version", pa.int64(), nullable=False),
+        pa.field("last_modified", pa.string(), nullable=False),
+        pa.field("deleted", pa.bool_(), nullable=False),
+        pa.field("patient_id", pa.string()),
+        pa.field("patient_id_issuer", pa.string()),
+        pa.field("accession_number", pa.string()),
+        pa.field("accession_number_issuer", pa.string()),
+        pa.field("modalities", pa.list_(pa.string())),
+        pa.field("study_date", pa.string()),
+        pa.field("study_time", pa.string()),
+        pa.field("instances", pa.int64()),
+        pa.field("patient_name", pa.string()),
+        pa.field("study_description", pa.string()),
+        pa.field("referring_physician_name", pa.string()),
+        pa.field("study_id", pa.string()),
+        pa.field("series", pa.int64()),
+    ]
+)
+LOOKUP_SCHEMA = pa.schema([pa.field("lookup", pa.string(), nullable=False), *SCHEMA])
+_ROW_FIELDS = {f.name for f in fields(IndexRow)}
+
+
+def rows_table(rows: Iterable[tuple[str, IndexRow]]) -> pa.Table:
+    """Rows (study key, row) as an Arrow table of :data:`SCHEMA`, sorted by study UID."""
+    columns: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
+    for skey, row in rows:
+        columns["study_key"].append(skey)
+        for name in SCHEMA.names[1:]:
+            value = getattr(row, name)
+            columns[name].append(list(value) if name == "modalities" else value)
+    table = pa.table(columns, schema=SCHEMA)
+    return table.sort_by("study_uid")
+
+
+def table_rows(table: pa.Table) -> list[tuple[str, IndexRow]]:
+    """The inverse of :func:`rows_table` (columns unknown to this version are ignored)."""
+    result = []
+    for doc in table.to_pylist():
+        skey = doc.pop("study_key")
+        doc.pop("lookup", None)
+        values = {k: v for k, v in doc.items() if k in _ROW_FIELDS}
+        values["modalities"] = tuple(values.get("modalities") or ())
+        values["instances"] = values.get("instances") or 0
+        values["series"] = values.get("series") or 0
+        result.append((skey, IndexRow(**values)))
+    return result
+
+
+def lookup_table(table: pa.Table) -> pa.Table:
+    """The lookup file of a base partition: one row per (kind, value) of each live row."""
+    live = table.filter(pc.invert(table["deleted"]))
+    pieces = []
+    for kind, column in (("P", "patient_id"), ("A", "accession_number"), ("D", "study_date")):
+        chosen = live.filter(pc.is_valid(live[column]))
+        if kind == "D":
+            chosen = chosen.filter(pc.match_substring_regex(chosen[column], r"^\d{8}$"))
+        pieces.append(_with_lookup(chosen, kind, chosen[column]))
+    modalities = live["modalities"]
+    flat = pc.list_flatten(modalities)
+    parents = pc.list_parent_indices(modalities)
+    exploded = live.take(parents)
+    keep = pc.is_valid(flat)
+    exploded, flat = exploded.filter(keep), pc.utf8_upper(flat.filter(keep))
+    pieces.append(_with_lookup(exploded, "M", flat))
+    merged = pa.concat_tables(pieces)
+    return merged.sort_by("lookup")
+
+
+def _with_lookup(table: pa.Table, kind: str, values: Any) -> pa.Table:
+    keys = pc.binary_join_element_wise(
+        pa.scalar(kind), values, pa.scalar(SEPARATOR), table["study_uid"], ""
+    )
+    return table.add_column(0, pa.field("lookup", pa.string(), nullable=False), keys)
+
+
+BLOOM_KEY = b"mintstore.bloom"
+_BLOOM_BITS_PER_KEY = 10
+_BLOOM_HASHES = 7
+
+
+def _bloom_hashes(values: Sequence[str]) -> tuple[Any, Any]:
+    digests = b"".join(hashlib.blake2b(v.encode(), digest_size=16).digest() for v in values)
+    pairs = np.frombuffer(digests, dtype="<u8").reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1] | np.uint64(1)
+
+
+def bloom_filter(values: Sequence[str]) -> bytes:
+    """A Bloom filter (10 bits a key, 7 hashes: about 1% false positives) of ``values``.
+
+    Sorted lookups prune badly for exact values (every partition has a row
+    group whose min/max brackets any patient ID), so each base partition
+    carries one filter of its ``P``/``A`` lookup values and a search by
+    patient or accession reads only the partitions that may hold it.
+    """
+    bits = max(64, len(values) * _BLOOM_BITS_PER_KEY)
+    array = np.zeros((bits + 7) // 8, dtype=np.uint8)
+    if values:
+        first, second = _bloom_hashes(values)
+        for index in range(_BLOOM_HASHES):
+            position = (first + np.uint64(index) * second) % np.uint64(bits)
+            np.bitwise_or.at(
+                array,
+                (position >> np.uint64(3)).astype(np.int64),
+                (np.uint8(1) << (position & np.uint64(7)).astype(np.uint8)),
+            )
+    return bits.to_bytes(8, "little") + array.tobytes()
+
+
+def bloom_may_contain(bloom: bytes, value: str) -> bool:
+    bits = int.from_bytes(bloom[:8], "little")
+    digest = hashlib.blake2b(value.encode(), digest_size=16).digest()
+    first = int.from_bytes(digest[:8], "little")
+    second = int.from_bytes(digest[8:], "little") | 1
+    mask = (1 << 64) - 1
+    for index in range(_BLOOM_HASHES):
+        position = ((first + index * second) & mask) % bits
+        if not bloom[8 + (position >> 3)] & (1 << (position & 7)):
+            return False
+    return True
+
+
+def with_bloom(keys: pa.Table) -> pa.Table:
+    """The lookup table with a Bloom filter of its exact-match values in its footer."""
+    values = [
+        key.partition(SEPARATOR)[0] for key in keys["lookup"].to_pylist() if key[:1] in ("P", "A")
+    ]
+    bloom = base64.b64encode(bloom_filter(sorted(set(values))))
+    return keys.replace_schema_metadata({BLOOM_KEY: bloom})
+
+
+#: Row groups of the exact-match sections (``A``, ``P``) of a lookup file: a
+#: search by patient or accession decodes one such group per partition that
+#: may hold the value, so they are small; range sections keep big ones.
+EXACT_ROW_GROUP_ROWS = 1024
+
+
+def _sections(table: pa.Table) -> list[tuple[pa.Table, int]]:
+    """A lookup table cut where its kind changes, with each section's row-group size."""
+    if "lookup" not in table.schema.names or table.num_rows == 0:
+        return [(table, ROW_GROUP_ROWS)]
+    kinds = pc.utf8_slice_codeunits(table["lookup"], 0, 1).to_numpy(zero_copy_only=False)
+    starts = [0, *(np.flatnonzero(kinds[1:] != kinds[:-1]) + 1).tolist(), len(kinds)]
+    sections = []
+    for begin, end in itertools.pairwise(starts):
+        size = EXACT_ROW_GROUP_ROWS if kinds[begin] in ("A", "P") else ROW_GROUP_ROWS
+        sections.append((table.slice(begin, end - begin), size))
+    return sections
+
+
+def encode(table: pa.Table) -> bytes:
+    """Parquet bytes, zstd, statistics kept; row groups of :data:`ROW_GROUP_ROWS` rows
+    (:data:`EXACT_ROW_GROUP_ROWS` in the exact-match sections of a lookup file)."""
+    sink = io.BytesIO()
+    with pq.ParquetWriter(sink, table.schema, compression="zstd", write_statistics=True) as writer:
+        for section, rows in _sections(table):
+            writer.write_table(section, row_group_size=rows)
+    return sink.getvalue()
+
+
+def write(objects: ObjectStore, name: str, table: pa.Table) -> int:
+    """Create one partition file (its name is unique to the writer); returns its size."""
+    data = encode(table)
+    objects.put(partition_key(name), data, mode=PutMode.CREATE)
+    return len(data)
+
+
+def read_whole(objects: ObjectStore, name: str) -> pa.Table:
+    return pq.read_table(io.BytesIO(objects.get_bytes(partition_key(name))))
+
+
+class _SpanFile(io.RawIOBase):
+    """A read-only file over one object: the footer or one row group, fetched once."""
+
+    def __init__(self, objects: ObjectStore, key: str, size: int, start: int, end: int) -> None:
+        super().__init__()
+        self._size = size
+        self._start = start
+        self._data = objects.get_range(key, start, end)
+        self._objects = objects
+        self._key = key
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = base + offset
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        wanted = min(len(view), self._size - self._position)
+        if wanted <= 0:
+            return 0
+        offset = self._position - self._start
+        if offset >= 0 and offset + wanted <= len(self._data):
+            chunk = self._data[offset : offset + wanted]
+        else:  # outside the span (pyarrow peeking around): one more ranged read
+            chunk = self._objects.get_range(self._key, self._position, self._position + wanted)
+        view[: len(chunk)] = chunk
+        self._position += len(chunk)
+        return len(chunk)
+
+
+_FOOTER_GUESS = 256 * 1024
+
+
+@dataclass
+class _Group:
+    """One cached row group: its rows and its sort column as a Python list."""
+
+    table: pa.Table
+    keys: list[str]
+
+    @property
+    def size(self) -> int:
+        # plus the key list's Python strings (about 100 bytes each)
+        return int(self.table.nbytes) + 100 * len(self.keys)
+
+
+class RowGroupCache:
+    """Decoded row groups of any partition, least recently used out first.
+
+    Bounded in bytes (Arrow buffers plus an estimate for the key list), so
+    the cache is the same size whatever the archive size.
+    """
+
+    def __init__(self, capacity_bytes: int) -> None:
+        self._capacity = capacity_bytes
+        self._lock = threading.Lock()
+        self._groups: OrderedDict[tuple[str, int], _Group] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: tuple[str, int]) -> _Group | None:
+        with self._lock:
+            group = self._groups.get(key)
+            if group is not None:
+                self._groups.move_to_end(key)
+            return group
+
+    def put(self, key: tuple[str, int], group: _Group) -> None:
+        with self._lock:
+            if key in self._groups:
+                return
+            self._groups[key] = group
+            self._bytes += group.size
+            while self._bytes > self._capacity and len(self._groups) > 1:
+                _, old = self._groups.popitem(last=False)
+                self._bytes -= old.size
+
+
+class PartitionFile:
+    """One partition file: its footer in memory, its row groups on demand."""
+
+    def __init__(
+        self, objects: ObjectStore, name: str, sort_column: str, cache: RowGroupCache
+    ) -> None:
+        self.objects = objects
+        self.name = name
+        self.key = partition_key(name)
+        self.sort_column = sort_column
+        self._cache = cache
+        size = objects.head(self.key).size
+        self._size = size
+        start = max(0, size - _FOOTER_GUESS)
+        footer = _SpanFile(objects, self.key, size, start, size)
+        self.metadata = pq.ParquetFile(footer).metadata
+        extra = self.metadata.metadata or {}
+        self.bloom: bytes | None = (
+            base64.b64decode(extra[BLOOM_KEY]) if BLOOM_KEY in extra else None
+        )
+        index = self.metadata.schema.names.index(sort_column)
+        self.lows: list[str] = []
+        self.highs: list[str] = []
+        self._spans: list[tuple[int, int]] = []
+        for number in range(self.metadata.num_row_groups):
+            group = self.metadata.row_group(number)
+            stats = group.column(index).statistics
+            self.lows.append(str(stats.min) if stats is not None and stats.has_min_max else "")
+            self.highs.append(
+                str(stats.max) if stats is not None and stats.has_min_max else "\U0010ffff"
+            )
+            begin, end = size, 0
+            for column in range(group.num_columns):
+                chunk = group.column(column)
+                first = chunk.data_page_offset
+                if chunk.has_dictionary_page and chunk.dictionary_page_offset:
+                    first = min(first, chunk.dictionary_page_offset)
+                begin = min(begin, first)
+                end = max(end, first + chunk.total_compressed_size)
+            self._spans.append((begin, end))
+
+    @property
+    def row_groups(self) -> int:
+        return len(self.lows)
+
+    def may_contain(self, value: str) -> bool:
+        """False only if no lookup value equals ``value`` (Bloom filter; True if none)."""
+        return self.bloom is None or bloom_may_contain(self.bloom, value)
+
+    def group(self, number: int) -> _Group:
+        cached = self._cache.get((self.key, number))
+        if cached is not None:
+            return cached
+        begin, end = self._spans[number]
+        source = _SpanFile(self.objects, self.key, self._size, begin, end)
+        table = pq.ParquetFile(source, metadata=self.metadata).read_row_group(number)
+        group = _Group(table, table[self.sort_column].to_pylist())
+        self._cache.put((self.key, number), group)
+        return group
+
+    def first_group_reaching(self, value: str) -> int:
+        """The first row group whose maximum is >= ``value`` (row_groups if none)."""
+        return bisect.bisect_left(self.highs, value)
+
+    def scan(self, low: str, high: str | None, *, inclusive_low: bool = True) -> Iterator[Slice]:
+        """Slices of row groups whose sort values lie in [low, high) (or (low, high))."""
+        number = self.first_group_reaching(low)
+        while number < self.row_groups:
+            if high is not None and self.lows[number] >= high:
+                return
+            group = self.group(number)
+            keys = group.keys
+            first = (bisect.bisect_left if inclusive_low else bisect.bisect_right)(keys, low)
+            last = len(keys) if high is None else bisect.bisect_left(keys, high)
+            if first < last:
+                yield Slice(group, first, last)
+            if last < len(keys):
+                return
+            number += 1
+
+    def count_groups(self, low: str, high: str) -> int:
+        """How many row groups [low, high) overlaps (a cheap size estimate)."""
+        return max(0, bisect.bisect_left(self.lows, high) - self.first_group_reaching(low))
+
+
+@dataclass
+class Slice:
+    group: _Group
+    first: int
+    last: int
+
+    def rows(self) -> list[tuple[str, IndexRow]]:
+        return table_rows(self.group.table.slice(self.first, self.last - self.first))
+
+    def take(self, indexes: Sequence[int]) -> list[tuple[str, IndexRow]]:
+        """Rows at these positions of the row group (not only inside the slice)."""
+        return table_rows(self.group.table.take(pa.array(indexes, type=pa.int64())))
+
+    def keys(self) -> Sequence[str]:
+        return self.group.keys[self.first : self.last]
