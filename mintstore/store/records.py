@@ -170,10 +170,16 @@ class SeqEntry:
     sequence: int
     study_key: str
     record: CommitRecord
+    #: Random per entry written, like ``CommitRecord.writer``: a backfiller and a
+    #: slow writer publishing the same commit at the same number never write the
+    #: same bytes, so a read-back that finds our bytes proves the entry is ours.
+    writer: str | None = field(default_factory=lambda: secrets.token_hex(8), compare=False)
 
     def to_bytes(self) -> bytes:
+        extra = {"writer": self.writer} if self.writer is not None else {}
         return dumps(
             {
+                **extra,
                 "sequence": self.sequence,
                 "study_key": self.study_key,
                 "version": self.record.version,
@@ -186,7 +192,9 @@ class SeqEntry:
         doc = loads(data, "change-log entry")
         try:
             record = CommitRecord.from_bytes(dumps(doc["commit"]))
-            return cls(int(doc["sequence"]), str(doc["study_key"]), record)
+            return cls(
+                int(doc["sequence"]), str(doc["study_key"]), record, writer=doc.get("writer")
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise IntegrityError(f"malformed change-log entry: {exc}") from exc
 
