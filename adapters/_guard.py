@@ -12,12 +12,37 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from mintstore.errors import StoreError
+from mintstore.errors import (
+    AccessDenied,
+    NotFound,
+    PreconditionFailed,
+    StoreError,
+    StoreUnavailable,
+)
 
 T = TypeVar("T")
 
 Translate = Callable[[BaseException, str | None], StoreError]
 """An adapter's error table: (SDK exception, key) -> mintstore error."""
+
+
+def error_for_status(status: int, *, throttled: tuple[int, ...] = (429,)) -> type[StoreError]:
+    """The error an HTTP status means when the SDK gave no more specific code.
+
+    The one fallback every cloud adapter shares: 401/403 denied, 404 missing,
+    412 precondition, throttling and 5xx unavailable (retry later), anything
+    else a plain store error. ``throttled`` adds a backend's own rate-limit
+    statuses (Swift's 498).
+    """
+    if status in (401, 403):
+        return AccessDenied
+    if status == 404:
+        return NotFound
+    if status == 412:
+        return PreconditionFailed
+    if status in throttled or status == 429 or status >= 500:
+        return StoreUnavailable
+    return StoreError
 
 
 class ErrorGuard:

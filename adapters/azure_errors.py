@@ -26,7 +26,7 @@ from mintstore.errors import (
     StoreUnavailable,
 )
 
-from ._guard import ErrorGuard
+from ._guard import ErrorGuard, error_for_status
 
 _BY_CODE: dict[str, type[StoreError]] = {
     **dict.fromkeys(["BlobNotFound", "ResourceNotFound"], NotFound),
@@ -55,18 +55,6 @@ _BY_CODE: dict[str, type[StoreError]] = {
 }
 
 
-def _by_status(status: int) -> type[StoreError]:
-    if status in (401, 403):
-        return AccessDenied
-    if status == 404:
-        return NotFound
-    if status == 412:
-        return PreconditionFailed
-    if status == 429 or status >= 500:
-        return StoreUnavailable
-    return StoreError
-
-
 def error_code(error: HttpResponseError) -> str:
     """The storage error code of a response error ("" if none)."""
     raw_code = getattr(error, "error_code", None) or ""
@@ -76,7 +64,7 @@ def error_code(error: HttpResponseError) -> str:
 def _from_response_error(error: HttpResponseError, key: str | None) -> StoreError:
     code = error_code(error)
     status = int(error.status_code or 0)
-    kind = _BY_CODE.get(code) or _by_status(status)
+    kind = _BY_CODE.get(code) or error_for_status(status)
     if isinstance(error, ClientAuthenticationError):
         kind = AccessDenied
     reason = f"{code or status}: {error.reason or error.message.splitlines()[0]}"

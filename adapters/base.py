@@ -207,14 +207,6 @@ class ObjectStore(ABC):
     #: The URL this store was opened from, without credentials.
     url: str
 
-    #: Whether a ``PutMode.CREATE`` that succeeded stays won. True where the
-    #: backend checks the condition and writes atomically (memory, file, S3,
-    #: Azure). False for Swift, which checks ``If-None-Match`` when a PUT
-    #: starts and writes when it ends: a competitor that passed the check
-    #: before this object landed can still replace it. Callers that arbitrate
-    #: with CREATE must then confirm the outcome (see mintstore.store.exclusive).
-    atomic_create: bool = True
-
     @abstractmethod
     def put(self, key: str, data: PutData, *, mode: PutMode = PutMode.OVERWRITE) -> ObjectInfo:
         """Store ``data`` under ``key`` atomically; return the stored object's info.

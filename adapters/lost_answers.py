@@ -21,9 +21,9 @@ What "identical" means is the caller's to say, because only the caller knows
 whether its bytes are unique to it. A writer whose content is unique (a
 commit record names its writer's nonce, a lease its random token, a
 change-log entry embeds its commit record, a marker names its entry) has
-won: :func:`create_unique` is that reading, and the engine's one
-arbitration point (``mintstore.store.exclusive``) uses it. For content every
-writer shares (content-addressed blobs, manifests) ``AlreadyExists`` keeps
+won: :func:`create_unique` is that reading, and every create the engine
+arbitrates with goes through it. For content every
+writer shares (content-addressed blobs) ``AlreadyExists`` keeps
 meaning "already stored", so a blob writer still learns that a blob existed
 before it (and refreshes it if old, see docs/storage.md); the adapter
 contract (exactly one create succeeds) is unchanged.
@@ -31,7 +31,8 @@ contract (exactly one create succeeds) is unchanged.
 Streams and objects above :data:`READBACK_LIMIT` are passed through
 unresolved: the engine streams or writes large content only for blobs. The
 wrapper uses nothing but the contract, so it composes with any other
-wrapper (e.g. a settle-and-confirm wrapper for Swift).
+wrapper; the registry puts it under ``settled.SettledCreates`` on Swift, which
+settles an identical answer like any other win.
 """
 
 from __future__ import annotations
@@ -56,7 +57,6 @@ class LostAnswerResolver(ObjectStore):
     def __init__(self, inner: ObjectStore) -> None:
         self.inner = inner
         self.url = inner.url
-        self.atomic_create = inner.atomic_create
         #: How many ambiguous answers turned out to hold the bytes sent (tests, metrics).
         self.resolved = 0
 

@@ -19,6 +19,7 @@ from mintstore.errors import ConfigurationError, MissingDependency
 
 from .base import ObjectStore, validate_prefix
 from .lost_answers import REMOTE_SCHEMES, resolve_lost_answers
+from .settled import Settle
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,15 @@ class StoreFactory(Protocol):
 class _Registration:
     target: str  # "module:Class"
     extra: str | None  # pip extra that installs the SDK
+    #: The backend's create-if-absent can be overtaken: wrap it (adapters/settled.py).
+    settle_creates: bool = False
 
 
 _REGISTRY: dict[str, _Registration] = {
     "memory": _Registration("mintstore.adapters.memory:MemoryStore", None),
     "file": _Registration("mintstore.adapters.filesystem:FileStore", None),
     "s3": _Registration("mintstore.adapters.s3:S3Store", "s3"),
-    "swift": _Registration("mintstore.adapters.swift:SwiftStore", "swift"),
+    "swift": _Registration("mintstore.adapters.swift:SwiftStore", "swift", settle_creates=True),
     "azure": _Registration("mintstore.adapters.azure:AzureStore", "azure"),
 }
 
@@ -93,11 +96,15 @@ def parse_store_url(url: str) -> StoreLocation:
     return StoreLocation(clean_url, scheme, parts.netloc, prefix, "", options)
 
 
-def open_store(url: str, environ: Mapping[str, str] | None = None) -> ObjectStore:
+def open_store(
+    url: str, environ: Mapping[str, str] | None = None, *, settle: Settle | None = None
+) -> ObjectStore:
     """Open the store a URL names.
 
     ``environ`` is where credentials and endpoints are looked up (the caller
     passes ``os.environ`` at the edge of the program, tests pass their own).
+    ``settle`` is the default wait of a backend whose creates must be settled
+    (Swift; the URL's ``settle_*`` options win over it).
     """
     location = parse_store_url(url)
     registration = _REGISTRY[location.scheme]
@@ -113,4 +120,14 @@ def open_store(url: str, environ: Mapping[str, str] | None = None) -> ObjectStor
         ) from exc
     factory = cast(StoreFactory, getattr(module, class_name))
     store = factory.from_location(location, environ if environ is not None else {})
-    return resolve_lost_answers(store) if location.scheme in REMOTE_SCHEMES else store
+    if location.scheme in REMOTE_SCHEMES:  # innermost: SettledCreates settles its wins too
+        store = resolve_lost_answers(store)
+    if registration.settle_creates:
+        from .settled import SettledCreates
+
+        try:
+            return SettledCreates(store, Settle.from_options(location.options, settle))
+        except BaseException:
+            store.close()
+            raise
+    return store

@@ -29,7 +29,7 @@ from mintstore.errors import (
     StoreUnavailable,
 )
 
-from ._guard import ErrorGuard
+from ._guard import ErrorGuard, error_for_status
 
 #: S3 error codes, by what they mean for a caller.
 _BY_CODE: dict[str, type[StoreError]] = {
@@ -87,18 +87,7 @@ def _from_client_error(error: ClientError, key: str | None) -> StoreError:
     code = error_code(error)
     status = _http_status(error)
     message = str(error.response.get("Error", {}).get("Message", "")) or code
-    kind = _BY_CODE.get(code)
-    if kind is None:
-        if status in (401, 403):
-            kind = AccessDenied
-        elif status == 404 and code != "NoSuchBucket":
-            kind = NotFound
-        elif status == 412:
-            kind = PreconditionFailed
-        elif status == 429 or status >= 500:
-            kind = StoreUnavailable
-        else:
-            kind = StoreError
+    kind = _BY_CODE.get(code) or error_for_status(status)
     operation = error.operation_name
     if kind is AccessDenied:
         return AccessDenied(

@@ -98,10 +98,6 @@ def _is_slo(headers: Mapping[str, str]) -> bool:
 class SwiftStore(ObjectStore):
     """Objects under ``prefix`` in one Swift container, via a pool of connections."""
 
-    # See the module docstring: a create's read-back narrows the race, but a
-    # competing PUT that passed the check earlier may still land later.
-    atomic_create = False
-
     def __init__(
         self,
         pool: ConnectionPool,

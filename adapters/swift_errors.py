@@ -14,33 +14,21 @@ from swiftclient import ClientException
 
 from mintstore.errors import (
     AccessDenied,
-    NotFound,
-    PreconditionFailed,
     StoreError,
     StoreUnavailable,
 )
 
-from ._guard import ErrorGuard
+from ._guard import ErrorGuard, error_for_status
 
-
-def _by_status(status: int) -> type[StoreError]:
-    if status in (401, 403):
-        return AccessDenied
-    if status == 404:
-        return NotFound
-    if status == 412:
-        return PreconditionFailed
-    # 498 is Swift's rate-limit status, 429 the standard one.
-    if status in (429, 498) or status >= 500:
-        return StoreUnavailable
-    return StoreError
+#: Swift's own rate-limit status, beside the standard 429.
+SWIFT_THROTTLED = (498,)
 
 
 def translate(error: BaseException, key: str | None) -> StoreError:
     """Map one swiftclient/requests exception to the mintstore error it means."""
     if isinstance(error, ClientException):
         status = int(error.http_status or 0)
-        kind = _by_status(status)
+        kind = error_for_status(status, throttled=SWIFT_THROTTLED)
         reason = f"{status} {error.http_reason}".strip() if status else str(error.msg)
         if kind is AccessDenied:
             return AccessDenied(

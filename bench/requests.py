@@ -31,9 +31,9 @@ import tempfile
 from collections import Counter
 from datetime import timedelta
 
+from mintstore.adapters.counting import CountingStore
 from mintstore.adapters.registry import open_store
 from mintstore.store import Actor, StoreConfig, StudyStore
-from mintstore.store.counting import CountingStore
 from mintstore.synthetic import write_ct_series
 from mintstore.testing.backends import BackendPool, StoreSpec
 from mintstore.web import ServerConfig, create_app

@@ -24,8 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mintstore.adapters import ObjectStore, PutMode
+from mintstore.adapters.counting import CountingStore
 from mintstore.store import Actor, SearchQuery, StoreConfig, StudyStore
-from mintstore.store.counting import CountingStore
 from mintstore.store.layout import study_key
 from mintstore.store.records import IndexRow
 from mintstore.synthetic import write_ct_series
@@ -155,7 +155,7 @@ def bench_search(pool: BackendPool, backend: str, count: int, workdir: Path) -> 
     rows = _rows(count, rng)
     spec = pool.get(backend).fresh()
     with spec.open() as objects:
-        StudyStore(objects).core.index.replace(rows, 0)  # partitions, as reindex writes them
+        StudyStore(objects)._engine.index.replace(rows, 0)  # partitions, as reindex writes them
         # a tail of real commits after the manifest
         writer = StudyStore(objects)
         tail = write_ct_series(workdir / f"tail-{backend}-{count}", 5, rows=8, columns=8)
@@ -166,7 +166,7 @@ def bench_search(pool: BackendPool, backend: str, count: int, workdir: Path) -> 
             session.commit(Actor("bench", None))
         reader = StudyStore(objects)
         started = time.perf_counter()
-        reader.core.index.refresh()
+        reader.search(SearchQuery(limit=1))  # the first search loads the index
         load = time.perf_counter() - started
         queries = []
         for _ in range(200):

@@ -10,11 +10,11 @@ handles failures exactly like code using the store directly.
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +25,15 @@ from lxml import etree
 
 from mintstore import errors, formats
 from mintstore.model import Study
-from mintstore.web.multipart_out import ReadStream
+from mintstore.multipart import (
+    OutPart,
+    ReadStream,
+    form_content_type,
+    form_part,
+    iter_counted_parts,
+    iter_multipart,
+    related_content_type,
+)
 
 CHUNK = 1024 * 1024
 MINT_NS = "{http://medical.nema.org/mint}"
@@ -201,14 +209,15 @@ class MintClient:
     ) -> list[StudyResult]:
         """Send Part-10 files in one ``multipart/related`` request (streamed)."""
         boundary = "mintstore-" + secrets.token_hex(12)
-        body = _part10_body(paths, boundary, on_bytes)
+        parts = (
+            OutPart("application/dicom", "", path.stat().st_size, _file_opener(path, on_bytes))
+            for path in paths
+        )
         response = self.request(
             "POST",
             "/studies/create",
-            body=body,
-            headers={
-                "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}'
-            },
+            body=iter_multipart(parts, boundary, crlf=True),
+            headers={"Content-Type": related_content_type(boundary, "application/dicom")},
             ok=(200, 201),
         )
         return _study_results(response.read())
@@ -221,7 +230,7 @@ class MintClient:
             "POST",
             "/studies/create",
             body=_mint_form_body(boundary, metadata, items, sent),
-            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+            headers={"Content-Type": form_content_type(boundary)},
             ok=(200, 201),
         ).read()
         return sent[0]
@@ -259,7 +268,7 @@ class MintClient:
             f"/studies/{study_uid}",
             query=query,
             body=_mint_form_body(boundary, delta, items, [0]),
-            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+            headers={"Content-Type": form_content_type(boundary)},
         )
         root = etree.fromstring(response.read(), etree.XMLParser(resolve_entities=False))
         return int(root.get("version", "-1"))
@@ -415,48 +424,59 @@ def read_ri_multipart(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
 
 
 def read_parts(stream: IO[bytes]) -> Iterator[tuple[str, bytes]]:
-    """Parse a multi-item stream the way MINT2DICOM does: line by line.
+    """(Content-ID, content) of each part, read the way MINT2DICOM does (by length)."""
+    return iter_counted_parts(stream)
 
-    Each part: ``--boundary``, ``Content-Type``, ``Content-ID: <id@study>``,
-    ``Content-Length: N``, an empty line, N bytes, a line break (LF or CRLF).
-    """
-    reader = stream
-    while True:
-        line = reader.readline()
-        if not line:
-            raise errors.InvalidInput("multi-item stream ended without its closing boundary")
-        line = line.rstrip(b"\r\n")
-        if not line:
-            continue
-        if not line.startswith(b"--"):
-            raise errors.InvalidInput(f"expected a boundary line, got {line[:60]!r}")
-        if line.endswith(b"--"):
-            return
-        headers: dict[str, str] = {}
-        while header := reader.readline().rstrip(b"\r\n"):
-            name, _, value = header.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        content_id = headers["content-id"].strip("<>")
-        length = int(headers["content-length"])
-        data = _read_exactly(reader, length)
-        if len(data) != length:
-            raise errors.InvalidInput(f"part {content_id} truncated: {len(data)} of {length} bytes")
-        yield content_id, data
+
+class _Counted:
+    """A stream that reports how many bytes were read from it."""
+
+    def __init__(self, inner: ReadStream, on_bytes: Callable[[int], None]) -> None:
+        self._inner, self._on_bytes = inner, on_bytes
+
+    def read(self, size: int = -1, /) -> bytes | None:
+        data = self._inner.read(size)
+        if data:
+            self._on_bytes(len(data))
+        return data
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _counted(
+    opener: Callable[[], ReadStream], on_bytes: Callable[[int], None] | None
+) -> Callable[[], ReadStream]:
+    if on_bytes is None:
+        return opener
+    counter = on_bytes
+    return lambda: _Counted(opener(), counter)
+
+
+def _file_opener(path: Path, on_bytes: Callable[[int], None] | None) -> Callable[[], ReadStream]:
+    return _counted(lambda: path.open("rb"), on_bytes)
 
 
 def _mint_form_body(
     boundary: str, metadata: Study, items: ItemSource, sent: list[int]
 ) -> Iterator[bytes]:
     """A DICOM2MINT-shaped form: metadata part, then binaryN parts streamed from their openers."""
-    yield _form_part(boundary, "metadata", "metadata.xml", "text/xml")
-    yield formats.encode(metadata, "xml")
-    for bid, _size, opener in items:
-        yield _form_part(boundary, f"binary{bid}", f"binary{bid}.dat", "application/octet-stream")
-        with closing(opener()) as stream:
-            while chunk := stream.read(CHUNK):
-                sent[0] += len(chunk)
-                yield chunk
-    yield f"\r\n--{boundary}--\r\n".encode()
+    document = formats.encode(metadata, "xml")
+
+    def count(size: int) -> None:
+        sent[0] += size
+
+    def parts() -> Iterator[OutPart]:
+        yield form_part(
+            "metadata", "metadata.xml", "text/xml", len(document), lambda: io.BytesIO(document)
+        )
+        for bid, size, opener in items:
+            name = f"binary{bid}"
+            yield form_part(
+                name, f"{name}.dat", "application/octet-stream", size, _counted(opener, count)
+            )
+
+    return iter_multipart(parts(), boundary, crlf=True)
 
 
 def _copy(source: IO[bytes], out: IO[bytes]) -> int:
@@ -465,39 +485,6 @@ def _copy(source: IO[bytes], out: IO[bytes]) -> int:
         out.write(chunk)
         written += len(chunk)
     return written
-
-
-def _read_exactly(stream: IO[bytes], length: int) -> bytes:
-    """``length`` bytes, or fewer only at the end of the stream."""
-    pieces: list[bytes] = []
-    remaining = length
-    while remaining > 0:
-        piece = stream.read(min(remaining, CHUNK))
-        if not piece:
-            break
-        pieces.append(piece)
-        remaining -= len(piece)
-    return b"".join(pieces)
-
-
-def _form_part(boundary: str, name: str, filename: str, content_type: str) -> bytes:
-    return (
-        f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
-        f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'
-    ).encode()
-
-
-def _part10_body(
-    paths: Iterable[Path], boundary: str, on_bytes: Callable[[int], None] | None
-) -> Iterator[bytes]:
-    for path in paths:
-        yield f"\r\n--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
-        with path.open("rb") as stream:
-            while chunk := stream.read(CHUNK):
-                if on_bytes is not None:
-                    on_bytes(len(chunk))
-                yield chunk
-    yield f"\r\n--{boundary}--\r\n".encode()
 
 
 def _study_results(data: bytes) -> list[StudyResult]:

@@ -27,7 +27,6 @@ class CountedObjectStore(ObjectStore):
     def __init__(self, inner: ObjectStore) -> None:
         self.inner = inner
         self.url = inner.url
-        self.atomic_create = inner.atomic_create
 
     def _record(self, operation: str, started: float, outcome: str) -> None:
         metrics.get().objectstore_requests.labels(operation, outcome).inc()

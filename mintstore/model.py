@@ -199,6 +199,31 @@ def walk_attributes(attributes: Attributes) -> Iterator[Attribute]:
             yield from walk_attributes(item.attributes)
 
 
+def ordered_walk(attributes: Attributes) -> list[Attribute]:
+    """Attributes in tag order, each followed by its sequence items' (depth first).
+
+    A stable order of every attribute and nested attribute, so two copies of
+    one instance list their binary items in the same order.
+    """
+    out: list[Attribute] = []
+    for tag in sorted(attributes):
+        attribute = attributes[tag]
+        out.append(attribute)
+        for item in attribute.items or ():
+            out.extend(ordered_walk(item.attributes))
+    return out
+
+
+def instance_attributes(study: Study, series: Series, instance: Instance) -> Attributes:
+    """One instance's complete attribute set: every level overlaid in order (study first)."""
+    merged: Attributes = {}
+    merged.update(study.attributes)
+    merged.update(series.attributes)
+    merged.update(series.normalized_attributes)
+    merged.update(instance.attributes)
+    return merged
+
+
 def sorted_attributes(attributes: Attributes) -> list[Attribute]:
     """Attributes in wire order (by unsigned tag)."""
     return [attributes[tag] for tag in sorted(attributes)]

@@ -25,11 +25,11 @@ from mintstore.model import (
     SERIES_INSTANCE_UID_TAG,
     SOP_INSTANCE_UID_TAG,
     STUDY_INSTANCE_UID_TAG,
-    Attribute,
     Attributes,
     Instance,
     Series,
     Study,
+    ordered_walk,
 )
 
 NewItems = list[tuple[int, bytes | memoryview]]
@@ -38,7 +38,10 @@ NewItems = list[tuple[int, bytes | memoryview]]
 class StudyBuilder:
     """Converts instances of ONE study into a normalized :class:`Study`.
 
-    ``existing`` continues a stored study (it is copied, not modified);
+    ``existing`` continues a stored study (it is copied, not modified, unless
+    ``adopt`` says the caller hands it over: the storage engine decodes a
+    fresh copy for every commit, and copying a large study again per append
+    would make each commit cost grow with the study's history);
     ``next_bid`` is the first free binary item id (raised past every bid the
     existing study references). Adding an instance already in the study raises
     :class:`~mintstore.errors.DuplicateInstance` and changes nothing.
@@ -50,9 +53,12 @@ class StudyBuilder:
         *,
         existing: Study | None = None,
         next_bid: int = 0,
+        adopt: bool = False,
     ) -> None:
         self._dictionary = dictionary
-        self._study = deepcopy(existing) if existing is not None else None
+        if existing is not None and not adopt:
+            existing = deepcopy(existing)
+        self._study = existing
         used = existing.referenced_bids() if existing is not None else set()
         self._next_bid = max([next_bid, *(bid + 1 for bid in used)])
 
@@ -74,7 +80,18 @@ class StudyBuilder:
 
     def add_dataset(self, ds: Dataset) -> NewItems:
         """Add one instance; returns its binary items (bid, content)."""
-        extracted = _extract(ds, self._next_bid)
+        return self.add_extracted(_extract(ds, self._next_bid))
+
+    def add_extracted(self, extracted: Extracted) -> NewItems:
+        """Add one instance already in MINT form, its bids numbered from :attr:`next_bid`.
+
+        ``extracted.items`` pairs each of its bids with whatever stands for
+        that item's content (bytes from :meth:`add_dataset`; a caller that
+        re-adds an instance whose items are already stored passes their
+        digests): a :class:`DuplicateInstance` hands those back, paired with
+        the stored bids. No DICOM conversion happens here, so re-adding a
+        stored instance to another version costs only metadata work.
+        """
         attributes = extracted.attributes
         study_uid = _uid(attributes, STUDY_INSTANCE_UID_TAG, "Study Instance UID")
         series_uid = _uid(attributes, SERIES_INSTANCE_UID_TAG, "Series Instance UID")
@@ -154,17 +171,7 @@ def _without_bids(attributes: Attributes) -> tuple[Attributes, list[int]]:
     """A copy with bids blanked, and the bids in a stable (tag, depth-first) order."""
     shape = deepcopy(attributes)
     bids: list[int] = []
-    for attribute in _ordered_walk(shape):
+    for attribute in ordered_walk(shape):
         bids.extend(attribute.bids())
         attribute.bid = None
     return shape, bids
-
-
-def _ordered_walk(attributes: Attributes) -> list[Attribute]:
-    out: list[Attribute] = []
-    for tag in sorted(attributes):
-        attribute = attributes[tag]
-        out.append(attribute)
-        for item in attribute.items or ():
-            out.extend(_ordered_walk(item.attributes))
-    return out

@@ -26,7 +26,14 @@ from copy import deepcopy
 from typing import Literal
 
 from mintstore.dictionary import TypeDictionary
-from mintstore.model import NOT_NORMALIZED_VRS, Attributes, Instance, Series, Study
+from mintstore.model import (
+    NOT_NORMALIZED_VRS,
+    Attributes,
+    Instance,
+    Series,
+    Study,
+    instance_attributes,
+)
 
 Level = Literal["study", "series", "instance"]
 
@@ -107,9 +114,4 @@ def merge_instance(series: Series, instance: Instance) -> None:
 
 def effective_attributes(study: Study, series: Series, instance: Instance) -> Attributes:
     """The instance's complete attribute set: every level overlaid in order."""
-    merged: Attributes = {}
-    merged.update(study.attributes)
-    merged.update(series.attributes)
-    merged.update(series.normalized_attributes)
-    merged.update(instance.attributes)
-    return merged
+    return instance_attributes(study, series, instance)

@@ -24,6 +24,34 @@ _MEDIA_TYPES = {
 }
 GZIP_MEDIA_TYPE = "application/gzip"
 
+#: Media types an uploaded metadata document may be labelled with, and the
+#: format each one means (the RI's DICOM2MINT labels GPB as octet-stream).
+UPLOAD_MEDIA_TYPES = {
+    "text/xml": "xml",
+    "application/xml": "xml",
+    "application/json": "json",
+    "application/x-protobuf": "gpb",
+    "application/vnd.google.protobuf": "gpb",
+    "application/octet-stream": "gpb",
+}
+
+
+def format_of_media_type(media_type: str) -> str | None:
+    """The metadata format an upload's media type names (``+xml`` types are XML)."""
+    lowered = media_type.lower()
+    if lowered in UPLOAD_MEDIA_TYPES:
+        return UPLOAD_MEDIA_TYPES[lowered]
+    return "xml" if lowered.endswith("+xml") else None
+
+
+def format_of_name(name: str) -> str | None:
+    """The format a file name's extension names (``metadata123.gpb.gz`` -> ``gpb``)."""
+    lowered = name.lower().removesuffix(".gz")
+    for fmt in FORMATS:
+        if lowered.endswith("." + fmt):
+            return fmt
+    return None
+
 
 class Variant(NamedTuple):
     """One serialization: format and whether it is gzipped."""

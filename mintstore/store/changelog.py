@@ -27,11 +27,11 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from mintstore.adapters import ObjectStore
+from mintstore.adapters import ObjectStore, PutMode
+from mintstore.adapters.lost_answers import create_unique
 from mintstore.errors import AlreadyExists, InvalidInput, NotFound
 
 from .config import StoreConfig
-from .exclusive import create_exclusive
 from .layout import seq_key, seq_marker_key
 from .records import CommitRecord, SeqEntry
 from .types import ChangePage, SystemChange
@@ -114,9 +114,7 @@ class ChangeLog:
         while True:
             entry_bytes = SeqEntry(number, skey, record).to_bytes()
             try:
-                create_exclusive(
-                    self.objects, seq_key(number), entry_bytes, self.config.create_settle
-                )
+                create_unique(self.objects, seq_key(number), entry_bytes)
                 break
             except AlreadyExists:
                 # Entry ``number`` exists: claim the one after the real tail
@@ -134,7 +132,7 @@ class ChangeLog:
             return known
         key = seq_marker_key(skey, version)
         try:
-            create_exclusive(self.objects, key, str(number).encode(), self.config.create_settle)
+            self.objects.put(key, str(number).encode(), mode=PutMode.CREATE)
             decided = number
         except AlreadyExists:
             decided = int(self.objects.get_bytes(key).decode())
@@ -171,6 +169,10 @@ class ChangeLog:
         return True
 
     # --- reading ---------------------------------------------------------------
+
+    def exists(self, number: int) -> bool:
+        """Whether entry ``number`` exists (one HEAD; numbers are gap-free)."""
+        return number <= self._tail_hint or self.objects.exists(seq_key(number))
 
     def entry(self, number: int) -> SeqEntry:
         """Read entry ``number`` (NotFound if it does not exist yet)."""

@@ -31,13 +31,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mintstore.adapters import ObjectStore
+from mintstore.adapters.lost_answers import create_unique
 from mintstore.errors import AlreadyExists, NotFound
 
 from . import manifest as manifests
 from . import partitions
 from .changelog import ChangeLog
 from .config import StoreConfig
-from .exclusive import create_exclusive
 from .layout import (
     CLAIM_PREFIX,
     MANIFEST_PREFIX,
@@ -45,6 +45,7 @@ from .layout import (
     claim_key,
     generation_of_manifest_key,
     partition_key,
+    partition_name,
 )
 from .manifest import Manifest, PartitionRef
 from .records import IndexRow, SeqEntry, dumps, loads
@@ -98,8 +99,7 @@ class Writer:
             piece_low = low if piece == 0 else str(part["study_uid"][0])
             name = _name("base", self.now)
             partitions.write(self.objects, name, part)
-            keys = partitions.with_bloom(partitions.lookup_table(part))
-            partitions.write(self.objects, name + ".keys", keys)
+            partitions.write_lookup(self.objects, name + ".keys", partitions.lookup_table(part))
             self.written.extend([name, name + ".keys"])
             refs.append(PartitionRef(name, part.num_rows, piece_low, name + ".keys"))
         return refs
@@ -193,12 +193,7 @@ class Compactor:
                 pass
         document = {"owner": self.owner, "expires": (now + self.options.claim_ttl).isoformat()}
         try:
-            create_exclusive(
-                self.objects,
-                claim_key(generation, attempt + 1),
-                dumps(document),
-                self.config.create_settle,
-            )
+            create_unique(self.objects, claim_key(generation, attempt + 1), dumps(document))
         except AlreadyExists:
             return False
         return True
@@ -211,12 +206,12 @@ class Compactor:
         their size (tests, reindex, jobs).
         """
         started = time.monotonic()
-        entries = self.changes.fetch_after(current.upto, self.options.tail_batch)
-        if not force and len(entries) < self.config.compact_every:
-            return None
-        if not entries and not (force and current.deltas):
-            return None
+        if not force and not self.changes.exists(current.upto + self.config.compact_every):
+            return None  # not due: one HEAD, before any claim or read
         if not self.claim(current.generation + 1):
+            return None
+        entries = self.changes.fetch_after(current.upto, self.options.tail_batch)
+        if not entries and not (force and current.deltas):
             return None
         writer = Writer(self.objects, self.config)
         try:
@@ -326,7 +321,7 @@ class Compactor:
         keep = manifest.live_files() | {name for name, _ in manifest.retired}
         try:
             for info in list(self.objects.list(PARTITION_PREFIX)):
-                name = info.key[len(PARTITION_PREFIX) :].removesuffix(".parquet")
+                name = partition_name(info.key)
                 young = info.last_modified is None or info.last_modified > cutoff
                 if name not in keep and not young:
                     self.objects.delete(info.key)

@@ -1,9 +1,10 @@
-"""How a study store is configured, and the two seams to its collaborators.
+"""How a study store is configured: every engine tunable, and the chosen collaborators.
 
-The engine depends on a metadata codec (how a Study becomes bytes in a blob)
-and on a DICOM converter (Part-10 <-> Study). Both are passed in through
-:class:`StoreConfig` rather than imported deep inside, so the engine can be
-tested and benchmarked on its own and the choice is made once at the edge.
+The engine's ports (metadata codec, DICOM converter) are Protocols in
+:mod:`.ports`; the default implementations are wired in :mod:`.wiring`.
+Both are passed in through :class:`StoreConfig` rather than imported deep
+inside, so the engine can be tested and benchmarked on its own and the
+choice is made once at the edge.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, BinaryIO, Protocol
 
+from mintstore.adapters.settled import Settle
 from mintstore.errors import ConfigurationError
-from mintstore.model import Study
 
-from .exclusive import Settle
 from .index_options import IndexOptions
+from .ports import Converter, MetadataCodec, StudyBuilderLike
+from .wiring import default_codec, default_converter
+
+__all__ = ["Converter", "MetadataCodec", "StoreConfig", "StudyBuilderLike", "utc_now"]
 
 #: What ``StoreConfig.duplicates`` may be.
 DUPLICATE_POLICIES = ("reject", "replace")
@@ -25,64 +28,6 @@ DUPLICATE_POLICIES = ("reject", "replace")
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class MetadataCodec(Protocol):
-    """Turns a whole Study (or a delta) into the bytes stored in a blob and back."""
-
-    #: Short name recorded in every commit record ("gpb.gz"), so a reader
-    #: knows how to decode the documents a commit references.
-    name: str
-
-    def encode(self, study: Study) -> bytes: ...
-
-    def decode(self, data: bytes) -> Study: ...
-
-
-class StudyBuilderLike(Protocol):
-    """What the engine needs from ``mintstore.convert.StudyBuilder``."""
-
-    def add_dataset(self, dataset: Any) -> list[tuple[int, bytes | memoryview]]:
-        """Add one instance; raises DuplicateInstance if its SOP UID is already there."""
-        ...
-
-    @property
-    def study(self) -> Study: ...
-
-    @property
-    def next_bid(self) -> int: ...
-
-
-class Converter(Protocol):
-    """What the engine needs from ``mintstore.convert`` (Part-10 <-> Study)."""
-
-    def read_part10(self, stream: BinaryIO) -> Any:
-        """Parse one Part-10 instance eagerly (InvalidDicom on anything malformed)."""
-        ...
-
-    def new_builder(self, existing: Study | None, next_bid: int) -> StudyBuilderLike: ...
-
-    def instance_to_dataset(
-        self, study: Study, series_uid: str, sop_uid: str, read_item: Callable[[int], bytes]
-    ) -> Any: ...
-
-    def write_part10(self, dataset: Any, out: BinaryIO) -> None: ...
-
-    def check_values(self, study: Study) -> None:
-        """Raise InvalidInput unless every value of an uploaded study encodes as DICOM."""
-        ...
-
-
-def _default_codec() -> MetadataCodec:
-    from mintstore.store.codecs import default_codec
-
-    return default_codec()
-
-
-def _default_converter() -> Converter:
-    from mintstore.store.codecs import default_converter
-
-    return default_converter()
 
 
 @dataclass(frozen=True)
@@ -98,11 +43,11 @@ class StoreConfig:
     * ``seq_backfill_after``: a committed version without a system change-log
       entry is only backfilled by someone else once its commit is this old
       (its own writer normally adds the entry within milliseconds).
-    * ``create_settle``: on stores whose create-if-absent is not atomic
-      (Swift), how long a writer waits before confirming that its commit
-      record, change-log entry or lease was not replaced by a competitor
-      (a floor, and a multiple of the create's own duration; see
-      :mod:`mintstore.store.exclusive`). Ignored on atomic stores.
+    * ``create_settle``: on Swift (whose create-if-absent can be overtaken),
+      how long a small create waits before it reads itself back and trusts its
+      win (a floor, and a multiple of the create's own duration). Applied by
+      the registry's wrapper (``mintstore.adapters.settled``) when the store is
+      opened with ``open_study_store``; ignored on every other backend.
     * ``upload_workers``: parallel blob uploads per ingest.
     * ``compact_every``: compact the search index (fold the change log's tail
       into a partition) once this many entries follow its manifest.
@@ -140,8 +85,8 @@ class StoreConfig:
     freshness: timedelta = timedelta(0)
     cache_bytes: int = 256 * 1024**2
     clock: Callable[[], datetime] = utc_now
-    codec: MetadataCodec = field(default_factory=_default_codec)
-    converter: Converter = field(default_factory=_default_converter)
+    codec: MetadataCodec = field(default_factory=default_codec)
+    converter: Converter = field(default_factory=default_converter)
     publish_patience: timedelta = timedelta(seconds=30)
     job_retention: timedelta = timedelta(days=7)
     duplicates: str = field(default="reject", metadata={"choices": DUPLICATE_POLICIES})

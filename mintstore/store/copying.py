@@ -14,14 +14,14 @@ from __future__ import annotations
 from mintstore.errors import IntegrityError, NotFound, StudyGone, StudyNotFound, VersionConflict
 from mintstore.model import Study
 
-from .core import Core
+from .engine import Engine
 from .layout import study_key
 from .modelops import instance_uids, subset
 from .records import CommitRecord
 from .types import CopyReport
 
 
-def _needed_blobs(source: Core, records: list[CommitRecord]) -> dict[str, int | None]:
+def _needed_blobs(source: Engine, records: list[CommitRecord]) -> dict[str, int | None]:
     needed: dict[str, int | None] = {}
     for record in records:
         for digest in record.referenced_digests():
@@ -31,7 +31,7 @@ def _needed_blobs(source: Core, records: list[CommitRecord]) -> dict[str, int | 
     return needed
 
 
-def copy_study(source: Core, target: Core, study_uid: str) -> CopyReport:
+def copy_study(source: Engine, target: Engine, study_uid: str) -> CopyReport:
     skey = study_key(study_uid)
     ours = source.log.records(skey)
     if not ours:

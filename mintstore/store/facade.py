@@ -24,8 +24,8 @@ from mintstore.model import Study
 
 from . import copying, maintenance
 from .config import StoreConfig
-from .core import Core
 from .descriptor import ensure_descriptor
+from .engine import Engine
 from .ingest import IngestSession
 from .jobs import JobRecord, load_job, save_job
 from .layout import study_key
@@ -54,16 +54,18 @@ class StudyStore:
         self.objects = objects
         self.config = config if config is not None else StoreConfig()
         ensure_descriptor(objects)
-        self._core = Core(objects, self.config)
+        self._engine = Engine(objects, self.config)
 
     @property
-    def core(self) -> Core:
-        return self._core
+    def core(self) -> Engine:
+        """The engine's parts, for mintstore's own sharded jobs (``mintstore.bulk``)
+        and white-box tests. Front-ends use the methods of this class only."""
+        return self._engine
 
     # --- writing -------------------------------------------------------------------
 
     def begin_ingest(self) -> IngestSession:
-        return IngestSession(self._core)
+        return IngestSession(self._engine)
 
     def update(
         self,
@@ -79,9 +81,9 @@ class StudyStore:
         if delta.study_instance_uid != study_uid:
             raise InvalidInput("the delta names another study")
         check_study_uids(delta)
-        self._core.config.converter.check_values(delta)
+        self._engine.config.converter.check_values(delta)
         return update_study(
-            self._core,
+            self._engine,
             study_uid,
             delta,
             items,
@@ -109,7 +111,7 @@ class StudyStore:
 
     def delete(self, study_uid: str, actor: Actor) -> CommitResult:
         check_uid(study_uid)
-        return delete_study(self._core, study_uid, actor)
+        return delete_study(self._engine, study_uid, actor)
 
     # --- reading -------------------------------------------------------------------
 
@@ -121,8 +123,8 @@ class StudyStore:
         handle comes from this version, whatever is committed meanwhile.
         """
         check_uid(study_uid)
-        record = self._core.live_record(study_uid, version)
-        return StudyVersion(self._core, record, pinned=version is not None)
+        record = self._engine.live_record(study_uid, version)
+        return StudyVersion(self._engine, record, pinned=version is not None)
 
     def study_info(self, study_uid: str) -> StudyInfo:
         return self.open_version(study_uid).info()
@@ -156,12 +158,12 @@ class StudyStore:
 
     def acquire_lock(self, study_uid: str, owner: str, ttl: timedelta | None = None) -> Lease:
         check_uid(study_uid)
-        self._core.live_record(study_uid)
-        return self._core.locks.acquire(study_key(study_uid), owner, ttl)
+        self._engine.live_record(study_uid)
+        return self._engine.locks.acquire(study_key(study_uid), owner, ttl)
 
     def release_lock(self, study_uid: str, token: str) -> None:
         check_uid(study_uid)
-        self._core.locks.release(study_key(study_uid), token)
+        self._engine.locks.release(study_key(study_uid), token)
 
     # --- change logs -------------------------------------------------------------------
 
@@ -169,7 +171,7 @@ class StudyStore:
         """Every commit of the study up to its latest version (one resolution)."""
         head = self.open_version(study_uid)
         skey = study_key(study_uid)
-        records = [self._core.log.record(skey, n) for n in range(head.version + 1)]
+        records = [self._engine.log.record(skey, n) for n in range(head.version + 1)]
         return [Change(r.version, r.type, r.time, r.operation, r.user, r.host) for r in records]
 
     def change_payload(self, study_uid: str, number: int) -> Study:
@@ -177,12 +179,12 @@ class StudyStore:
         if number < 0 or number > head.version:
             raise ItemNotFound(f"study {study_uid} has no change {number}")
         try:
-            record = self._core.log.record(study_key(study_uid), number)
+            record = self._engine.log.record(study_key(study_uid), number)
         except NotFound:
             raise ItemNotFound(f"study {study_uid} has no change {number}") from None
         if record.payload is None:
             raise ItemNotFound(f"change {number} of study {study_uid} uploaded nothing")
-        return self._core.shared_study_of(record, record.payload)
+        return self._engine.shared_study_of(record, record.payload)
 
     def system_changes(
         self,
@@ -194,20 +196,20 @@ class StudyStore:
     ) -> ChangePage:
         if since is not None and since.tzinfo is None:
             raise InvalidInput("since needs a time zone (e.g. ...Z)")
-        return self._core.changes.page(
+        return self._engine.changes.page(
             since=since, continuation=continuation, limit=limit, offset=offset
         )
 
     # --- search ---------------------------------------------------------------------
 
     def search(self, query: SearchQuery) -> SearchPage:
-        return self._core.index.search(query)
+        return self._engine.index.search(query)
 
     # --- copy / move ----------------------------------------------------------------
 
     def copy_study(self, study_uid: str, target: StudyStore) -> CopyReport:
         check_uid(study_uid)
-        return copying.copy_study(self._core, target.core, study_uid)
+        return copying.copy_study(self._engine, target._engine, study_uid)
 
     def move_study(self, study_uid: str, target: StudyStore, actor: Actor) -> CopyReport:
         """Copy, verified at the target, then delete (tombstone) the source."""
@@ -228,23 +230,23 @@ class StudyStore:
 
     def verify(self, *, deep: bool = True) -> VerifyReport:
         """Check every version of every study; report orphan blobs."""
-        return maintenance.verify(self._core, deep=deep)
+        return maintenance.verify(self._engine, deep=deep)
 
     def verify_study(self, study_uid: str, *, deep: bool = True) -> VerifyReport:
         """Check every version of one study (no orphan scan)."""
         check_uid(study_uid)
-        return maintenance.verify(self._core, deep=deep, only={study_key(study_uid)})
+        return maintenance.verify(self._engine, deep=deep, only={study_key(study_uid)})
 
     def gc(self, grace: timedelta | None = None) -> GcReport:
-        return maintenance.gc(self._core, grace if grace is not None else self.config.gc_grace)
+        return maintenance.gc(self._engine, grace if grace is not None else self.config.gc_grace)
 
     def expire_jobs(self) -> int:
         """Delete RI job records older than ``job_retention`` (gc does this too)."""
-        return maintenance.expire_jobs(self._core)
+        return maintenance.expire_jobs(self._engine)
 
     def reindex(self) -> int:
         """Rebuild the search manifest from the studies alone; returns its number."""
-        return maintenance.reindex(self._core)
+        return maintenance.reindex(self._engine)
 
     def close(self) -> None:
         self.objects.close()

@@ -19,14 +19,20 @@ from types import TracebackType
 from typing import Any, BinaryIO, Self
 
 from mintstore.errors import DuplicateInstance, InvalidDicom, InvalidInput, InvalidUID
-from mintstore.model import Study
+from mintstore.model import Study, instance_attributes
 
 from . import duplicates
 from .blobs import ParallelUploader
-from .config import StudyBuilderLike
-from .core import Core, Head
+from .engine import Engine, Head
 from .layout import study_key
-from .modelops import check_items, instance_uids, max_bid, referenced_table, subset
+from .modelops import (
+    check_items,
+    instance_uids,
+    max_bid,
+    renumber_bids,
+    subset,
+)
+from .ports import StudyBuilderLike
 from .records import CommitRecord, ItemTable
 from .types import Actor, CommitResult
 from .uids import check_study_uids, check_uid
@@ -51,9 +57,9 @@ class _Work:
 class IngestSession:
     """Collects instances of any number of studies; ``commit`` makes them visible."""
 
-    def __init__(self, core: Core) -> None:
-        self._core = core
-        self._uploader = ParallelUploader(core.blobs, core.config.upload_workers)
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._uploader = ParallelUploader(engine.blobs, engine.config.upload_workers)
         self._works: dict[str, _Work] = {}
 
     def __enter__(self) -> Self:
@@ -78,8 +84,8 @@ class IngestSession:
         if work is None:
             check_uid(uid)
             skey = study_key(uid)
-            head = self._core.log.head(skey)
-            base = self._core.load_head(skey, head)
+            head = self._engine.log.head(skey)
+            base = self._engine.load_head(skey, head)
             next_bid = head.next_bid if head is not None else 0
             work = _Work(uid, skey, head, base, next_bid)
             if base is not None:
@@ -90,7 +96,7 @@ class IngestSession:
 
     def add_part10(self, stream: BinaryIO) -> str:
         """Parse one Part-10 instance and store its binary items; returns its study UID."""
-        dataset = self._core.config.converter.read_part10(stream)
+        dataset = self._engine.config.converter.read_part10(stream)
         uid = _dataset_uid(dataset, "StudyInstanceUID")
         self._add_dataset(self._work(uid), dataset)
         return uid
@@ -99,22 +105,17 @@ class IngestSession:
         sop_uid = _dataset_uid(dataset, "SOPInstanceUID")
         _dataset_uid(dataset, "SeriesInstanceUID")  # it is a URL segment too
         if work.builder is None:
-            work.builder = self._core.config.converter.new_builder(work.study, work.next_bid)
+            work.builder = self._engine.config.converter.new_builder(work.study, work.next_bid)
         try:
             items = work.builder.add_dataset(dataset)
         except DuplicateInstance as duplicate:
             if self._already_stored(work, duplicate):
                 return
-            reason = (
-                "different content: its binary items differ from the stored instance's"
-                if duplicate.identical_metadata
-                else "different content: its attributes differ from the stored instance's"
-            )
-            if self._core.config.duplicates != "replace":
-                raise duplicates.refuse(sop_uid, reason) from duplicate
+            if self._engine.config.duplicates != "replace":
+                raise duplicates.refuse(sop_uid, _reason(duplicate)) from duplicate
             # "replace": the new content takes the UID's place in the next version.
             remaining = duplicates.without_instance(work.builder.study, sop_uid)
-            converter = self._core.config.converter
+            converter = self._engine.config.converter
             work.builder = converter.new_builder(remaining, work.builder.next_bid)
             items = work.builder.add_dataset(dataset)
         work.study = work.builder.study
@@ -145,7 +146,7 @@ class IngestSession:
         new instances' binary items need to be sent; a stored UID sent with
         different content follows ``StoreConfig.duplicates`` (see duplicates)."""
         check_study_uids(metadata)
-        self._core.config.converter.check_values(metadata)
+        self._engine.config.converter.check_values(metadata)
         work = self._work(metadata.study_instance_uid)
         uploaded: ItemTable = {}
         futures = {}
@@ -168,7 +169,7 @@ class IngestSession:
             reason = duplicates.difference(work.study, work.table, metadata, uploaded, sop)
             if reason is None:
                 continue  # the stored instance sent again (maybe without its items)
-            if self._core.config.duplicates != "replace":
+            if self._engine.config.duplicates != "replace":
                 raise duplicates.refuse(sop, reason)
             new.add(sop)  # re-added below; _add_dataset replaces the stored one
         check_items(subset(metadata, new), uploaded)
@@ -177,19 +178,50 @@ class IngestSession:
     def _merge_instances(
         self, work: _Work, source: Study, table: ItemTable, only: set[str] | None
     ) -> None:
-        """Re-add instances of ``source`` (items already stored) through the builder."""
-        converter = self._core.config.converter
-        blobs = self._core.blobs
+        """Re-add instances of ``source`` (items already stored) on top of ``work.study``.
 
-        def read_item(bid: int) -> bytes:
-            digest, size = table[bid]
-            return blobs.read(digest, size)
-
+        Model to model: each instance's attributes (every level merged) go to
+        the builder with their bids renumbered above every bid in use, and the
+        table rows follow. No DICOM conversion and no item is read back, so a
+        lost commit race (or a merged MINT upload) costs metadata work only.
+        """
+        converter = self._engine.config.converter
         for series_uid, sop_uid in instance_uids(source):
             if only is not None and sop_uid not in only:
                 continue
-            dataset = converter.instance_to_dataset(source, series_uid, sop_uid, read_item)
-            self._add_dataset(work, dataset)
+            series = source.series[series_uid]
+            instance = series.instances[sop_uid]
+            attributes = copy.deepcopy(instance_attributes(source, series, instance))
+            if work.builder is None:
+                work.builder = converter.new_builder(work.study, work.next_bid)
+            moves = renumber_bids(attributes, work.builder.next_bid)
+            tokens = [(new, table[old][0].encode("ascii")) for old, new in moves]
+            try:
+                work.builder.add_mint_instance(
+                    attributes, instance.transfer_syntax_uid, instance.preamble, tokens
+                )
+            except DuplicateInstance as duplicate:
+                # Stored meanwhile by someone else: the same instance is no conflict.
+                if duplicate.identical_metadata and all(
+                    token == (self._digest(work, bid) or "").encode("ascii")
+                    for bid, token in duplicate.items
+                ):
+                    continue
+                if self._engine.config.duplicates != "replace":
+                    raise duplicates.refuse(sop_uid, _reason(duplicate)) from duplicate
+                # "replace": the new content takes the UID's place in the next version.
+                remaining = duplicates.without_instance(work.builder.study, sop_uid)
+                work.builder = converter.new_builder(remaining, work.builder.next_bid)
+                attributes = copy.deepcopy(instance_attributes(source, series, instance))
+                moves = renumber_bids(attributes, work.builder.next_bid)
+                tokens = [(new, table[old][0].encode("ascii")) for old, new in moves]
+                work.builder.add_mint_instance(
+                    attributes, instance.transfer_syntax_uid, instance.preamble, tokens
+                )
+            work.study = work.builder.study
+            for old, new in moves:
+                work.table[new] = table[old]
+            work.new_sops.add(sop_uid)
 
     # --- committing -----------------------------------------------------------------
 
@@ -208,7 +240,8 @@ class IngestSession:
                 version = work.head.version if work.head is not None else -1
                 return CommitResult(work.uid, version, created=False, changed=False)
             record = self._prepare(work, actor)
-            if self._core.try_commit(record):
+            if self._engine.try_commit(record):
+                self._engine.hand_over(record, work.study)
                 return CommitResult(
                     work.uid, record.version, created=work.base is None, changed=True
                 )
@@ -217,17 +250,18 @@ class IngestSession:
     def _prepare(self, work: _Work, actor: Actor) -> CommitRecord:
         assert work.study is not None
         study = work.study
-        table = referenced_table(study, work.table)
+        wanted = study.referenced_bids()  # one walk of the study for all three uses
+        table = {bid: row for bid, row in work.table.items() if bid in wanted}
         check_items(study, table)
         head = work.head
         next_bid = max(
             work.builder.next_bid if work.builder is not None else 0,
             work.next_bid,
-            max_bid(study) + 1,
+            max(wanted, default=-1) + 1,
             head.next_bid if head is not None else 0,
         )
         payload = subset(study, work.new_sops) if work.base is not None else None
-        return self._core.prepare(
+        return self._engine.prepare(
             study,
             table,
             payload,
@@ -241,8 +275,8 @@ class IngestSession:
         """Someone committed first: redo our instances on top of the new head."""
         assert work.study is not None
         source, table, sops = work.study, dict(work.table), set(work.new_sops)
-        head = self._core.log.head(work.skey)
-        base = self._core.load_head(work.skey, head)
+        head = self._engine.log.head(work.skey)
+        base = self._engine.load_head(work.skey, head)
         work.head, work.base = head, base
         work.builder = None
         work.next_bid = head.next_bid if head is not None else 0
@@ -250,7 +284,13 @@ class IngestSession:
         work.table = dict(base.table) if base else {}
         work.new_sops = set()
         self._merge_instances(work, source, table, sops)
-        self._uploader.wait()
+
+
+def _reason(duplicate: DuplicateInstance) -> str:
+    """What differs, for the client (the builder compared the two instances)."""
+    if duplicate.identical_metadata:
+        return "different content: its binary items differ from the stored instance's"
+    return "different content: its attributes differ from the stored instance's"
 
 
 def _dataset_uid(dataset: Any, keyword: str) -> str:

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mintstore.adapters import ObjectStore, PutMode
+from mintstore.adapters.lost_answers import create_unique
 from mintstore.errors import AlreadyExists, Locked, LockInvalid, NotFound
 
 from .config import StoreConfig
-from .exclusive import create_exclusive
 from .layout import lease_key, lock_prefix, release_key
 from .records import dumps
 from .types import Lease
@@ -80,12 +80,7 @@ class Locks:
         expires = now + (ttl if ttl is not None else self.config.lock_ttl)
         document = {"token": token, "owner": owner, "expires": expires.isoformat()}
         try:
-            create_exclusive(
-                self.objects,
-                lease_key(skey, generation),
-                dumps(document),
-                self.config.create_settle,
-            )
+            create_unique(self.objects, lease_key(skey, generation), dumps(document))
         except AlreadyExists:
             raise Locked("the study was just locked by someone else") from None
         return Lease(token, expires)

@@ -2,7 +2,7 @@
 
 A version exists exactly when its commit record does; creating the record
 with create-if-absent is the commit point (confirmed after a settle on
-stores without an atomic create, see :mod:`.exclusive`), so versions are
+Swift, by the wrapper the registry applies: ``mintstore.adapters.settled``), so versions are
 gap-free and two writers can never both commit the same version. Records are immutable, so
 they are cached forever; only "which version is the latest" needs the
 bucket, and is answered by listing after the newest version already known.
@@ -13,9 +13,9 @@ from __future__ import annotations
 import threading
 
 from mintstore.adapters import ObjectStore
+from mintstore.adapters.lost_answers import create_unique
 from mintstore.errors import AlreadyExists, NotFound
 
-from .exclusive import Settle, create_exclusive
 from .layout import log_key, log_prefix, version_of_log_key
 from .records import CommitRecord
 
@@ -23,9 +23,8 @@ from .records import CommitRecord
 class StudyLog:
     """Reads and appends commit records, caching what cannot change."""
 
-    def __init__(self, objects: ObjectStore, settle: Settle) -> None:
+    def __init__(self, objects: ObjectStore) -> None:
         self.objects = objects
-        self._settle = settle
         self._lock = threading.Lock()
         self._records: dict[tuple[str, int], CommitRecord] = {}
         self._latest: dict[str, int] = {}
@@ -79,9 +78,7 @@ class StudyLog:
     def try_commit(self, skey: str, record: CommitRecord) -> bool:
         """Create the record; False if that version was committed by someone else."""
         try:
-            create_exclusive(
-                self.objects, log_key(skey, record.version), record.to_bytes(), self._settle
-            )
+            create_unique(self.objects, log_key(skey, record.version), record.to_bytes())
         except AlreadyExists:
             return False
         with self._lock:

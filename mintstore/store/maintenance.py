@@ -12,16 +12,16 @@ from datetime import datetime, timedelta
 
 from mintstore.errors import IntegrityError, NotFound
 
-from .core import Core
+from .engine import Engine
 from .layout import BLOB_PREFIX, JOBS_PREFIX, STUDIES_PREFIX, digest_of_blob_key
 from .records import CommitRecord, IndexRow
 from .types import GcReport, VerifyProblem, VerifyReport
 
 
-def study_versions(core: Core) -> dict[str, int]:
+def study_versions(engine: Engine) -> dict[str, int]:
     """Every study key with its newest version, from one listing of studies/."""
     newest: dict[str, int] = defaultdict(lambda: -1)
-    for info in core.objects.list(STUDIES_PREFIX):
+    for info in engine.objects.list(STUDIES_PREFIX):
         parts = info.key.split("/")
         if len(parts) == 4 and parts[2] == "log" and parts[3].endswith(".json"):
             stem = parts[3][:-5]
@@ -30,12 +30,12 @@ def study_versions(core: Core) -> dict[str, int]:
     return dict(newest)
 
 
-def _records(core: Core, skey: str, newest: int) -> list[CommitRecord]:
-    return [core.log.record(skey, version) for version in range(newest + 1)]
+def _records(engine: Engine, skey: str, newest: int) -> list[CommitRecord]:
+    return [engine.log.record(skey, version) for version in range(newest + 1)]
 
 
 def verify(
-    core: Core,
+    engine: Engine,
     *,
     deep: bool = True,
     backfill_now: datetime | None = None,
@@ -53,23 +53,23 @@ def verify(
     def check(record: CommitRecord, digest: str, size: int | None) -> None:
         referenced.add(digest)
         if digest not in checked:
-            checked[digest] = core.blobs.check(digest, size, deep=deep)
+            checked[digest] = engine.blobs.check(digest, size, deep=deep)
             report.blobs_checked += 1
         problem = checked[digest]
         if problem is not None:
             report.problems.append(VerifyProblem(record.study_uid, record.version, digest, problem))
 
     if only is not None:
-        studies = {skey: v for skey in only if (v := core.log.latest_version(skey)) is not None}
+        studies = {skey: v for skey in only if (v := engine.log.latest_version(skey)) is not None}
     else:
-        studies = study_versions(core)
+        studies = study_versions(engine)
     for skey, newest in sorted(studies.items()):
         report.studies += 1
         # A deleted study's content is gc's to take: only live studies are checked.
-        deleted = core.log.record(skey, newest).operation == "DELETE"
+        deleted = engine.log.record(skey, newest).operation == "DELETE"
         for version in range(newest + 1):
             try:
-                record = core.log.record(skey, version)
+                record = engine.log.record(skey, version)
             except NotFound:
                 report.problems.append(VerifyProblem(skey, version, "", "version missing"))
                 continue
@@ -77,26 +77,26 @@ def verify(
                 report.problems.append(VerifyProblem(skey, version, "", str(exc)))
                 continue
             report.versions += 1
-            if core.changes.backfill(skey, record, now=backfill_now):
+            if engine.changes.backfill(skey, record, now=backfill_now):
                 report.backfilled_changes += 1
-            elif core.changes.marker(skey, record.version) is None:
+            elif engine.changes.marker(skey, record.version) is None:
                 report.pending_changes += 1
             if deleted:
                 continue
             for digest in record.referenced_digests():
                 check(record, digest, None)
             if record.items is not None and checked.get(record.items) is None:
-                for digest, size in core.item_table(record).values():
+                for digest, size in engine.item_table(record).values():
                     check(record, digest, size)
     if only is None:
-        for info in core.objects.list(BLOB_PREFIX):
+        for info in engine.objects.list(BLOB_PREFIX):
             name = digest_of_blob_key(info.key)
             if name is not None and name not in referenced:
                 report.orphans.append(name)
     return report
 
 
-def gc(core: Core, grace: timedelta) -> GcReport:
+def gc(engine: Engine, grace: timedelta) -> GcReport:
     """Delete blobs no version of a live study references, once older than ``grace``.
 
     A blob younger than the grace may belong to a commit in flight; ingest
@@ -105,15 +105,15 @@ def gc(core: Core, grace: timedelta) -> GcReport:
     """
     report = GcReport()
     referenced: set[str] = set()
-    for skey, newest in study_versions(core).items():
-        records = _records(core, skey, newest)
+    for skey, newest in study_versions(engine).items():
+        records = _records(engine, skey, newest)
         if records[-1].operation == "DELETE":
             continue
         for record in records:
             referenced.update(record.referenced_digests())
-            referenced.update(digest for digest, _ in core.item_table(record).values())
-    cutoff = core.config.clock() - grace
-    for info in core.objects.list(BLOB_PREFIX):
+            referenced.update(digest for digest, _ in engine.item_table(record).values())
+    cutoff = engine.config.clock() - grace
+    for info in engine.objects.list(BLOB_PREFIX):
         digest = digest_of_blob_key(info.key)
         if digest is None or digest in referenced:
             continue
@@ -123,43 +123,43 @@ def gc(core: Core, grace: timedelta) -> GcReport:
         # Look again right before deleting: a writer may have refreshed the blob
         # (re-put it to reference it) since the listing.
         try:
-            info = core.objects.head(info.key)
+            info = engine.objects.head(info.key)
         except NotFound:
             continue
         if info.last_modified is None or info.last_modified > cutoff:
             report.kept_young += 1
             continue
-        core.objects.delete(info.key)
+        engine.objects.delete(info.key)
         report.deleted.append(digest)
         report.bytes_freed += info.size
-    report.jobs_deleted = expire_jobs(core)
+    report.jobs_deleted = expire_jobs(engine)
     return report
 
 
-def expire_jobs(core: Core) -> int:
+def expire_jobs(engine: Engine) -> int:
     """Delete RI job records older than ``job_retention``; returns how many.
 
     A job record only tells a client how its (long finished) request ended,
     refused requests included, so keeping it for the retention is enough.
     Deleting is idempotent, so a retried or concurrent gc is harmless.
     """
-    cutoff = core.config.clock() - core.config.job_retention
+    cutoff = engine.config.clock() - engine.config.job_retention
     deleted = 0
-    for info in core.objects.list(JOBS_PREFIX):
+    for info in engine.objects.list(JOBS_PREFIX):
         if info.last_modified is not None and info.last_modified < cutoff:
-            core.objects.delete(info.key)
+            engine.objects.delete(info.key)
             deleted += 1
     return deleted
 
 
-def reindex(core: Core, *, backfill_now: datetime | None = None) -> int:
+def reindex(engine: Engine, *, backfill_now: datetime | None = None) -> int:
     """Rebuild the index from the commit records: a new manifest generation of them alone."""
     rows: list[tuple[str, IndexRow]] = []
-    for skey, newest in study_versions(core).items():
+    for skey, newest in study_versions(engine).items():
         for version in range(newest + 1):
-            core.changes.backfill(skey, core.log.record(skey, version), now=backfill_now)
-    upto = core.changes.tail()
-    for skey, newest in study_versions(core).items():
-        rows.append((skey, core.log.record(skey, newest).index))
-    core.index.replace(rows, upto)
+            engine.changes.backfill(skey, engine.log.record(skey, version), now=backfill_now)
+    upto = engine.changes.tail()
+    for skey, newest in study_versions(engine).items():
+        rows.append((skey, engine.log.record(skey, newest).index))
+    engine.index.replace(rows, upto)
     return upto

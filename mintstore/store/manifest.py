@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mintstore.adapters import ObjectStore
+from mintstore.adapters.lost_answers import create_unique
 from mintstore.errors import IntegrityError, NotFound
 
-from .exclusive import Settle, create_exclusive
 from .layout import MANIFEST_PREFIX, generation_of_manifest_key, manifest_key
 from .records import dumps
 
@@ -143,6 +143,9 @@ def following(objects: ObjectStore, current: Manifest) -> Manifest | None:
         generation = found.generation
 
 
-def create(objects: ObjectStore, manifest: Manifest, settle: Settle) -> None:
-    """Create the next generation; AlreadyExists if another writer made it first."""
-    create_exclusive(objects, manifest_key(manifest.generation), manifest.to_bytes(), settle)
+def create(objects: ObjectStore, manifest: Manifest, settle: object = None) -> None:
+    """Create the next generation; AlreadyExists if another writer made it first.
+
+    (On Swift the registry's wrapper settles the create; ``settle`` is unused.)
+    """
+    create_unique(objects, manifest_key(manifest.generation), manifest.to_bytes())

@@ -11,7 +11,14 @@ from __future__ import annotations
 import copy
 
 from mintstore.errors import InvalidInput
-from mintstore.model import Attribute, Attributes, Series, Study, walk_attributes
+from mintstore.model import (
+    Attribute,
+    Attributes,
+    Series,
+    Study,
+    ordered_walk,
+    walk_attributes,
+)
 
 from .records import ItemTable
 
@@ -23,6 +30,25 @@ def shift_bids(study: Study, offset: int) -> None:
     for attribute in study.iter_attributes():
         if attribute.bid is not None:
             attribute.bid += offset
+
+
+def renumber_bids(attributes: Attributes, first: int) -> list[tuple[int, int]]:
+    """Renumber every bid of one instance's attributes from ``first`` on, in place.
+
+    A multi-frame value keeps its consecutive run. Returns (old, new) for
+    every item, in the new order, so the caller can move the table rows.
+    """
+    moves: list[tuple[int, int]] = []
+    following = first
+    for attribute in ordered_walk(attributes):
+        if attribute.bid is None:
+            continue
+        old = attribute.bid
+        count = len(attribute.bids())
+        moves.extend((old + k, following + k) for k in range(count))
+        attribute.bid = following
+        following += count
+    return moves
 
 
 def max_bid(study: Study) -> int:
@@ -38,9 +64,10 @@ def _apply_attributes(target: Attributes, delta: Attributes) -> None:
             target[tag] = copy.deepcopy(attribute)
 
 
-def apply_delta(base: Study, delta: Study) -> Study:
-    """A new study: ``base`` with ``delta`` applied (``base`` is not modified)."""
-    result = copy.deepcopy(base)
+def apply_delta(base: Study, delta: Study, *, in_place: bool = False) -> Study:
+    """``base`` with ``delta`` applied: a new study, or ``base`` itself when ``in_place``
+    (for a caller that owns a fresh copy: no second copy of a large study per commit)."""
+    result = base if in_place else copy.deepcopy(base)
     _apply_attributes(result.attributes, delta.attributes)
     for series_uid, series_delta in delta.series.items():
         if series_delta.exclude:

@@ -19,7 +19,8 @@ def open_study_store(
     url: str, environ: Mapping[str, str] | None = None, config: StoreConfig | None = None
 ) -> StudyStore:
     """The study store in the bucket ``url`` names (credentials from ``environ``)."""
-    objects = open_store(url, environ)
+    settle = config.create_settle if config is not None else None
+    objects = open_store(url, environ, settle=settle)
     try:
         return StudyStore(objects, config)
     except BaseException:

@@ -19,7 +19,7 @@ from typing import BinaryIO
 from mintstore.errors import StudyGone, StudyNotFound, VersionConflict
 from mintstore.model import Study
 
-from .core import Core
+from .engine import Engine
 from .layout import study_key
 from .modelops import apply_delta, check_items, max_bid, referenced_table, shift_bids
 from .records import CommitRecord, IndexRow
@@ -27,7 +27,7 @@ from .types import Actor, CommitResult
 
 
 def update_study(
-    core: Core,
+    engine: Engine,
     study_uid: str,
     delta: Study,
     items: Mapping[int, Callable[[], BinaryIO]],
@@ -40,19 +40,19 @@ def update_study(
     uploaded = {}
     for bid, opener in sorted(items.items()):
         with opener() as stream:
-            uploaded[bid] = core.blobs.put_stream(stream)
+            uploaded[bid] = engine.blobs.put_stream(stream)
     guarded = old_version is not None or lock_token is not None
     while True:
-        record = core.log.head(skey)
-        head = core.load_head(skey, record)
+        record = engine.log.head(skey)
+        head = engine.load_head(skey, record)
         if head is None:
             if record is None:
                 raise StudyNotFound(f"no study {study_uid}")
             raise StudyGone(f"study {study_uid} was deleted")
         if lock_token is not None:
-            core.locks.check(skey, lock_token)
+            engine.locks.check(skey, lock_token)
         else:
-            core.locks.check_unlocked(skey)
+            engine.locks.check_unlocked(skey)
         if old_version is not None and old_version != head.record.version:
             raise VersionConflict(
                 f"study {study_uid} is at version {head.record.version}, not {old_version}"
@@ -63,12 +63,12 @@ def update_study(
         table = dict(head.table)
         table.update({bid + shift: row for bid, row in uploaded.items()})
         check_items(shifted, table)
-        study = apply_delta(head.study, shifted)
+        study = apply_delta(head.study, shifted, in_place=True)  # head.study is a fresh decode
         study.study_instance_uid = study_uid
         table = referenced_table(study, table)
         check_items(study, table)
         next_bid = max(shift + max(uploaded, default=-1) + 1, max_bid(study) + 1, shift)
-        record = core.prepare(
+        record = engine.prepare(
             study,
             table,
             shifted,
@@ -77,22 +77,23 @@ def update_study(
             next_bid=next_bid,
             actor=actor,
         )
-        if core.try_commit(record):
+        if engine.try_commit(record):
+            engine.hand_over(record, study)
             return CommitResult(study_uid, record.version, created=False, changed=True)
         if guarded:
             raise VersionConflict(f"study {study_uid} was changed concurrently")
 
 
-def delete_study(core: Core, study_uid: str, actor: Actor) -> CommitResult:
+def delete_study(engine: Engine, study_uid: str, actor: Actor) -> CommitResult:
     """Commit a tombstone; content stays until gc finds it unreferenced."""
     skey = study_key(study_uid)
     while True:
-        head = core.log.head(skey)
+        head = engine.log.head(skey)
         if head is None:
             raise StudyNotFound(f"no study {study_uid}")
         if head.operation == "DELETE":
             raise StudyGone(f"study {study_uid} was already deleted")
-        now = core.config.clock()
+        now = engine.config.clock()
         version = head.version + 1
         index = IndexRow(
             study_uid=study_uid, version=version, last_modified=now.isoformat(), deleted=True
@@ -113,5 +114,5 @@ def delete_study(core: Core, study_uid: str, actor: Actor) -> CommitResult:
             next_bid=head.next_bid,
             index=index,
         )
-        if core.try_commit(record):
+        if engine.try_commit(record):
             return CommitResult(study_uid, version, created=False, changed=True)

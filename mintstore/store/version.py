@@ -18,7 +18,7 @@ from mintstore.adapters import ObjectReader
 from mintstore.errors import ItemNotFound, NotFound, StudyGone
 from mintstore.model import Study
 
-from .core import Core
+from .engine import Engine
 from .records import CommitRecord, ItemTable
 from .types import StudyInfo
 
@@ -34,8 +34,8 @@ def version_etag(version: int) -> str:
 class StudyVersion:
     """Reads of one committed version; cheap to create, safe to share between threads."""
 
-    def __init__(self, core: Core, record: CommitRecord, *, pinned: bool) -> None:
-        self._core = core
+    def __init__(self, engine: Engine, record: CommitRecord, *, pinned: bool) -> None:
+        self._engine = engine
         self._record = record
         self._table: ItemTable | None = None
         #: True when the caller asked for this exact version (``?version=N``):
@@ -71,7 +71,7 @@ class StudyVersion:
 
     def metadata(self) -> Study:
         """The decoded metadata document. Shared and cached: do not modify it."""
-        return self._guard(lambda: self._core.shared_study(self._record))
+        return self._guard(lambda: self._engine.shared_study(self._record))
 
     @property
     def metadata_digest(self) -> str:
@@ -85,7 +85,7 @@ class StudyVersion:
 
     def _items(self) -> ItemTable:
         if self._table is None:
-            self._table = self._guard(lambda: self._core.item_table(self._record))
+            self._table = self._guard(lambda: self._engine.item_table(self._record))
         return self._table
 
     def _row(self, bid: int) -> tuple[str, int]:
@@ -107,18 +107,18 @@ class StudyVersion:
     def open_item(self, bid: int) -> ObjectReader:
         """Stream one item; its digest is checked as the last byte is read."""
         digest, size = self._row(bid)
-        return self._guard(lambda: self._core.blobs.open(digest, size))
+        return self._guard(lambda: self._engine.blobs.open(digest, size))
 
     def read_item(self, bid: int) -> bytes:
         digest, size = self._row(bid)
-        return self._guard(lambda: self._core.blobs.read(digest, size))
+        return self._guard(lambda: self._engine.blobs.read(digest, size))
 
     def read_item_range(self, bid: int, start: int, end: int) -> bytes:
         """Bytes ``[start, end)`` of an item (slice semantics; a whole read is verified)."""
         digest, size = self._row(bid)
         if start <= 0 and end >= size:
-            return self._guard(lambda: self._core.blobs.read(digest, size))
-        return self._guard(lambda: self._core.blobs.read_range(digest, start, end))
+            return self._guard(lambda: self._engine.blobs.read(digest, size))
+        return self._guard(lambda: self._engine.blobs.read_range(digest, start, end))
 
     def iter_items(self, bids: list[int] | None = None) -> Iterator[tuple[int, int, ItemOpener]]:
         """(bid, size, opener) for each item, every bid checked before the first is yielded."""
@@ -133,7 +133,7 @@ class StudyVersion:
         return iter(chosen)
 
     def _opener(self, digest: str, size: int) -> ItemOpener:
-        return lambda: self._guard(lambda: self._core.blobs.open(digest, size))
+        return lambda: self._guard(lambda: self._engine.blobs.open(digest, size))
 
     # --- instances -------------------------------------------------------------------
 
@@ -151,7 +151,7 @@ class StudyVersion:
         series = study.series.get(series_uid)
         if series is None or sop_uid not in series.instances:
             raise ItemNotFound(f"study {self.study_uid} has no instance {series_uid}/{sop_uid}")
-        converter = self._core.config.converter
+        converter = self._engine.config.converter
         dataset = converter.instance_to_dataset(study, series_uid, sop_uid, self.read_item)
         converter.write_part10(dataset, out)
 

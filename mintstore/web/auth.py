@@ -85,7 +85,7 @@ def _send_browser_to_login() -> None:
 
     from flask import abort, redirect
 
-    from .browser import wants_html
+    from .negotiate import wants_html
 
     if request.method == "GET" and wants_html():
         base = request.url_root.rstrip("/") + _config().base_path

@@ -27,3 +27,10 @@ def accepts(mimetype: str) -> bool:
     return any(
         value.split(";")[0].strip().lower() == mimetype for value, _ in request.accept_mimetypes
     )
+
+
+def wants_html() -> bool:
+    """True for a browser: HTML ranked above XML and JSON."""
+    accept = request.accept_mimetypes
+    best = accept.best_match(["application/xml", "application/json", "text/html"])
+    return best == "text/html" and accept["text/html"] > accept["application/xml"]

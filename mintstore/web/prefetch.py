@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from .multipart_out import OutPart, ReadStream
+from mintstore.multipart import OutPart, ReadStream
 
 #: Items up to this size are read ahead whole.
 MAX_PREFETCH_ITEM = 4 * 1024 * 1024

@@ -14,19 +14,24 @@ Accepted bodies (MINT-SPEC 4 and 4.1):
   ``Accept: multipart/related`` sends: a whole-study message can be posted
   to another server as it is.
 
-Binary parts are spooled (memory up to 1 MiB, then disk) until the commit, so
-memory use does not grow with the upload.
+:class:`UploadReader` turns the body into a stream of typed parts
+(:class:`FormField`, :class:`Part10`, :class:`MetadataDocument`,
+:class:`BinaryItem`) that the route loops over: Part-10 parts go to an
+ingest session as they arrive; binary parts stay spooled (bounded memory,
+then disk) until the reader is closed, after the commit, so memory use does
+not grow with the upload.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, BinaryIO, cast
+from types import TracebackType
+from typing import IO, BinaryIO, Self, cast
 
 from flask import request
 from werkzeug.exceptions import UnsupportedMediaType
@@ -34,163 +39,207 @@ from werkzeug.http import parse_options_header
 
 from mintstore import formats
 from mintstore.errors import InvalidInput, InvalidMetadata
+from mintstore.formats.variants import UPLOAD_MEDIA_TYPES, format_of_media_type, format_of_name
 from mintstore.model import Study
-
-from .multipart_in import SPOOL_IN_MEMORY, Part, boundary_of, iter_parts
-from .spool import RequestSpool
+from mintstore.multipart import SPOOL_IN_MEMORY, Part, boundary_of, iter_parts
+from mintstore.multipart.spool import RequestSpool
 
 _BINARY_NAME = re.compile(r"binary([0-9]{1,9})(?:\.dat)?")
 #: ``Content-ID: <7@study>`` (what the whole-study message sends) or ``<binary7>``.
 _BINARY_CONTENT_ID = re.compile(r"<?(?:binary)?([0-9]{1,9})(?:@[^>]*)?>?")
 _FIELD_LIMIT = 4096
 _DICOM_TYPES = frozenset({"application/dicom", "application/dicom+octet-stream"})
-_METADATA_TYPES = {
-    "text/xml": "xml",
-    "application/xml": "xml",
-    "application/json": "json",
-    "application/x-protobuf": "gpb",
-    "application/vnd.google.protobuf": "gpb",
-    "application/octet-stream": "gpb",
-}
-
-Part10Sink = Callable[[BinaryIO], object]
 
 #: Metadata documents from clients are decoded within these bounds (nodes,
 #: set size, time; the size limit is the server's max_metadata_bytes).
 CLIENT_DOCUMENT_LIMITS = formats.DocumentLimits()
 
 
-@dataclass
-class Upload:
-    """What a request carried besides the Part-10 instances already ingested."""
+class SpooledItem:
+    """A binary part kept until the upload closes; every ``open`` is a fresh reader.
 
-    fields: dict[str, str] = field(default_factory=dict)
-    metadata: Study | None = None
-    items: dict[int, IO[bytes]] = field(default_factory=dict)
-    part10_count: int = 0
-
-    def openers(self) -> dict[int, Callable[[], BinaryIO]]:
-        """Binary items as the engine wants them: bid -> a function opening the content."""
-        return {bid: _rewinder(body) for bid, body in self.items.items()}
-
-
-def _rewinder(body: IO[bytes]) -> Callable[[], BinaryIO]:
-    def open_item() -> BinaryIO:
-        body.seek(0)
-        return cast(BinaryIO, _Unclosable(body))
-
-    return open_item
-
-
-class _Unclosable:
-    """A view of a spooled part the engine may 'close' without destroying it.
-
-    The engine closes what it opens; the spool must survive until the
-    request ends (an engine retry may open the item again).
+    The engine closes what it opens and may open an item again (a retried
+    commit), so each reader is its own view with its own position, and
+    closing it leaves the spooled part in place.
     """
 
     def __init__(self, body: IO[bytes]) -> None:
         self._body = body
 
-    def read(self, size: int = -1) -> bytes:
-        return self._body.read(size)
+    def open(self) -> BinaryIO:
+        return cast(BinaryIO, _ItemReader(self._body))
+
+
+class _ItemReader(io.RawIOBase):
+    """Reads one spooled part from the start, independently of other readers."""
+
+    def __init__(self, body: IO[bytes]) -> None:
+        super().__init__()
+        self._body = body
+        self._position = 0
 
     def readable(self) -> bool:
         return True
 
-    def close(self) -> None:
-        """Nothing to release: the request owns the spool."""
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        self._body.seek(self._position)
+        data = self._body.read(len(buffer))
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
 
-    def __enter__(self) -> _Unclosable:
+
+@dataclass(frozen=True)
+class FormField:
+    """A form field (``studyUUID``, ``oldVersion``)."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Part10:
+    """One Part-10 instance; ``body`` is valid until the next part is asked for."""
+
+    body: BinaryIO
+
+
+@dataclass(frozen=True)
+class MetadataDocument:
+    """The upload's one MINT metadata document, decoded."""
+
+    study: Study
+
+
+@dataclass(frozen=True)
+class BinaryItem:
+    """Binary item ``bid``, spooled until the upload closes."""
+
+    bid: int
+    item: SpooledItem
+
+
+UploadPart = FormField | Part10 | MetadataDocument | BinaryItem
+
+
+@dataclass
+class Gathered:
+    """The MINT parts of an upload that carries no Part-10 (updates)."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    metadata: Study | None = None
+    items: dict[int, SpooledItem] = field(default_factory=dict)
+
+    def openers(self) -> dict[int, Callable[[], BinaryIO]]:
+        """Binary items as the engine wants them: bid -> a function opening a reader."""
+        return {bid: item.open for bid, item in self.items.items()}
+
+
+class UploadReader:
+    """The current request's body as typed parts; closing it releases every spool."""
+
+    def __init__(
+        self, *, accept_part10: bool, max_metadata_bytes: int, spool_dir: str | None = None
+    ) -> None:
+        self._accept_part10 = accept_part10
+        self._max_metadata_bytes = max_metadata_bytes
+        self._spool_dir = spool_dir
+        self._opened: list[IO[bytes]] = []
+        self._spool: RequestSpool | None = None
+        self._bids: set[int] = set()
+        self._metadata_seen = False
+
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
+    def close(self) -> None:
+        for body in self._opened:
+            body.close()
+        self._opened.clear()
+        if self._spool is not None:
+            self._spool.close()
 
-def read_upload(
-    part10_sink: Part10Sink | None,
-    cleanup: ExitStack,
-    *,
-    max_metadata_bytes: int,
-    spool_dir: str | None = None,
-) -> Upload:
-    """Read the current request's body.
+    def parts(self) -> Iterator[UploadPart]:
+        """Each part of the body, typed; a part nobody could use is a 4xx here."""
+        mimetype, _ = parse_options_header(request.headers.get("Content-Type", ""))
+        mimetype = mimetype.lower()
+        stream: IO[bytes] = request.stream
+        if mimetype in _DICOM_TYPES:
+            if not self._accept_part10:
+                raise UnsupportedMediaType("this request takes MINT metadata, not DICOM Part-10")
+            body = _spool(stream, self._spool_dir)
+            self._opened.append(body)
+            yield Part10(cast(BinaryIO, body))
+            return
+        fmt = format_of_media_type(mimetype)
+        if fmt is not None:
+            yield MetadataDocument(_decode_metadata(stream, fmt, self._max_metadata_bytes))
+            return
+        if not mimetype.startswith("multipart/"):
+            raise UnsupportedMediaType(
+                f"unsupported Content-Type {mimetype or '(none)'!r}: send application/dicom, "
+                "multipart/related, multipart/form-data or a MINT metadata document"
+            )
+        boundary = boundary_of(request.headers["Content-Type"])
+        self._spool = RequestSpool(self._spool_dir)
+        for part in iter_parts(stream, boundary, self._spool_dir, self._spool):
+            self._opened.append(part.body)
+            yield self._typed(part)
 
-    Part-10 content goes to ``part10_sink`` as it arrives (None: Part-10 is not
-    acceptable here, e.g. in a delta update). Spools are registered on
-    ``cleanup`` so they live until the caller has committed.
-    """
-    mimetype, _ = parse_options_header(request.headers.get("Content-Type", ""))
-    mimetype = mimetype.lower()
-    upload = Upload()
-    stream: IO[bytes] = request.stream
-    if mimetype in _DICOM_TYPES:
-        if part10_sink is None:
-            raise UnsupportedMediaType("this request takes MINT metadata, not DICOM Part-10")
-        body = cleanup.enter_context(_spool(stream, spool_dir))
-        part10_sink(cast(BinaryIO, body))
-        upload.part10_count = 1
-        return upload
-    if mimetype in _METADATA_TYPES or mimetype.endswith("+xml"):
-        fmt = _METADATA_TYPES.get(mimetype, "xml")
-        upload.metadata = _decode_metadata(stream, fmt, max_metadata_bytes)
-        return upload
-    if not mimetype.startswith("multipart/"):
-        raise UnsupportedMediaType(
-            f"unsupported Content-Type {mimetype or '(none)'!r}: send application/dicom, "
-            "multipart/related, multipart/form-data or a MINT metadata document"
-        )
-    boundary = boundary_of(request.headers["Content-Type"])
-    spool = RequestSpool(spool_dir)
-    cleanup.callback(spool.close)
-    for part in iter_parts(stream, boundary, spool_dir, spool):
-        cleanup.callback(part.body.close)
-        _route_part(part, upload, part10_sink, max_metadata_bytes)
-    return upload
+    def gather(self) -> Gathered:
+        """Every part of an upload that takes no Part-10 (fields, metadata, items)."""
+        gathered = Gathered()
+        for part in self.parts():
+            if isinstance(part, FormField):
+                gathered.fields[part.name] = part.value
+            elif isinstance(part, MetadataDocument):
+                gathered.metadata = part.study
+            elif isinstance(part, BinaryItem):
+                gathered.items[part.bid] = part.item
+        return gathered
 
-
-def _route_part(
-    part: Part, upload: Upload, part10_sink: Part10Sink | None, max_metadata_bytes: int
-) -> None:
-    name = part.name
-    filename = part.filename
-    content_id = part.headers.get("Content-ID", "").strip()
-    # Explicit names first (binaryN, application/dicom), then a numeric
-    # Content-ID, so a STOW client that labels its DICOM parts is never
-    # mistaken for a sender of raw binary items.
-    binary = _BINARY_NAME.fullmatch(name or "") or _BINARY_NAME.fullmatch(filename or "")
-    if binary is None and part.content_type not in _DICOM_TYPES:
-        binary = _BINARY_CONTENT_ID.fullmatch(content_id)
-    if binary is not None:
-        bid = int(binary.group(1))
-        if bid in upload.items:
-            raise InvalidInput(f"binary item {bid} sent twice")
-        upload.items[bid] = part.body
-        return
-    if filename is None and name is not None and part.content_type in ("", "text/plain"):
-        if part.size > _FIELD_LIMIT:
-            raise InvalidInput(f"form field {name!r} is too long")
-        upload.fields[name] = part.body.read().decode("utf-8", "replace").strip()
-        part.body.close()
-        return
-    if _is_part10(part):
-        if part10_sink is None:
-            raise InvalidInput("DICOM Part-10 parts are not accepted in this request")
-        part10_sink(cast(BinaryIO, part.body))
-        upload.part10_count += 1
-        part.body.close()
-        return
-    fmt = _metadata_format(part)
-    if fmt is None:
-        raise InvalidInput(
-            f"cannot tell what part {name or filename or part.content_type!r} is: expected "
-            "application/dicom, a metadata document or a binaryN part"
-        )
-    if upload.metadata is not None:
-        raise InvalidInput("more than one metadata part in the upload")
-    upload.metadata = _decode_metadata(part.body, fmt, max_metadata_bytes)
-    part.body.close()
+    def _typed(self, part: Part) -> UploadPart:
+        name = part.name
+        filename = part.filename
+        content_id = part.headers.get("Content-ID", "").strip()
+        # Explicit names first (binaryN, application/dicom), then a numeric
+        # Content-ID, so a STOW client that labels its DICOM parts is never
+        # mistaken for a sender of raw binary items.
+        binary = _BINARY_NAME.fullmatch(name or "") or _BINARY_NAME.fullmatch(filename or "")
+        if binary is None and part.content_type not in _DICOM_TYPES:
+            binary = _BINARY_CONTENT_ID.fullmatch(content_id)
+        if binary is not None:
+            bid = int(binary.group(1))
+            if bid in self._bids:
+                raise InvalidInput(f"binary item {bid} sent twice")
+            self._bids.add(bid)
+            return BinaryItem(bid, SpooledItem(part.body))
+        if filename is None and name is not None and part.content_type in ("", "text/plain"):
+            if part.size > _FIELD_LIMIT:
+                raise InvalidInput(f"form field {name!r} is too long")
+            return FormField(name, part.body.read().decode("utf-8", "replace").strip())
+        if _is_part10(part):
+            if not self._accept_part10:
+                raise InvalidInput("DICOM Part-10 parts are not accepted in this request")
+            return Part10(cast(BinaryIO, part.body))
+        fmt = _metadata_format(part)
+        if fmt is None:
+            raise InvalidInput(
+                f"cannot tell what part {name or filename or part.content_type!r} is: expected "
+                "application/dicom, a metadata document or a binaryN part"
+            )
+        if self._metadata_seen:
+            raise InvalidInput("more than one metadata part in the upload")
+        self._metadata_seen = True
+        return MetadataDocument(_decode_metadata(part.body, fmt, self._max_metadata_bytes))
 
 
 def _is_part10(part: Part) -> bool:
@@ -205,13 +254,13 @@ def _is_part10(part: Part) -> bool:
 
 def _metadata_format(part: Part) -> str | None:
     for candidate in (part.filename or "", part.name or ""):
-        lowered = candidate.lower().removesuffix(".gz")
-        for extension in ("xml", "gpb", "json"):
-            if lowered.endswith("." + extension):
-                return extension
+        named = format_of_name(candidate)
+        if named is not None:
+            return named
+    labelled = UPLOAD_MEDIA_TYPES.get(part.content_type)
     if (part.name or "").lower() == "metadata" or (part.filename or "").lower() == "metadata":
-        return _METADATA_TYPES.get(part.content_type, "xml")
-    return _METADATA_TYPES.get(part.content_type)
+        return labelled or "xml"
+    return labelled
 
 
 def _read_limited(stream: IO[bytes], limit: int) -> bytes:
@@ -238,7 +287,7 @@ def _decode_metadata(stream: IO[bytes], fmt: str, limit: int) -> Study:
 
 
 def _spool(stream: IO[bytes], spool_dir: str | None) -> IO[bytes]:
-    body = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=spool_dir)  # noqa: SIM115 - the cleanup stack closes it
+    body = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=spool_dir)  # noqa: SIM115 - the reader closes it
     shutil.copyfileobj(stream, body, 1024 * 1024)
     body.seek(0)
     return cast(IO[bytes], body)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -130,13 +131,14 @@ def _full_study(blobs: list[bytes]) -> tuple[Study, dict[int, bytes]]:
     return builder.study, items
 
 
-def _gc(store_dir: Path, *extra: str) -> str:
+def _gc(store_dir: Path, **environ: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "mintstore.cli", "gc", "--store", store_dir.as_uri(), *extra],
+        [sys.executable, "-m", "mintstore.cli", "gc", "--store", store_dir.as_uri()],
         capture_output=True,
         text=True,
         check=True,
         timeout=120,
+        env={**os.environ, **environ},
     )
     return done.stdout
 
@@ -154,7 +156,7 @@ def test_job_records_expire_refused_ones_included(
     assert {p.stem for p in records} >= {refused["jobID"], done["jobID"]}
     assert "deleted 0 expired job records" in _gc(servers.a_dir)  # younger than 7 days
     assert writer.job_status(done["jobID"])["jobStatus"] == "SUCCESS"
-    report = _gc(servers.a_dir, "--job-retention-days", "0")
+    report = _gc(servers.a_dir, MINTSTORE_STORE_JOB_RETENTION="0")
     assert f"deleted {len(records)} expired job records" in report
     assert not list((servers.a_dir / "jobs").glob("*.json"))
     for job in (refused, done):

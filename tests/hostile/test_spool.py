@@ -9,8 +9,8 @@ import tracemalloc
 import pytest
 
 from mintstore.errors import InvalidInput
-from mintstore.web.multipart_in import iter_parts
-from mintstore.web.spool import RequestSpool, SpoolLimits
+from mintstore.multipart import iter_parts
+from mintstore.multipart.spool import RequestSpool, SpoolLimits
 
 
 def _body(sizes: list[int]) -> tuple[bytes, list[bytes]]:

@@ -10,6 +10,7 @@ from typing import BinaryIO
 
 from mintstore.model import PIXEL_DATA_TAG, Attribute, Instance, Series, Study
 from mintstore.store import Actor, CommitResult, StudyStore
+from mintstore.store.engine import Engine
 
 Items = dict[int, Callable[[], BinaryIO]]
 
@@ -72,3 +73,9 @@ def _opener(content: bytes) -> Callable[[], BinaryIO]:
 
 def unique_uid(prefix: str = "1.2.826.0.1.3680043.8.498") -> str:
     return f"{prefix}.{int.from_bytes(os.urandom(8), 'big')}"
+
+
+def engine(store: StudyStore) -> Engine:
+    """The engine behind a store, for white-box tests of its parts (log, blobs...)."""
+    parts: Engine = store._engine
+    return parts

@@ -13,7 +13,7 @@ from mintstore.store import Actor, StoreConfig, StudyStore, maintenance
 from mintstore.store.layout import seq_key, seq_marker_key, study_key
 from mintstore.store.records import SeqEntry
 
-from .helpers import mint_study, unique_uid
+from .helpers import engine, mint_study, unique_uid
 
 ACTOR = Actor("log", None)
 
@@ -35,10 +35,10 @@ def _crashed_commit(store: StudyStore) -> tuple[str, str]:
         session.add_mint(study, items)
         session.commit(ACTOR)
     skey = study_key(uid)
-    head = store.core.log.head(skey)
+    head = engine(store).log.head(skey)
     assert head is not None
     version1 = replace(head, version=1, previous=0, operation="UPDATE")
-    assert store.core.log.try_commit(skey, version1)  # no entry, no marker
+    assert engine(store).log.try_commit(skey, version1)  # no entry, no marker
     return uid, skey
 
 
@@ -49,20 +49,20 @@ def test_slow_writer_and_backfill_give_one_valid_entry(
     store = StudyStore(object_store)
     uid, skey = _crashed_commit(store)
     assert _all_changes(store) == [(uid, 0)]  # version 1 is not logged yet
-    record = store.core.log.record(skey, 1)
+    record = engine(store).log.record(skey, 1)
     # The slow writer wakes up and claims its entry, but not yet its marker.
-    slow = store.core.changes.tail() + 1
+    slow = engine(store).changes.tail() + 1
     object_store.put(seq_key(slow), SeqEntry(slow, skey, record).to_bytes(), mode=PutMode.CREATE)
     later = record.time + timedelta(hours=1)
     if reader_first:
         # A reader meets the unmarked entry first and decides it is the one.
         assert _all_changes(StudyStore(object_store)) == [(uid, 0), (uid, 1)]
-        assert not store.core.changes.backfill(skey, record, now=later)
+        assert not engine(store).changes.backfill(skey, record, now=later)
     else:
         # A backfiller (e.g. verify) adds its own entry and marker first.
-        assert store.core.changes.backfill(skey, record, now=later)
+        assert engine(store).changes.backfill(skey, record, now=later)
     # The slow writer now tries to mark its entry: the decision is already made.
-    decided = store.core.changes.arbitrate(skey, 1, slow)
+    decided = engine(store).changes.arbitrate(skey, 1, slow)
     assert decided == (slow if reader_first else slow + 1)
     assert object_store.get_bytes(seq_marker_key(skey, 1)) == str(decided).encode()
     for reader in (store, StudyStore(object_store)):
@@ -72,10 +72,10 @@ def test_slow_writer_and_backfill_give_one_valid_entry(
 def test_verify_backfills_old_unlogged_versions(object_store: ObjectStore) -> None:
     store = StudyStore(object_store)
     uid, skey = _crashed_commit(store)
-    record = store.core.log.record(skey, 1)
+    record = engine(store).log.record(skey, 1)
     # too young: its writer might still be about to log it
     assert store.verify().backfilled_changes == 0
-    report = maintenance.verify(store.core, backfill_now=record.time + timedelta(minutes=2))
+    report = maintenance.verify(engine(store), backfill_now=record.time + timedelta(minutes=2))
     assert report.backfilled_changes == 1
     assert _all_changes(StudyStore(object_store)) == [(uid, 0), (uid, 1)]
 

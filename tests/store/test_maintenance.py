@@ -13,7 +13,7 @@ from mintstore.store import Actor, StoreConfig, StudyStore
 from mintstore.store.layout import blob_key
 from mintstore.synthetic import write_ct_series
 
-from .helpers import ingest_paths
+from .helpers import engine, ingest_paths
 
 ACTOR = Actor("maint", None)
 
@@ -26,7 +26,7 @@ def _ingest(store: StudyStore, paths: list[Path]) -> str:
 def test_flipped_byte_is_detected(object_store: ObjectStore, tmp_path: Path) -> None:
     store = StudyStore(object_store)
     uid = _ingest(store, write_ct_series(tmp_path, 2, rows=16, columns=16).paths)
-    digest = store.core.item_table(store.core.live_record(uid))[1][0]
+    digest = store.open_version(uid).item_digest(1)
     key = blob_key(digest)
     data = bytearray(object_store.get_bytes(key))
     data[len(data) // 2] ^= 0x01
@@ -46,7 +46,7 @@ def test_gc_removes_orphans_and_deleted_content_only(
     store = StudyStore(object_store)
     keep = _ingest(store, write_ct_series(tmp_path / "a", 2, rows=16, columns=16).paths)
     gone = _ingest(store, write_ct_series(tmp_path / "b", 2, rows=16, columns=16).paths)
-    orphan, _ = store.core.blobs.put(b"nobody refers to this")
+    orphan, _ = engine(store).blobs.put(b"nobody refers to this")
     assert store.verify().orphans == [orphan]
     assert store.gc(timedelta(hours=1)).deleted == []  # everything is young
     store.delete(gone, ACTOR)
@@ -60,15 +60,15 @@ def test_gc_removes_orphans_and_deleted_content_only(
 def test_old_blob_is_refreshed_when_reused(object_store: ObjectStore) -> None:
     """A re-used blob older than half the gc grace is re-put so gc cannot take it."""
     store = StudyStore(object_store, StoreConfig(gc_grace=timedelta(seconds=0)))
-    digest, _ = store.core.blobs.put(b"shared content")
+    digest, _ = engine(store).blobs.put(b"shared content")
     first = object_store.head(blob_key(digest)).last_modified
     assert first is not None
     import time
 
     time.sleep(1.1)
-    store.core.blobs.put(b"shared content")
+    engine(store).blobs.put(b"shared content")
     second = object_store.head(blob_key(digest)).last_modified
     assert second is not None and second > first
     young = StudyStore(object_store, StoreConfig(gc_grace=timedelta(hours=1)))
-    young.core.blobs.put(b"shared content")
+    engine(young).blobs.put(b"shared content")
     assert object_store.head(blob_key(digest)).last_modified == second

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from mintstore.adapters import ObjectStore
+from mintstore.adapters.counting import CountingStore
 from mintstore.errors import ItemNotFound, StudyGone, StudyNotFound
 from mintstore.model import Attribute, Instance, Series, Study
 from mintstore.store import Actor, StoreConfig, StudyStore
-from mintstore.store.counting import CountingStore
 from mintstore.synthetic import write_ct_series
 
 from .helpers import ingest_paths, item_bytes, mint_study, unique_uid

@@ -11,10 +11,10 @@ import pytest
 from mintstore.adapters import PutMode
 from mintstore.adapters.memory import MemoryStore
 from mintstore.errors import IntegrityError
+from mintstore.multipart import OutPart, ReadStream
 from mintstore.store.blobs import BlobStore
 from mintstore.store.config import StoreConfig
 from mintstore.store.layout import blob_key
-from mintstore.web.multipart_out import OutPart, ReadStream
 from mintstore.web.prefetch import MAX_PREFETCH_ITEM, prefetched
 
 

@@ -10,9 +10,8 @@ import pytest
 
 from mintstore.client import read_ri_multipart
 from mintstore.errors import ConfigurationError, InvalidInput, InvalidUID
+from mintstore.multipart import OutPart, boundary_of, iter_multipart, iter_parts, multipart_length
 from mintstore.web.config import ServerConfig, load_tokens, normalize_base_path
-from mintstore.web.multipart_in import boundary_of, iter_parts
-from mintstore.web.multipart_out import OutPart, iter_multipart, multipart_length
 from mintstore.web.selection import parse_selection, single_bid
 from mintstore.web.uids import validate_uid
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint
 
 from .. import browser, preview
-from . import copying as copying
 from . import create, documents, items, jobs, reports, search, studies, system
 
 BLUEPRINTS: tuple[Blueprint, ...] = (

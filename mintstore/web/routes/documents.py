@@ -17,20 +17,10 @@ from .. import context
 from ..params import parse_version
 from ..pinning import open_version, set_validators
 from ..responses import document, iso
+from ..study_types import check_type
 from ..uids import validate_uid
 
 blueprint = Blueprint("documents", __name__)
-
-_CONTENT_TYPES = {
-    "xml": "application/xml",
-    "gpb": "application/octet-stream",
-    "json": "application/json",
-}
-
-
-def _check_type(type_name: str) -> None:
-    if type_name != "DICOM":
-        raise ItemNotFound(f"no type {type_name[:40]!r} in this study (only DICOM)")
 
 
 def _variant(name: str) -> tuple[str, bool]:
@@ -64,7 +54,7 @@ def _document(study: str, kind: str, ext: str) -> BaseResponse:
 @blueprint.get("/studies/<study>/<type_name>/metadata.<ext>")
 def metadata(study: str, type_name: str, ext: str = "") -> BaseResponse:
     """The full metadata document of the current (or ``?version=``) version."""
-    _check_type(type_name)
+    check_type(type_name)
     return _document(study, "metadata", ext)
 
 
@@ -72,7 +62,7 @@ def metadata(study: str, type_name: str, ext: str = "") -> BaseResponse:
 @blueprint.get("/studies/<study>/<type_name>/summary.<ext>")
 def summary(study: str, type_name: str, ext: str = "") -> BaseResponse:
     """Study attributes plus every series' attributes and instance counts."""
-    _check_type(type_name)
+    check_type(type_name)
     return _document(study, "summary", ext)
 
 
@@ -81,7 +71,7 @@ def summary(study: str, type_name: str, ext: str = "") -> BaseResponse:
 def study_changelog(study: str, type_name: str = "DICOM") -> Response:
     """Every committed change of the study."""
     validate_uid(study, "study UID")
-    _check_type(type_name)
+    check_type(type_name)
     changes = context.store().study_changes(study)
     return document(
         "changelog",

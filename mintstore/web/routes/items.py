@@ -17,9 +17,7 @@ from flask import Blueprint, Response, request, stream_with_context
 from werkzeug.wrappers import Response as BaseResponse
 from werkzeug.wsgi import wrap_file
 
-from mintstore.store import StudyVersion
-
-from ..multipart_out import (
+from mintstore.multipart import (
     OutPart,
     iter_multipart,
     multipart_length,
@@ -27,11 +25,13 @@ from ..multipart_out import (
     related_content_type,
     ri_content_type,
 )
+from mintstore.store import StudyVersion
+
 from ..negotiate import accepts
 from ..pinning import open_version, set_validators
 from ..prefetch import prefetched
 from ..selection import parse_selection, single_bid
-from .documents import _check_type
+from ..study_types import check_type
 
 blueprint = Blueprint("items", __name__)
 
@@ -85,7 +85,7 @@ class _RangedItem(io.RawIOBase):
 @blueprint.get("/studies/<study>/<type_name>/binaryitems/<selection>")
 def binary_items(study: str, type_name: str, selection: str) -> BaseResponse:
     """One item (ranged, conditional) or a multi-item stream."""
-    _check_type(type_name)
+    check_type(type_name)
     bid = single_bid(selection)
     bids = None if bid is not None else parse_selection(selection)
     version = open_version(study)

@@ -13,7 +13,6 @@ the store's ``job_retention``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -26,11 +25,11 @@ from mintstore.model import Study
 from mintstore.store import JobRecord, new_job_id
 
 from .. import context
+from ..ingesting import ingest_request
 from ..params import parse_version
 from ..responses import document, iso
 from ..uids import validate_uid
-from ..upload import read_upload
-from .create import ingest_request
+from ..upload import UploadReader
 
 blueprint = Blueprint("jobs", __name__)
 
@@ -90,10 +89,13 @@ def _update_full_study(learned: _Learned) -> tuple[str | None, int | None]:
     """DICOM2MINT's update: the FULL study with the new instances, guarded by oldVersion."""
     config = context.config()
     store = context.store()
-    with ExitStack() as cleanup:
-        upload = read_upload(
-            None, cleanup, max_metadata_bytes=config.max_metadata_bytes, spool_dir=config.spool_dir
-        )
+    reader = UploadReader(
+        accept_part10=False,
+        max_metadata_bytes=config.max_metadata_bytes,
+        spool_dir=config.spool_dir,
+    )
+    with reader:
+        upload = reader.gather()
         study_uid = validate_uid(upload.fields.get("studyUUID", ""), "studyUUID")
         learned.study(study_uid)
         old_version = parse_version(upload.fields.get("oldVersion", ""), "oldVersion field")

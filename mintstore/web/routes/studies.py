@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterator
-from contextlib import ExitStack
 from typing import BinaryIO, cast
 
 from flask import Blueprint, Response, request, stream_with_context
@@ -19,26 +18,26 @@ from flask import Blueprint, Response, request, stream_with_context
 from mintstore import formats
 from mintstore.errors import InvalidInput, ItemNotFound
 from mintstore.model import Study
-from mintstore.store import StudyVersion, version_etag
-
-from .. import context
-from ..auth import require_scope
-from ..browser import study_page, wants_html
-from ..multipart_out import (
+from mintstore.multipart import (
     OutPart,
     iter_multipart,
     multipart_length,
     new_boundary,
     related_content_type,
 )
-from ..negotiate import accepts, prefers_json
+from mintstore.store import StudyVersion, version_etag
+
+from .. import context
+from ..auth import require_scope
+from ..browser import study_page
+from ..copy_action import copy_or_move
+from ..negotiate import accepts, prefers_json, wants_html
 from ..params import parse_if_match, parse_lock_token, parse_version
 from ..pinning import open_version, set_validators
 from ..prefetch import prefetched
 from ..responses import document, iso
 from ..uids import validate_uid
-from ..upload import read_upload
-from .copying import copy_or_move
+from ..upload import UploadReader
 
 blueprint = Blueprint("studies", __name__)
 
@@ -203,10 +202,13 @@ def _requested_old_version(fields: dict[str, str]) -> int | None:
 
 def _update(study: str, lock_token: str | None) -> Response:
     config = context.config()
-    with ExitStack() as cleanup:
-        upload = read_upload(
-            None, cleanup, max_metadata_bytes=config.max_metadata_bytes, spool_dir=config.spool_dir
-        )
+    reader = UploadReader(
+        accept_part10=False,
+        max_metadata_bytes=config.max_metadata_bytes,
+        spool_dir=config.spool_dir,
+    )
+    with reader:
+        upload = reader.gather()
         if upload.metadata is None:
             raise InvalidInput("an update needs a metadata delta")
         if upload.metadata.study_instance_uid not in ("", study):

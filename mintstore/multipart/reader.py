@@ -1,23 +1,24 @@
-"""A streaming reader for incoming ``multipart/*`` bodies.
+"""Reading ``multipart/*`` bodies: streamed and spooled, or by Content-Length.
 
 werkzeug's form parser only knows ``multipart/form-data`` and insists on a
 ``Content-Disposition`` per part; MINT also receives ``multipart/related``
-(DICOMweb-style STOW) whose parts have none. This reader handles both, one
-part at a time: each part's body is copied into a spooled temporary file
+(DICOMweb-style STOW) whose parts have none. :func:`iter_parts` handles both,
+one part at a time: each part's body is copied into a spooled temporary file
 (memory up to a small threshold, then disk) and handed to the caller before
 the next part is read, so a multi-gigabyte upload never sits in memory.
+:func:`iter_counted_parts` reads a multi-item stream the way the RI's
+MINT2DICOM does, trusting each part's Content-Length. Standard library only:
+the server and the client both use this module.
 """
 
 from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from email.message import Message
 from typing import IO
-
-from werkzeug.datastructures import Headers
-from werkzeug.http import parse_options_header
 
 from mintstore.errors import InvalidInput
 
@@ -27,6 +28,49 @@ READ_SIZE = 1024 * 1024
 SPOOL_IN_MEMORY = 1024 * 1024
 MAX_HEADER_BYTES = 16 * 1024
 _BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{1,70}")
+
+
+def parse_options_header(value: str) -> tuple[str, dict[str, str]]:
+    """``'form-data; name="x"'`` -> ``("form-data", {"name": "x"})`` (RFC 2045/2183 rules)."""
+    if not value.strip():
+        return "", {}
+    message = Message()
+    message["X"] = value
+    params = message.get_params(header="X") or []
+    main = params[0][0].strip() if params else ""
+    options: dict[str, str] = {}
+    for key, raw in params[1:]:
+        text = raw if isinstance(raw, str) else str(raw[2])
+        options[key.lower()] = text
+    return main, options
+
+
+class Headers:
+    """A part's header lines; lookup ignores case, the first occurrence wins."""
+
+    def __init__(self, lines: Mapping[str, str] | None = None) -> None:
+        self._lines: list[tuple[str, str]] = list(lines.items()) if lines else []
+
+    def add(self, name: str, value: str) -> None:
+        self._lines.append((name, value))
+
+    def get(self, name: str, default: str = "") -> str:
+        wanted = name.lower()
+        for key, value in self._lines:
+            if key.lower() == wanted:
+                return value
+        return default
+
+    def __getitem__(self, name: str) -> str:
+        if name not in self:
+            raise KeyError(name)
+        return self.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and any(k.lower() == name.lower() for k, _ in self._lines)
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._lines)
 
 
 @dataclass
@@ -84,7 +128,7 @@ def iter_parts(
     while reader.next_part_follows():
         headers = reader.read_headers()
         body: IO[bytes]
-        if spool is not None:  # bounded memory per request, one file (see web/spool.py)
+        if spool is not None:  # bounded memory per request, one file (see multipart/spool.py)
             body = spool.new_body()
         else:
             body = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=spool_dir)  # noqa: SIM115 - the caller owns and closes it
@@ -202,3 +246,49 @@ class _Reader:
                 del self._buffer[:flush]
             if not self._fill():
                 raise InvalidInput("truncated multipart body (no closing boundary)")
+
+
+def iter_counted_parts(stream: IO[bytes]) -> Iterator[tuple[str, bytes]]:
+    """(Content-ID, content) of each part, read as MINT2DICOM reads: line by line.
+
+    Each part: ``--boundary``, header lines (``Content-Type``, ``Content-ID:
+    <id@study>``, ``Content-Length: N``), an empty line, N bytes, a line
+    break (LF or CRLF). The announced length is trusted, not the boundary.
+    """
+    while True:
+        line = stream.readline()
+        if not line:
+            raise InvalidInput("multi-item stream ended without its closing boundary")
+        line = line.rstrip(b"\r\n")
+        if not line:
+            continue
+        if not line.startswith(b"--"):
+            raise InvalidInput(f"expected a boundary line, got {line[:60]!r}")
+        if line.endswith(b"--"):
+            return
+        headers = Headers()
+        while header := stream.readline().rstrip(b"\r\n"):
+            name, _, value = header.decode("latin-1").partition(":")
+            headers.add(name.strip(), value.strip())
+        content_id = headers.get("Content-ID").strip("<>")
+        length_text = headers.get("Content-Length")
+        if not length_text.isdigit():
+            raise InvalidInput(f"part {content_id!r} has no valid Content-Length")
+        length = int(length_text)
+        data = _read_exactly(stream, length)
+        if len(data) != length:
+            raise InvalidInput(f"part {content_id} truncated: {len(data)} of {length} bytes")
+        yield content_id, data
+
+
+def _read_exactly(stream: IO[bytes], length: int) -> bytes:
+    """``length`` bytes, or fewer only at the end of the stream."""
+    pieces: list[bytes] = []
+    remaining = length
+    while remaining > 0:
+        piece = stream.read(min(remaining, READ_SIZE))
+        if not piece:
+            break
+        pieces.append(piece)
+        remaining -= len(piece)
+    return b"".join(pieces)

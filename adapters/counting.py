@@ -6,8 +6,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 
-from mintstore.adapters import ObjectInfo, ObjectReader, ObjectStore, PutMode
-from mintstore.adapters.base import PutData
+from .base import ObjectInfo, ObjectReader, ObjectStore, PutData, PutMode
 
 
 class CountingStore(ObjectStore):
@@ -20,7 +19,6 @@ class CountingStore(ObjectStore):
     def __init__(self, inner: ObjectStore) -> None:
         self.inner = inner
         self.url = inner.url
-        self.atomic_create = inner.atomic_create
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
 

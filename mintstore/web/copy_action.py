@@ -19,9 +19,9 @@ from mintstore.model import Study
 from mintstore.store import open_study_store
 from mintstore.store.copying import missing_instances
 
-from .. import context
-from ..auth import require_scope
-from ..responses import document
+from . import context
+from .auth import require_scope
+from .responses import document
 
 
 def copy_or_move(study: str, action: str, target: str) -> Response:

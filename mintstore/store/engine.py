@@ -1,11 +1,17 @@
-"""What every write path shares: reading a study's head state and committing
-a new version (documents first, commit record last, then its change-log
-entry and index row).
+"""The engine's parts over one object store, and what every path shares.
+
+:class:`Engine` holds the blob store, the study logs, the system change log,
+the locks, the search index and the head tracker of one bucket, with the
+two operations everything uses: reading a version (documents and item
+tables, cached by digest) and committing a new one (documents first,
+commit record last, then its change-log entry and index row). It is
+internal to ``mintstore.store``: everyone else holds a ``StudyStore``.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -34,6 +40,9 @@ from .types import Actor, Operation
 
 _log = logging.getLogger(__name__)
 
+#: How many just-committed studies are kept for their next writer here.
+HANDOVER_LIMIT = 8
+
 
 @dataclass
 class Head:
@@ -44,14 +53,14 @@ class Head:
     table: ItemTable
 
 
-class Core:
+class Engine:
     """The engine's parts wired together over one object store."""
 
     def __init__(self, objects: ObjectStore, config: StoreConfig) -> None:
         self.objects = objects
         self.config = config
         self.blobs = BlobStore(objects, config)
-        self.log = StudyLog(objects, config.create_settle)
+        self.log = StudyLog(objects)
         self.changes = ChangeLog(objects, config)
         self.locks = Locks(objects, config)
         self.index = SearchIndex(objects, self.changes, config)
@@ -60,6 +69,11 @@ class Core:
         # rows about a hundred bytes each. Half the bound each.
         self._studies: DigestCache[Study] = DigestCache(config.cache_bytes // 2)
         self._tables: DigestCache[ItemTable] = DigestCache(config.cache_bytes // 2)
+        # The study a commit of this process just wrote, by metadata digest:
+        # the next writer of that study here takes it over instead of
+        # decoding the document again (each is handed over once).
+        self._handover: dict[str, Study] = {}
+        self._handover_lock = threading.Lock()
 
     # --- reading ------------------------------------------------------------------
 
@@ -133,10 +147,26 @@ class Core:
         return self._tables.get_or_load(digest, load)
 
     def load_head(self, skey: str, record: CommitRecord | None) -> Head | None:
-        """Load a head record's documents (None for a new or deleted study)."""
+        """Load a head record's documents for a writer, who may modify them
+        (None for a new or deleted study)."""
         if record is None or record.operation == "DELETE":
             return None
-        return Head(record, self.read_study(record), dict(self.item_table(record)))
+        study = None
+        if record.metadata is not None:
+            with self._handover_lock:
+                study = self._handover.pop(record.metadata, None)
+        if study is None:
+            study = self.read_study(record)
+        return Head(record, study, dict(self.item_table(record)))
+
+    def hand_over(self, record: CommitRecord, study: Study) -> None:
+        """``study`` is exactly what ``record`` committed and nobody else holds it."""
+        if record.metadata is None:
+            return
+        with self._handover_lock:
+            self._handover[record.metadata] = study
+            while len(self._handover) > HANDOVER_LIMIT:
+                self._handover.pop(next(iter(self._handover)))
 
     # --- writing ------------------------------------------------------------------
 

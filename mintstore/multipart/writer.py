@@ -1,9 +1,12 @@
-"""Writing multi-item responses: the RI's LF layout and RFC 2046 multipart/related.
+"""Writing multipart bodies: the RI's LF layout, RFC 2046 multipart/related and form-data.
 
-Both are generators over the items, so a whole study streams through with one
-item's chunk in memory at a time. The RI's MINT2DICOM reads the LF layout line
-by line: header lines are exactly ``Content-Type``, ``Content-ID``,
-``Content-Length`` in that order, and the length is what it trusts.
+Every body is a generator over its parts, so a whole study streams through
+with one item's chunk in memory at a time, and its exact length is known up
+front. The RI's MINT2DICOM reads the LF layout line by line: header lines are
+exactly ``Content-Type``, ``Content-ID``, ``Content-Length`` in that order,
+and the length is what it trusts. Uploads (the client's pushes, DICOM2MINT
+forms) are the same parts with a ``Content-Disposition`` or without a
+Content-ID. Standard library only: the server and the client both use it.
 """
 
 from __future__ import annotations
@@ -25,12 +28,29 @@ class ReadStream(Protocol):
 
 @dataclass(frozen=True)
 class OutPart:
-    """One part to send: its content type, Content-ID, length and a way to open it."""
+    """One part to send: its content type, Content-ID, length and a way to open it.
+
+    ``disposition`` (form-data uploads) is sent first when given; an empty
+    ``content_id`` sends no Content-ID line.
+    """
 
     content_type: str
     content_id: str
     length: int
     open: Callable[[], ReadStream]
+    disposition: str | None = None
+
+
+def form_part(
+    name: str, filename: str, content_type: str, length: int, opener: Callable[[], ReadStream]
+) -> OutPart:
+    """A ``multipart/form-data`` file part (what DICOM2MINT and our client send)."""
+    disposition = f'form-data; name="{name}"; filename="{filename}"'
+    return OutPart(content_type, "", length, opener, disposition)
+
+
+def form_content_type(boundary: str) -> str:
+    return f"multipart/form-data; boundary={boundary}"
 
 
 def new_boundary() -> str:
@@ -59,21 +79,14 @@ def _chunks(body: ReadStream) -> Iterator[bytes]:
 
 
 def _head(part: OutPart, delimiter: bytes, eol: bytes) -> bytes:
-    return (
-        delimiter
-        + eol
-        + b"Content-Type: "
-        + part.content_type.encode("ascii")
-        + eol
-        + b"Content-ID: <"
-        + part.content_id.encode("ascii")
-        + b">"
-        + eol
-        + b"Content-Length: "
-        + str(part.length).encode("ascii")
-        + eol
-        + eol
-    )
+    lines = [delimiter]
+    if part.disposition is not None:
+        lines.append(b"Content-Disposition: " + part.disposition.encode("utf-8"))
+    lines.append(b"Content-Type: " + part.content_type.encode("ascii"))
+    if part.content_id:
+        lines.append(b"Content-ID: <" + part.content_id.encode("ascii") + b">")
+    lines.append(b"Content-Length: " + str(part.length).encode("ascii"))
+    return eol.join(lines) + eol + eol
 
 
 def multipart_length(parts: Sequence[OutPart], boundary: str, *, crlf: bool) -> int:
