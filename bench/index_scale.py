@@ -222,13 +222,13 @@ def child(url: str, count: int, seed: int, queries: int, read_all: bool) -> dict
     return result
 
 
-def compaction_under_load(url: str, commits: int) -> dict[str, Any]:
+def compaction_under_load(url: str, environ: dict[str, str], commits: int) -> dict[str, Any]:
     """A merging compaction in one thread, searches and commits in another."""
     config = StoreConfig(
         compact_every=commits // 4,
         index=IndexOptions(background=False, max_deltas=2, delta_rows=commits // 8),
     )
-    counting = KeyCountingStore(open_store(url, os.environ))
+    counting = KeyCountingStore(open_store(url, environ))
     store = StudyStore(counting, config)
     store.search(SearchQuery(patient_id="PAT0000001"))
     # Commits as a writer makes them: count what each writes.
@@ -328,7 +328,7 @@ def run(backend: str, spec_url: str, environ: dict[str, str], count: int, args: 
         raise SystemExit(f"child failed on {backend} {count}")
     measured = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"[{backend} {count:,}] fresh process: {json.dumps(measured, indent=1)}", flush=True)
-    load = compaction_under_load(spec_url, 400)
+    load = compaction_under_load(spec_url, environ, 400)
     print(f"[{backend} {count:,}] commits and compaction: {json.dumps(load, indent=1)}", flush=True)
     print(f"[{backend} {count:,}] load average: {os.getloadavg()}", flush=True)
 

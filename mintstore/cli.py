@@ -18,7 +18,7 @@ from mintstore.errors import MintError
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, separate from ``main`` so tests can inspect it."""
-    from mintstore.commands import bulk, configuration, maintenance, serve, transfer
+    from mintstore.commands import bulk, configuration, dimse, maintenance, serve, transfer
 
     parser = argparse.ArgumentParser(
         prog="mintstore",
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     maintenance.register(subparsers)
     configuration.register(subparsers)
     bulk.register(subparsers)
+    dimse.register(subparsers)
     return parser
 
 

@@ -14,8 +14,10 @@ class ClusterOptions:
     """Where a job's tasks run.
 
     * ``workers`` (1): local worker processes when no scheduler is given.
-    * ``threads`` (1): threads per local worker (each study import already
-      uploads its blobs on ``upload_workers`` threads).
+    * ``threads`` (4): threads per local worker: a study's commit is a chain of
+      small durable writes, so a few studies in flight per process keep the
+      CPU busy while others wait on the store (1 thread: 48 s, 4: 39 s for
+      1,000 files on the file store, measured at load 17).
     * ``scheduler`` (None): ``tcp://HOST:PORT`` of an existing Dask scheduler;
       its workers then open stores with their own environment's credentials.
     * ``memory_limit`` ("2GiB"): per local worker; Dask pauses and restarts
@@ -23,7 +25,7 @@ class ClusterOptions:
     """
 
     workers: int = 1
-    threads: int = 1
+    threads: int = 4
     scheduler: str | None = None
     memory_limit: str = "2GiB"
 

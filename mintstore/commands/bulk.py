@@ -19,7 +19,7 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
         "--workers", type=int, default=1, help="local Dask worker processes (default: 1)"
     )
     parser.add_argument(
-        "--threads", type=int, default=1, help="threads per local worker (default: 1)"
+        "--threads", type=int, default=4, help="threads per local worker (default: 4)"
     )
     parser.add_argument(
         "--scheduler", help="tcp://HOST:PORT of a Dask scheduler (default: a local cluster)"

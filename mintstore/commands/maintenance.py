@@ -3,6 +3,9 @@
 These work on the bucket itself (not through a server) because they walk all
 of it; any number of servers may keep serving meanwhile. With ``--workers`` or
 ``--scheduler`` they run on Dask, sharded by study key (mintstore.bulk.sharded).
+They read the same configuration as ``serve`` (``--config`` / ``$MINTSTORE_CONFIG``,
+``MINTSTORE_*``): the store URL from ``[http] store`` unless ``--store`` is given,
+and every engine tunable from ``[store]``.
 """
 
 from __future__ import annotations
@@ -10,28 +13,46 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+from mintstore.errors import ConfigurationError
 from mintstore.store import StoreConfig, StudyStore, open_study_store
 
 from .bulk import add_cluster_options, cluster_options
 
 
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store", help="store URL (default: [http] store of the configuration, $MINTSTORE_STORE)"
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="TOML configuration file, as for serve (default: $MINTSTORE_CONFIG)",
+    )
+
+
 def register(subparsers: Any) -> None:
     """Add ``verify``, ``gc`` and ``reindex``."""
     verify = subparsers.add_parser("verify", help="check every committed reference and digest")
-    verify.add_argument("--store", required=True, help="store URL")
+    _store_options(verify)
     _sharding(verify)
     verify.set_defaults(handler=run_verify)
 
     gc = subparsers.add_parser("gc", help="delete content no commit references")
-    gc.add_argument("--store", required=True, help="store URL")
-    gc.add_argument("--grace-hours", type=float, default=24.0, help="keep younger blobs")
+    _store_options(gc)
+    gc.add_argument(
+        "--grace-hours",
+        type=float,
+        help="keep blobs younger than this (default: [store] gc_grace, 24 hours)",
+    )
     _sharding(gc)
     gc.set_defaults(handler=run_gc)
 
     reindex = subparsers.add_parser("reindex", help="rebuild the search index from the studies")
-    reindex.add_argument("--store", required=True, help="store URL")
+    _store_options(reindex)
     _sharding(reindex)
     reindex.set_defaults(handler=run_reindex)
 
@@ -54,8 +75,24 @@ def _dask_cluster(args: argparse.Namespace) -> Any:
     return cluster_options(args)
 
 
+def _engine(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, StoreConfig]:
+    """The store URL and the engine's tunables, from the flags and the configuration."""
+    from .serve import load_configuration
+    from .serve_options import HttpOptions
+
+    loaded = load_configuration(argparse.Namespace(config=args.config), environ)
+    url = args.store or loaded.get(HttpOptions).store
+    if not url:
+        raise ConfigurationError(
+            "no store given: use --store URL, MINTSTORE_STORE or [http] store in --config"
+        )
+    args.store = url
+    return url, loaded.get(StoreConfig)
+
+
 def _open(args: argparse.Namespace, environ: Mapping[str, str]) -> StudyStore:
-    return open_study_store(args.store, environ)
+    url, engine = _engine(args, environ)
+    return open_study_store(url, environ, engine)
 
 
 def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -63,8 +100,9 @@ def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if _on_dask(args):
         from mintstore.bulk.sharded import run_verify as sharded_verify
 
+        url, engine = _engine(args, environ)
         report = sharded_verify(
-            args.store, environ, StoreConfig(), _dask_cluster(args), shard_digits=args.shard_digits
+            url, environ, engine, _dask_cluster(args), shard_digits=args.shard_digits
         )
     else:
         report = _open(args, environ).verify()
@@ -79,20 +117,27 @@ def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def run_gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Delete unreferenced content older than the grace period."""
-    grace = timedelta(hours=args.grace_hours)
+    url, engine = _engine(args, environ)
+    grace = engine.gc_grace
+    if args.grace_hours is not None:
+        if not 0 <= args.grace_hours < 10**6:
+            raise ConfigurationError(f"--grace-hours wants 0 or more hours, not {args.grace_hours}")
+        grace = timedelta(hours=args.grace_hours)
     if _on_dask(args):
+        from dataclasses import replace
+
         from mintstore.bulk.sharded import run_gc as sharded_gc
 
         report = sharded_gc(
-            args.store,
+            url,
             environ,
-            StoreConfig(gc_grace=grace),
+            replace(engine, gc_grace=grace),
             _dask_cluster(args),
             grace,
             shard_digits=args.shard_digits,
         )
     else:
-        report = _open(args, environ).gc(grace)
+        report = open_study_store(url, environ, engine).gc(grace)
     print(
         f"deleted {len(report.deleted)} blobs ({report.bytes_freed} bytes); "
         f"kept {report.kept_young} young"
@@ -105,9 +150,8 @@ def run_reindex(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if _on_dask(args):
         from mintstore.bulk.sharded import run_reindex as sharded_reindex
 
-        result = sharded_reindex(
-            args.store, environ, StoreConfig(), _dask_cluster(args), args.shard_digits
-        )
+        url, engine = _engine(args, environ)
+        result = sharded_reindex(url, environ, engine, _dask_cluster(args), args.shard_digits)
     else:
         result = _open(args, environ).reindex()
     print(f"reindexed: {result}")

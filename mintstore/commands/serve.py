@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mintstore.commands import dimse
 from mintstore.configuration import Loaded, add_flags, load
 from mintstore.errors import ConfigurationError
 from mintstore.serving.options import ServingOptions
@@ -51,6 +52,7 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_config_flags(parser)
+    dimse.add_serve_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -157,6 +159,10 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             f"with {serving.workers} worker(s) x {serving.threads} threads"
         )
 
-    return runner.serve(
-        lambda: create_app(config), serving, banner=banner, metrics_directory=metrics_dir
-    )
+    gateway = dimse.start_for_serve(args, environ, config.store_url, serving.host)
+    try:
+        return runner.serve(
+            lambda: create_app(config), serving, banner=banner, metrics_directory=metrics_dir
+        )
+    finally:
+        dimse.stop_for_serve(gateway)

@@ -15,6 +15,7 @@ from pathlib import Path
 from mintstore.configuration import Section, option
 from mintstore.serving.options import ServingOptions
 from mintstore.store import StoreConfig
+from mintstore.web.dicomweb.config import SECTION as DICOMWEB_SECTION
 
 DEFAULT_STORE_DIR = "mint-data"
 
@@ -56,6 +57,7 @@ SECTIONS: tuple[Section, ...] = (
         # The short spellings serve has always had.
         aliases={"lock_ttl": "--lock-ttl", "freshness": "--freshness"},
     ),
+    DICOMWEB_SECTION,
 )
 
 #: Sections whose options class the app finds in ``ServerConfig.components``.

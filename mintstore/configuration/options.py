@@ -26,7 +26,9 @@ from typing import Any
 from mintstore.errors import ConfigurationError
 
 SCALARS: tuple[type, ...] = (bool, int, float, str, Path, timedelta)
-_BULLET = re.compile(r"^\s*\*\s*``(\w+)``:\s*(.*)$")
+#: ``* ``name``: text``, also ``* ``name`` (default): text`` and ``* ``a`` (x) / ``b`` (y): text``.
+_BULLET = re.compile(r"^\s*\*\s*((?:``\w+``(?:\s*\([^)]*\))?\s*/?\s*)+):\s*(.*)$")
+_BULLET_NAME = re.compile(r"``(\w+)``")
 
 
 def option(
@@ -195,16 +197,18 @@ def redact_url(text: str) -> str:
 
 def _docstring_help(cls: type) -> dict[str, str]:
     found: dict[str, str] = {}
-    current: str | None = None
+    current: list[str] = []
     for line in (cls.__doc__ or "").splitlines():
         match = _BULLET.match(line)
         if match:
-            current = match.group(1)
-            found[current] = match.group(2).strip()
+            current = _BULLET_NAME.findall(match.group(1))
+            for name in current:
+                found[name] = match.group(2).strip()
         elif current and line.strip() and line.startswith("  "):
-            found[current] += " " + line.strip()
+            for name in current:
+                found[name] += " " + line.strip()
         else:
-            current = None
+            current = []
     # Sphinx markup has no place in --help: ``x`` and :mod:`x` become x.
     return {
         name: re.sub(r":[a-z]+:`([^`]*)`", r"\1", text).replace("``", "")

@@ -53,6 +53,7 @@ def decode_json(data: bytes, budget: Budget | None = None) -> Study:
     """
     budget = budget or Budget(None)
     budget.check_markup(data.count(b"{"), "JSON objects")
+    budget.check_separators(data.count(b","))
 
     def counted(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         budget.set_of(len(pairs), "a JSON object")

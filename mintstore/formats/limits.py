@@ -39,6 +39,10 @@ class DocumentLimits:
     #: limited to 250,000 elements (convert.structure.Part10Limits), so what
     #: was stored from a file fits here too.
     max_set_size: int = 100_000
+    #: Separators (``,``) in a JSON document: a bound on the array values and
+    #: object members the parser builds (each costs it about 200 bytes; XML
+    #: and GPB carry a multi-valued attribute as one string).
+    max_json_separators: int = 2_000_000
     #: Wall-clock budget for decoding one document, seconds.
     max_seconds: float = 20.0
 
@@ -78,6 +82,28 @@ class Budget:
             raise InvalidMetadata(
                 f"the document has {markers} {what}: more than its "
                 f"{limits.max_nodes} attributes, items, instances and series can need"
+            )
+
+    def check_separators(self, separators: int) -> None:
+        """Refuse a JSON document with more separators than the limit, before parsing."""
+        limits = self.limits
+        if limits is not None and separators > limits.max_json_separators:
+            raise InvalidMetadata(
+                f"the document has {separators} JSON values and members "
+                f"(at most {limits.max_json_separators})"
+            )
+
+    def check_xml_attributes(self, count: int) -> None:
+        """Refuse XML with more attributes than 4 per allowed node, before parsing.
+
+        libxml2 keeps about 270 bytes per XML attribute: a 10 MiB element with a
+        million of them cost 270 MiB before libxml2 gave up. A MINT ``<attr>``
+        has 2 to 5 (``tag``, ``vr``, ``val`` or ``bid``, ...).
+        """
+        limits = self.limits
+        if limits is not None and count > limits.max_nodes * 4:
+            raise InvalidMetadata(
+                f"the document has {count} XML attributes (at most {limits.max_nodes * 4})"
             )
 
     def check_size(self, size: int, where: str) -> None:

@@ -75,6 +75,8 @@ def parse_untrusted(data: bytes, *, max_size: int, budget: Budget | None = None)
     if budget is not None:
         tags = data.count(b"<") - data.count(b"</") - data.count(b"<?") - data.count(b"<!")
         budget.check_markup(tags, "XML elements")
+        budget.check_xml_attributes(data.count(b'="') + data.count(b"='"))
+        _check_long_tags(data)
     try:
         if budget is not None and budget.limits is not None:
             root = _parse_counted(data, budget)
@@ -90,6 +92,23 @@ def parse_untrusted(data: bytes, *, max_size: int, budget: Budget | None = None)
     for _ in root.iter(etree.Entity):
         raise InvalidMetadata("XML entity references are not accepted")
     return root
+
+
+#: A start tag this long is either a long value (UT text) or a pile of attributes.
+_LONG_TAG = re.compile(rb"<[^>]{4096,}>")
+#: More XML attributes than any MINT element has, with room for extensions.
+MAX_ATTRIBUTES_PER_ELEMENT = 64
+
+
+def _check_long_tags(data: bytes) -> None:
+    """Refuse an element with thousands of XML attributes (cheap: only long tags are looked at)."""
+    for match in _LONG_TAG.finditer(data):
+        tag = match.group()
+        count = tag.count(b'="') + tag.count(b"='")
+        if count > MAX_ATTRIBUTES_PER_ELEMENT:
+            raise InvalidMetadata(
+                f"an XML element has {count} attributes (at most {MAX_ATTRIBUTES_PER_ELEMENT})"
+            )
 
 
 def _check_encoding(data: bytes) -> None:

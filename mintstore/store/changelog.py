@@ -169,6 +169,10 @@ class ChangeLog:
 
     # --- reading ---------------------------------------------------------------
 
+    def exists(self, number: int) -> bool:
+        """Whether entry ``number`` exists (one HEAD; numbers are gap-free)."""
+        return number <= self._tail_hint or self.objects.exists(seq_key(number))
+
     def entry(self, number: int) -> SeqEntry:
         """Read entry ``number`` (NotFound if it does not exist yet)."""
         return SeqEntry.from_bytes(self.objects.get_bytes(seq_key(number)))

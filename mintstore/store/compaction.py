@@ -44,6 +44,7 @@ from .layout import (
     claim_key,
     generation_of_manifest_key,
     partition_key,
+    partition_name,
 )
 from .manifest import Manifest, PartitionRef
 from .records import IndexRow, SeqEntry, dumps, loads
@@ -97,8 +98,7 @@ class Writer:
             piece_low = low if piece == 0 else str(part["study_uid"][0])
             name = _name("base", self.now)
             partitions.write(self.objects, name, part)
-            keys = partitions.with_bloom(partitions.lookup_table(part))
-            partitions.write(self.objects, name + ".keys", keys)
+            partitions.write_lookup(self.objects, name + ".keys", partitions.lookup_table(part))
             self.written.extend([name, name + ".keys"])
             refs.append(PartitionRef(name, part.num_rows, piece_low, name + ".keys"))
         return refs
@@ -207,12 +207,12 @@ class Compactor:
         their size (tests, reindex, jobs).
         """
         started = time.monotonic()
-        entries = self.changes.fetch_after(current.upto, self.options.tail_batch)
-        if not force and len(entries) < self.config.compact_every:
-            return None
-        if not entries and not (force and current.deltas):
-            return None
+        if not force and not self.changes.exists(current.upto + self.config.compact_every):
+            return None  # not due: one HEAD, before any claim or read
         if not self.claim(current.generation + 1):
+            return None
+        entries = self.changes.fetch_after(current.upto, self.options.tail_batch)
+        if not entries and not (force and current.deltas):
             return None
         writer = Writer(self.objects, self.config)
         try:
@@ -322,7 +322,7 @@ class Compactor:
         keep = manifest.live_files() | {name for name, _ in manifest.retired}
         try:
             for info in list(self.objects.list(PARTITION_PREFIX)):
-                name = info.key[len(PARTITION_PREFIX) :].removesuffix(".parquet")
+                name = partition_name(info.key)
                 young = info.last_modified is None or info.last_modified > cutoff
                 if name not in keep and not young:
                     self.objects.delete(info.key)

@@ -29,6 +29,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -44,7 +45,7 @@ from .compaction import Compactor, read_delta_rows
 from .config import StoreConfig
 from .manifest import Manifest, PartitionRef
 from .overlay import Overlay
-from .partitions import SEPARATOR, PartitionFile, RowGroupCache
+from .partitions import SEPARATOR, LookupFile, PartitionFile, RowGroupCache
 from .records import IndexRow
 from .search import continuation_after, date_bounds, make_continuation, matcher
 from .types import SearchHit, SearchPage, SearchQuery
@@ -62,7 +63,7 @@ class BasePart:
         self._cache = cache
         self._lock = threading.Lock()
         self._main: PartitionFile | None = None
-        self._keys: PartitionFile | None = None
+        self._keys: LookupFile | None = None
 
     def main(self) -> PartitionFile:
         with self._lock:
@@ -70,11 +71,14 @@ class BasePart:
                 self._main = PartitionFile(self._objects, self.ref.name, "study_uid", self._cache)
             return self._main
 
-    def keys(self) -> PartitionFile:
+    def needs_opening(self) -> bool:
+        return self._keys is None
+
+    def keys(self) -> LookupFile:
         with self._lock:
             if self._keys is None:
                 name = self.ref.keys or self.ref.name + ".keys"
-                self._keys = PartitionFile(self._objects, name, "lookup", self._cache)
+                self._keys = LookupFile(self._objects, name, self._cache)
             return self._keys
 
 
@@ -114,6 +118,7 @@ class SearchIndex:
         self._background_lock = threading.Lock()
         self._last_check = 0.0
         self._last_manifest_check = time.monotonic()
+        self._last_attempt = 0.0
         changes.floor = self._floor
 
     # --- loading and following ----------------------------------------------------
@@ -201,7 +206,14 @@ class SearchIndex:
             if snapshot is not None:
                 snapshot.overlay.apply(skey, row)
         upto = self._known_upto
-        if upto is not None and number - upto >= self.config.compact_every:
+        now = time.monotonic()
+        retry = self.options.manifest_check.total_seconds() / 10
+        if (
+            upto is not None
+            and number - upto >= self.config.compact_every
+            and now - self._last_attempt >= retry
+        ):
+            self._last_attempt = now
             self._in_background(self._compact_step)
 
     # --- compaction -----------------------------------------------------------------
@@ -235,7 +247,9 @@ class SearchIndex:
         self._known_upto = current.upto
         made = self.compactor.step(current, force=force)
         if made is not None:
-            self._switch(made)
+            self._known_upto = made.upto
+            if self._snapshot is not None:  # a process that only commits needs no view
+                self._switch(made)
         return made
 
     def wait_background(self, timeout: float = 60.0) -> None:
@@ -341,6 +355,11 @@ class SearchIndex:
         self, snapshot: Snapshot, query: SearchQuery
     ) -> Callable[[BasePart, str | None], Iterator[IndexRow]]:
         """How to find candidates in one partition: the most selective lookup."""
+        if any(p.needs_opening() for p in snapshot.base):
+            # Every partition's lookup index is consulted (Bloom filter, group
+            # bounds): open them in parallel, not one round trip after another.
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                list(pool.map(BasePart.keys, snapshot.base))
         if query.accession_number:
             value = "A" + query.accession_number
             return lambda part, after: _exact(part, value, after)

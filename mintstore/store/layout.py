@@ -118,8 +118,19 @@ def generation_of_manifest_key(key: str) -> int | None:
 
 
 def partition_key(name: str) -> str:
-    """An index partition (Parquet); ``name`` is unique to the compaction that wrote it."""
+    """An index partition (Parquet); ``name`` is unique to the compaction that wrote it.
+
+    A base partition's lookup file, named ``<name>.keys``, is not Parquet (see
+    mintstore.store.partitions) and keeps its name as is.
+    """
+    if name.endswith(".keys"):
+        return f"{PARTITION_PREFIX}{name}"
     return f"{PARTITION_PREFIX}{name}.parquet"
+
+
+def partition_name(key: str) -> str:
+    """Inverse of :func:`partition_key`."""
+    return key[len(PARTITION_PREFIX) :].removesuffix(".parquet")
 
 
 def claim_key(generation: int, attempt: int) -> str:

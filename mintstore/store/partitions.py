@@ -5,18 +5,20 @@ compaction that wrote it, deletions included as tombstones) sorted by Study
 Instance UID, in row groups of a few thousand rows: ``<name>.parquet``, the
 file DuckDB, Athena or Trino read (docs/index.md has the schema).
 
-A *base* partition also has a lookup file ``<name>.keys.parquet``: the same
-rows (live ones only) repeated once per searchable value, sorted by one
-string column ``lookup`` = kind + value + NUL + study UID, where kind is
-``P`` (patient ID), ``A`` (accession number), ``D`` (StudyDate) or ``M``
-(each modality). Every row carries all columns, so a search by patient,
-accession, date range or modality reads one or a few row groups of one
-sort order and never goes back to the main file.
+A *base* partition also has a lookup file ``<name>.keys``: the same rows
+(live ones only) repeated once per searchable value, sorted by one string
+column ``lookup`` = kind + value + NUL + study UID, where kind is ``P``
+(patient ID), ``A`` (accession number), ``D`` (StudyDate) or ``M`` (each
+modality). Every row carries all columns, so a search by patient,
+accession, date range or modality reads one or a few row groups of one sort
+order and never goes back to the main file. Its row groups are small
+self-contained Parquet files behind a compact index (:func:`encode_lookup`).
 
-Readers keep only each file's footer (the row groups' min/max of the sort
-column); row groups are read on demand with one ranged GET each and kept in
-a bounded cache. Files are immutable (names are unique), so cached footers
-and row groups never go stale.
+Readers keep only the main files' footers and the lookup files' indexes
+(per row group: byte span and min/max of the sort column; a Bloom filter);
+row groups are read on demand with one ranged GET each and kept in a
+bounded cache. Files are immutable (names are unique), so nothing cached
+ever goes stale.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import bisect
 import hashlib
 import io
 import itertools
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
@@ -38,6 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mintstore.adapters import ObjectStore, PutMode
+from mintstore.errors import IntegrityError
 
 from .layout import partition_key
 from .records import IndexRow
@@ -141,7 +145,6 @@ def _with_lookup(table: pa.Table, kind: str, values: Any) -> pa.Table:
     return table.add_column(0, pa.field("lookup", pa.string(), nullable=False), keys)
 
 
-BLOOM_KEY = b"mintstore.bloom"
 _BLOOM_BITS_PER_KEY = 10
 _BLOOM_HASHES = 7
 
@@ -187,19 +190,10 @@ def bloom_may_contain(bloom: bytes, value: str) -> bool:
     return True
 
 
-def with_bloom(keys: pa.Table) -> pa.Table:
-    """The lookup table with a Bloom filter of its exact-match values in its footer."""
-    values = [
-        key.partition(SEPARATOR)[0] for key in keys["lookup"].to_pylist() if key[:1] in ("P", "A")
-    ]
-    bloom = base64.b64encode(bloom_filter(sorted(set(values))))
-    return keys.replace_schema_metadata({BLOOM_KEY: bloom})
-
-
 #: Row groups of the exact-match sections (``A``, ``P``) of a lookup file: a
 #: search by patient or accession decodes one such group per partition that
 #: may hold the value, so they are small; range sections keep big ones.
-EXACT_ROW_GROUP_ROWS = 1024
+EXACT_ROW_GROUP_ROWS = 512
 
 
 def _sections(table: pa.Table) -> list[tuple[pa.Table, int]]:
@@ -223,6 +217,50 @@ def encode(table: pa.Table) -> bytes:
         for section, rows in _sections(table):
             writer.write_table(section, row_group_size=rows)
     return sink.getvalue()
+
+
+LOOKUP_MAGIC = b"MSLK"
+
+
+def encode_lookup(keys: pa.Table) -> bytes:
+    """A lookup file: its row groups as small self-contained Parquet files, then an index.
+
+    Why not one Parquet file: a reader must hold a Parquet file's footer to
+    read its row groups, and for a covering lookup of 150,000 rows that
+    footer parses to ~6 MiB in memory (hundreds of row groups x 20 columns):
+    proportional to the archive. Here each row group carries its own small
+    footer, and the reader keeps only this index: per group its byte span
+    and first/last ``lookup`` value, plus the Bloom filter of the ``A``/``P``
+    values. Layout: groups, index JSON, its length (8 bytes LE), ``MSLK``.
+    """
+    out = io.BytesIO()
+    groups = []
+    for section, rows in _sections(keys):
+        for start in range(0, section.num_rows, rows):
+            piece = section.slice(start, rows)
+            offset = out.tell()
+            pq.write_table(piece, out, compression="zstd", write_statistics=False)
+            column = piece["lookup"]
+            groups.append([offset, out.tell() - offset, column[0].as_py(), column[-1].as_py()])
+    values = sorted(
+        {k.partition(SEPARATOR)[0] for k in keys["lookup"].to_pylist() if k[:1] in ("P", "A")}
+    )
+    index = {
+        "format": "mintstore-lookup-1",
+        "groups": groups,
+        "bloom": base64.b64encode(bloom_filter(values)).decode(),
+    }
+    data = json.dumps(index, separators=(",", ":")).encode()
+    out.write(data)
+    out.write(len(data).to_bytes(8, "little"))
+    out.write(LOOKUP_MAGIC)
+    return out.getvalue()
+
+
+def write_lookup(objects: ObjectStore, name: str, keys: pa.Table) -> int:
+    data = encode_lookup(keys)
+    objects.put(partition_key(name), data, mode=PutMode.CREATE)
+    return len(data)
 
 
 def write(objects: ObjectStore, name: str, table: pa.Table) -> int:
@@ -324,46 +362,15 @@ class RowGroupCache:
                 self._bytes -= old.size
 
 
-class PartitionFile:
-    """One partition file: its footer in memory, its row groups on demand."""
+class SortedFile:
+    """A file of row groups sorted by one column: ``lows``/``highs`` per group, ``group``."""
 
-    def __init__(
-        self, objects: ObjectStore, name: str, sort_column: str, cache: RowGroupCache
-    ) -> None:
-        self.objects = objects
-        self.name = name
-        self.key = partition_key(name)
-        self.sort_column = sort_column
-        self._cache = cache
-        size = objects.head(self.key).size
-        self._size = size
-        start = max(0, size - _FOOTER_GUESS)
-        footer = _SpanFile(objects, self.key, size, start, size)
-        self.metadata = pq.ParquetFile(footer).metadata
-        extra = self.metadata.metadata or {}
-        self.bloom: bytes | None = (
-            base64.b64decode(extra[BLOOM_KEY]) if BLOOM_KEY in extra else None
-        )
-        index = self.metadata.schema.names.index(sort_column)
-        self.lows: list[str] = []
-        self.highs: list[str] = []
-        self._spans: list[tuple[int, int]] = []
-        for number in range(self.metadata.num_row_groups):
-            group = self.metadata.row_group(number)
-            stats = group.column(index).statistics
-            self.lows.append(str(stats.min) if stats is not None and stats.has_min_max else "")
-            self.highs.append(
-                str(stats.max) if stats is not None and stats.has_min_max else "\U0010ffff"
-            )
-            begin, end = size, 0
-            for column in range(group.num_columns):
-                chunk = group.column(column)
-                first = chunk.data_page_offset
-                if chunk.has_dictionary_page and chunk.dictionary_page_offset:
-                    first = min(first, chunk.dictionary_page_offset)
-                begin = min(begin, first)
-                end = max(end, first + chunk.total_compressed_size)
-            self._spans.append((begin, end))
+    lows: list[str]
+    highs: list[str]
+    bloom: bytes | None = None
+
+    def group(self, number: int) -> _Group:
+        raise NotImplementedError
 
     @property
     def row_groups(self) -> int:
@@ -372,17 +379,6 @@ class PartitionFile:
     def may_contain(self, value: str) -> bool:
         """False only if no lookup value equals ``value`` (Bloom filter; True if none)."""
         return self.bloom is None or bloom_may_contain(self.bloom, value)
-
-    def group(self, number: int) -> _Group:
-        cached = self._cache.get((self.key, number))
-        if cached is not None:
-            return cached
-        begin, end = self._spans[number]
-        source = _SpanFile(self.objects, self.key, self._size, begin, end)
-        table = pq.ParquetFile(source, metadata=self.metadata).read_row_group(number)
-        group = _Group(table, table[self.sort_column].to_pylist())
-        self._cache.put((self.key, number), group)
-        return group
 
     def first_group_reaching(self, value: str) -> int:
         """The first row group whose maximum is >= ``value`` (row_groups if none)."""
@@ -407,6 +403,87 @@ class PartitionFile:
     def count_groups(self, low: str, high: str) -> int:
         """How many row groups [low, high) overlaps (a cheap size estimate)."""
         return max(0, bisect.bisect_left(self.lows, high) - self.first_group_reaching(low))
+
+
+class PartitionFile(SortedFile):
+    """A Parquet partition file: its footer in memory, its row groups on demand."""
+
+    def __init__(
+        self, objects: ObjectStore, name: str, sort_column: str, cache: RowGroupCache
+    ) -> None:
+        self.objects = objects
+        self.name = name
+        self.key = partition_key(name)
+        self.sort_column = sort_column
+        self._cache = cache
+        size = objects.head(self.key).size
+        self._size = size
+        start = max(0, size - _FOOTER_GUESS)
+        footer = _SpanFile(objects, self.key, size, start, size)
+        self.metadata = pq.ParquetFile(footer).metadata
+        index = self.metadata.schema.names.index(sort_column)
+        self.lows = []
+        self.highs = []
+        self._spans: list[tuple[int, int]] = []
+        for number in range(self.metadata.num_row_groups):
+            group = self.metadata.row_group(number)
+            stats = group.column(index).statistics
+            self.lows.append(str(stats.min) if stats is not None and stats.has_min_max else "")
+            self.highs.append(
+                str(stats.max) if stats is not None and stats.has_min_max else "\U0010ffff"
+            )
+            begin, end = size, 0
+            for column in range(group.num_columns):
+                chunk = group.column(column)
+                first = chunk.data_page_offset
+                if chunk.has_dictionary_page and chunk.dictionary_page_offset:
+                    first = min(first, chunk.dictionary_page_offset)
+                begin = min(begin, first)
+                end = max(end, first + chunk.total_compressed_size)
+            self._spans.append((begin, end))
+
+    def group(self, number: int) -> _Group:
+        cached = self._cache.get((self.key, number))
+        if cached is not None:
+            return cached
+        begin, end = self._spans[number]
+        source = _SpanFile(self.objects, self.key, self._size, begin, end)
+        table = pq.ParquetFile(source, metadata=self.metadata).read_row_group(number)
+        group = _Group(table, table[self.sort_column].to_pylist())
+        self._cache.put((self.key, number), group)
+        return group
+
+
+class LookupFile(SortedFile):
+    """A lookup file (:func:`encode_lookup`): only its index in memory."""
+
+    def __init__(self, objects: ObjectStore, name: str, cache: RowGroupCache) -> None:
+        self.objects = objects
+        self.name = name
+        self.key = partition_key(name)
+        self._cache = cache
+        size = objects.head(self.key).size
+        tail = objects.get_range(self.key, max(0, size - _FOOTER_GUESS), size)
+        if tail[-4:] != LOOKUP_MAGIC:
+            raise IntegrityError(f"{self.key} is not a lookup file")
+        length = int.from_bytes(tail[-12:-4], "little")
+        if length + 12 > len(tail):
+            tail = objects.get_range(self.key, size - length - 12, size)
+        index = json.loads(tail[-12 - length : -12])
+        self._spans = [(int(g[0]), int(g[0]) + int(g[1])) for g in index["groups"]]
+        self.lows = [str(g[2]) for g in index["groups"]]
+        self.highs = [str(g[3]) for g in index["groups"]]
+        self.bloom = base64.b64decode(index["bloom"])
+
+    def group(self, number: int) -> _Group:
+        cached = self._cache.get((self.key, number))
+        if cached is not None:
+            return cached
+        begin, end = self._spans[number]
+        table = pq.read_table(io.BytesIO(self.objects.get_range(self.key, begin, end)))
+        group = _Group(table, table["lookup"].to_pylist())
+        self._cache.put((self.key, number), group)
+        return group
 
 
 @dataclass

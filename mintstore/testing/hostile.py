@@ -131,6 +131,15 @@ def json_many_attributes(count: int = 1_000_000) -> bytes:
     return f'{{"studyInstanceUID":"{generate_uid()}","attributes":{{{attributes}}}}}'.encode()
 
 
+def json_many_values(count: int = 2_000_001) -> bytes:
+    """One DS attribute with ``count`` values: 4 MiB of JSON, 200 bytes per value to parse."""
+    values = ",".join("1" for _ in range(count))
+    return (
+        f'{{"studyInstanceUID":"{generate_uid()}",'
+        f'"attributes":{{"30060050":{{"vr":"DS","Value":[{values}]}}}}}}'
+    ).encode()
+
+
 def xml_many_attributes(count: int = 1_000_000) -> bytes:
     head = (
         f'<?xml version="1.0"?><study xmlns="http://medical.nema.org/mint" '
@@ -345,6 +354,13 @@ def cases(*, scale: float = 1.0, workdir: Path, study: str) -> list[HostileCase]
             {"Content-Type": "application/json"},
         ),
         HostileCase(
+            f"JSON, one DS of {2 * million + 1} values",
+            "POST",
+            "/studies/create",
+            json_many_values(2 * million + 1),
+            {"Content-Type": "application/json"},
+        ),
+        HostileCase(
             f"XML, {million} attributes",
             "POST",
             "/studies/create",
@@ -406,11 +422,31 @@ def _proc_kib(pid: int, key: str) -> int:
     raise KeyError(key)
 
 
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the server may hand requests to worker processes)."""
+    found = [pid]
+    for member in found:
+        for task in Path(f"/proc/{member}/task").glob("*/children"):
+            try:
+                found += [int(child) for child in task.read_text().split()]
+            except OSError:
+                continue
+    return found
+
+
 def measure(url: str, pid: int, case: HostileCase, timeout: float = 300.0) -> Cost:
-    """Send ``case`` to the server at ``url`` (process ``pid``) and read what it cost."""
-    Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset the RSS high-water mark
-    rss_before = _proc_kib(pid, "VmRSS")
-    cpu_before = _proc_cpu(pid)
+    """Send ``case`` to the server at ``url`` (process ``pid``) and read what it cost.
+
+    CPU is summed over the server's process tree; the memory figure is the
+    largest growth of any one process's high-water mark over its RSS before.
+    """
+    processes = _process_tree(pid)
+    rss_before = {}
+    cpu_before = 0.0
+    for member in processes:
+        Path(f"/proc/{member}/clear_refs").write_text("5")  # reset the RSS high-water mark
+        rss_before[member] = _proc_kib(member, "VmRSS")
+        cpu_before += _proc_cpu(member)
     parts = urlsplit(url)
     assert parts.hostname is not None and parts.port is not None
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
@@ -434,10 +470,18 @@ def measure(url: str, pid: int, case: HostileCase, timeout: float = 300.0) -> Co
         connection.close()
     wall = time.monotonic() - started
     time.sleep(0.05)  # let the handler thread finish its cleanup
+    cpu_after = 0.0
+    peak_extra = 0
+    for member in processes:
+        try:
+            cpu_after += _proc_cpu(member)
+            peak_extra = max(peak_extra, _proc_kib(member, "VmHWM") - rss_before[member])
+        except OSError:  # a worker that exited (it cannot be measured any more)
+            continue
     return Cost(
         status=status,
-        cpu_seconds=_proc_cpu(pid) - cpu_before,
-        peak_extra_mib=(_proc_kib(pid, "VmHWM") - rss_before) / 1024,
+        cpu_seconds=cpu_after - cpu_before,
+        peak_extra_mib=peak_extra / 1024,
         wall_seconds=wall,
     )
 

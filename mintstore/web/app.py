@@ -17,6 +17,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from mintstore.adapters.registry import open_store
 from mintstore.counted_objects import CountedObjectStore
 from mintstore.store import StudyStore
+from mintstore.web.dicomweb.config import DicomWebConfig
+from mintstore.web.dicomweb.service import install_dicomweb
 
 from .auth import install_auth
 from .body_guard import BodyGuard
@@ -58,6 +60,7 @@ def create_app(config: ServerConfig, *, store: StudyStore | None = None) -> Flas
     install_request_context(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint, url_prefix=config.base_path or None)
+    install_dicomweb(app, store, config.component(DicomWebConfig), config.base_path)
     # Outermost first: proxy headers fix the client address the log records;
     # the log measures what the client sees; the guard checks every body read.
     wsgi: Any = RequestLog(BodyGuard(app.wsgi_app), access_log=config.access_log)

@@ -24,6 +24,7 @@ from flask import Blueprint, Response, redirect, render_template, request
 from werkzeug.exceptions import Forbidden
 from werkzeug.wrappers import Response as BaseResponse
 
+from mintstore.errors import InvalidInput
 from mintstore.model import Study
 from mintstore.store import StudyInfo
 
@@ -48,6 +49,7 @@ from .browser_queries import (
     series_number,
     text,
 )
+from .params import optional_int
 from .responses import iso
 
 blueprint = Blueprint("browser", __name__)
@@ -100,9 +102,12 @@ def _form_date(value: str) -> str:
     cleaned = value.strip().replace("-", "")
     if not cleaned:
         return ""
-    if len(cleaned) != 8 or not cleaned.isascii() or not cleaned.isdigit():
-        raise ValueError(f"not a date: {value[:20]!r}")
-    date(int(cleaned[:4]), int(cleaned[4:6]), int(cleaned[6:]))
+    try:
+        if len(cleaned) != 8 or not cleaned.isascii() or not cleaned.isdigit():
+            raise ValueError(value)
+        date(int(cleaned[:4]), int(cleaned[4:6]), int(cleaned[6:]))
+    except ValueError:
+        raise ValueError(f"not a date: {value[:20]!r}") from None
     return cleaned
 
 
@@ -113,8 +118,10 @@ def search_page() -> Response:
         name: args.get(name, "")[:128]
         for name in ("patient", "patient_id", "accession", "from", "to", "modality")
     }
-    page_text = args.get("page", "1")
-    page_number = int(page_text) if page_text.isascii() and page_text.isdigit() else 1
+    try:
+        page_number = optional_int(args.get("page"), "page", default=1)
+    except InvalidInput:
+        page_number = 1  # a browser's address bar: a bad page number shows the first page
     page_number = max(1, min(page_number, 10_000))
     error = None
     try:

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from mintstore.web.dicomweb.config import DicomWebConfig
+from mintstore.web.dicomweb.operations import OPERATIONS as DICOMWEB_OPERATIONS
+
+#: Where DICOMweb is mounted unless configured otherwise.
+DEFAULT_DICOMWEB_ROOT = DicomWebConfig().root
+
 #: (OpenAPI path, method, summary). Paths are relative to the base path.
-OPERATIONS: tuple[tuple[str, str, str], ...] = (
+MINT_OPERATIONS: tuple[tuple[str, str, str], ...] = (
     ("/", "get", "Server root; a readable study list in a browser"),
     ("/", "head", "Liveness check of the RI clients (answers exactly 200)"),
     ("/healthz", "get", "Health check (no token needed)"),
@@ -49,11 +55,19 @@ OPERATIONS: tuple[tuple[str, str, str], ...] = (
     ("/studies/{study}/{type_name}/reports.{ext}", "get", "Structured reports (XML/JSON)"),
 )
 
+#: Every route, DICOMweb's under its default root.
+OPERATIONS: tuple[tuple[str, str, str], ...] = MINT_OPERATIONS + tuple(
+    (DEFAULT_DICOMWEB_ROOT + path, method, summary) for path, method, summary in DICOMWEB_OPERATIONS
+)
 
-def openapi_document(base_path: str) -> dict[str, Any]:
+
+def openapi_document(base_path: str, dicomweb_root: str = DEFAULT_DICOMWEB_ROOT) -> dict[str, Any]:
     """The OpenAPI 3.1 document for a server mounted at ``base_path``."""
     paths: dict[str, dict[str, Any]] = {}
-    for path, method, summary in OPERATIONS:
+    operations = MINT_OPERATIONS + tuple(
+        (dicomweb_root + path, method, summary) for path, method, summary in DICOMWEB_OPERATIONS
+    )
+    for path, method, summary in operations:
         parameters = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in _path_names(path)

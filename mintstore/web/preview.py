@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import io
 import warnings
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, Any
 
 from flask import Blueprint, Response, request
 
-from mintstore.errors import InvalidDicom, InvalidInput, ItemNotFound
+from mintstore.errors import InvalidDicom, InvalidInput
 
 from . import context
 from .browser_queries import open_instance
+from .params import optional_int
 from .uids import validate_uid
 
 blueprint = Blueprint("preview", __name__)
@@ -31,30 +32,55 @@ SIZES = (64, 96, 128, 256, 512, 1024)
 
 
 def render_png(part10: IO[bytes], size: int) -> bytes:
-    """The middle frame of a Part-10 instance as a PNG no larger than ``size`` pixels."""
+    """The middle frame of a Part-10 instance as a PNG no larger than ``size`` pixels.
+
+    InvalidDicom when the instance has no pixel data this can show (none, a
+    codestream no installed decoder reads, inconsistent image attributes).
+    """
+    try:
+        return _render(part10, size)
+    except InvalidDicom:
+        raise
+    except Exception as exc:  # whatever a stored dataset's oddities make pydicom or Pillow say
+        raise InvalidDicom(f"cannot show this instance as an image: {exc}"[:300]) from None
+
+
+def _frame_count(value: Any) -> int:
+    try:
+        return max(1, int(str(value).strip() or 1))
+    except ValueError:
+        return 1
+
+
+def _render(part10: IO[bytes], size: int) -> bytes:
     from PIL import Image
     from pydicom import dcmread
     from pydicom.pixels import pixel_array  # type: ignore[attr-defined]
+    from pydicom.uid import ImplicitVRLittleEndian
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        header = dcmread(part10, stop_before_pixels=True, force=True)
-        part10.seek(0)
-        if "PixelData" not in dcmread(part10, force=True, specific_tags=["PixelData"]):
-            raise ItemNotFound("this instance has no pixel data to show")
-        part10.seek(0)
-        frames = int(header.get("NumberOfFrames", 1) or 1)
+        dataset = dcmread(part10, force=True)
+        if "PixelData" not in dataset:
+            raise InvalidDicom("this instance has no pixel data to show")
+        if not getattr(dataset.file_meta, "TransferSyntaxUID", None):
+            dataset.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian  # DICOM's default
+        frames = _frame_count(dataset.get("NumberOfFrames", 1))
         try:
-            pixels = pixel_array(cast(BinaryIO, part10), index=frames // 2)
+            pixels = pixel_array(dataset, index=frames // 2 if frames > 1 else None)
         except Exception as exc:  # a decoder that is missing or a codestream it refuses
-            raise InvalidDicom(f"cannot decode the pixel data: {exc}") from None
-    photometric = str(header.get("PhotometricInterpretation", "MONOCHROME2"))
-    if pixels.ndim == 3 and pixels.shape[-1] in (3, 4):
+            raise InvalidDicom(f"cannot decode the pixel data: {exc}"[:300]) from None
+    photometric = str(dataset.get("PhotometricInterpretation", "MONOCHROME2"))
+    if (
+        pixels.ndim == 3
+        and pixels.shape[-1] in (3, 4)
+        and int(dataset.get("SamplesPerPixel", 1)) > 1
+    ):
         image = Image.fromarray(_to_8bit_colour(pixels), "RGB")
     else:
-        if pixels.ndim == 3:  # a sample-per-pixel layout we do not show: first plane
-            pixels = pixels[..., 0]
-        grey = _window(pixels, header)
+        while pixels.ndim > 2:  # frames or planes we do not show: the first
+            pixels = pixels[0] if pixels.shape[0] > 1 or pixels.ndim > 3 else pixels[..., 0]
+        grey = _window(pixels, dataset)
         if photometric == "MONOCHROME1":
             grey = 255 - grey
         image = Image.fromarray(grey, "L")
@@ -113,11 +139,11 @@ def preview(study: str, series: str, sop: str) -> Response:
     """The PNG (``?size=`` one of :data:`SIZES`, default 128)."""
     for uid in (study, series, sop):
         validate_uid(uid, "UID")
-    size_text = request.args.get("size", "128")
-    if not size_text.isascii() or not size_text.isdigit() or int(size_text) not in SIZES:
+    size = optional_int(request.args.get("size"), "size", default=128)
+    if size not in SIZES:
         raise InvalidInput(f"size must be one of {', '.join(map(str, SIZES))}")
     with open_instance(context.store(), study, series, sop) as part10:
-        png = render_png(part10, int(size_text))
+        png = render_png(part10, size)
     response = Response(png, mimetype="image/png")
     # An instance never changes under its UID within a version; a day is safe.
     response.headers["Cache-Control"] = "private, max-age=86400"

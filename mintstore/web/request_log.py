@@ -79,6 +79,20 @@ class _Observed:
             self._finish(self._sent)
 
 
+def _observe_file(body: Any, finish: Callable[[int], None], length: list[int]) -> Any:
+    original = getattr(body, "close", None)
+
+    def close() -> None:
+        try:
+            if original is not None:
+                original()
+        finally:
+            finish(length[0])
+
+    body.close = close
+    return body
+
+
 class RequestLog:
     """WSGI middleware: request id, access line, request metrics."""
 
@@ -92,9 +106,13 @@ class RequestLog:
         request_id = offered if _SANE_ID.fullmatch(offered) else uuid.uuid4().hex
         environ[REQUEST_ID_KEY] = request_id
         status_holder: list[int] = [0]
+        length_holder: list[int] = [0]
 
         def observing_start(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
             status_holder[0] = int(status.split(" ", 1)[0])
+            for name, value in headers:
+                if name.lower() == "content-length" and value.isdigit():
+                    length_holder[0] = int(value)
             headers = [(k, v) for k, v in headers if k.lower() != "x-request-id"]
             headers.append(("X-Request-ID", request_id))
             return start_response(status, headers, *rest)
@@ -107,6 +125,11 @@ class RequestLog:
         except BaseException:
             finish(0)
             raise
+        file_wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(file_wrapper, type) and isinstance(body, file_wrapper):
+            # Keep the server's file wrapper (it may sendfile): log on its close,
+            # with the declared length as the bytes sent.
+            return _observe_file(body, finish, length_holder)
         return _Observed(body, finish)
 
     def _finish(self, environ: dict[str, Any], status: int, sent: int, seconds: float) -> None:

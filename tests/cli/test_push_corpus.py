@@ -62,6 +62,9 @@ def test_push_of_the_whole_corpus_matches_a_file_by_file_run(
         refused_lines = [line for line in result.stderr.splitlines() if line.startswith("refused ")]
         assert len(refused_lines) == sum(reasons.values())
         assert all(": " in line.split(str(CORPUS), 1)[1] for line in refused_lines)
+        # rtstruct.dcm has no preamble and no DICM: it is DICOM all the same, and stored.
+        assert (CORPUS / "rtstruct.dcm").read_bytes()[128:132] != b"DICM"
+        assert not any("/rtstruct.dcm:" in line for line in refused_lines)
         assert instances > 100 and studies == len(_studies(server.url))
         # Run again: everything already there is accepted again, nothing new.
         again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)

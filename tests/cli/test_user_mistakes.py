@@ -36,6 +36,8 @@ CASES: list[tuple[list[str], str]] = [
     (["copy", "1.2.3", "elsewhere", "--url", DEAD], "127.0.0.1:9"),
     (["verify", "--store", "file:///proc/nope"], "/proc/nope"),
     (["verify"], "--store"),
+    (["gc", "--store", "memory://", "--grace-hours", "-1"], "grace-hours"),
+    (["reindex", "--config", "{tmp}/bad.toml"], "TOML"),
     (["gc", "--store", "bogus://"], "bogus"),
     (["gc", "--store", "memory://", "--grace-hours", "x"], "grace-hours"),
     (["reindex", "--store", "s3://"], "bucket"),

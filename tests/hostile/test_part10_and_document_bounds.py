@@ -21,6 +21,7 @@ from mintstore.testing.hostile import (
     element_bomb,
     gpb_many_attributes,
     json_many_attributes,
+    json_many_values,
     xml_many_attributes,
 )
 from mintstore.web import ServerConfig, create_app
@@ -105,13 +106,14 @@ def test_gpb_string_fields_that_are_not_utf8_are_refused() -> None:
         lambda: (gpb_many_attributes(1_000_000, spread=True), "gpb"),
         lambda: (json_many_attributes(1_000_000), "json"),
         lambda: (xml_many_attributes(1_000_000), "xml"),
+        lambda: (json_many_values(2_000_001), "json"),
     ],
-    ids=["gpb one set", "gpb spread", "json", "xml"],
+    ids=["gpb one set", "gpb spread", "json", "xml", "json values"],
 )
 def test_documents_over_the_node_budget_are_refused_fast(build: object) -> None:
     data, fmt = build()  # type: ignore[operator]
     started = time.process_time()
-    with pytest.raises(InvalidMetadata, match=r"more than|in one set"):
+    with pytest.raises(InvalidMetadata, match=r"more than|in one set|at most"):
         formats.decode(data, fmt, limits=formats.DocumentLimits())
     assert time.process_time() - started < 1.0  # 0.005-0.15 s unloaded
     formats.decode(  # the same document is fine for the store's own reads when small enough
@@ -125,3 +127,19 @@ def _tiny(fmt: str) -> bytes:
     if fmt == "json":
         return json_many_attributes(10)
     return xml_many_attributes(10)
+
+
+@pytest.mark.parametrize("per_element", [1_000_000, 500])
+def test_xml_attribute_piles_are_refused_before_parsing(per_element: int) -> None:
+    """libxml2 keeps ~270 bytes per XML attribute: a 10 MiB tag of them cost 270 MiB."""
+    elements = max(1, 2_100_000 // per_element)
+    pile = " ".join(f'x{index}=""' for index in range(per_element))
+    attrs = "".join(f'<attr tag="{0x00100000 + i:08x}" vr="LO" {pile}/>' for i in range(elements))
+    document = (
+        '<?xml version="1.0"?><study xmlns="http://medical.nema.org/mint" '
+        f'studyInstanceUID="1.2"><attributes>{attrs}</attributes><seriesList/></study>'
+    ).encode()
+    started = time.process_time()
+    with pytest.raises(InvalidMetadata, match=r"XML attributes|attributes \(at most"):
+        formats.decode(document, "xml", limits=formats.DocumentLimits())
+    assert time.process_time() - started < 1.0

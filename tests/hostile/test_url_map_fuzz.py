@@ -11,6 +11,7 @@ the server's parsing code is the same as behind a socket.
 
 from __future__ import annotations
 
+import collections
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -93,6 +94,14 @@ QUERY_NAMES = [
     "maxStudyDateTime",
     "modalitiesInStudy",
     "studyInstanceUID",
+    # the browser view's parameters
+    "page",
+    "size",
+    "series",
+    "instance",
+    "patient",
+    "from",
+    "to",
 ]
 
 
@@ -179,7 +188,14 @@ def test_no_route_answers_5xx(
         headers["If-Match"] = _header_safe(data.draw(value, label="If-Match"))
     headers["Accept"] = data.draw(
         st.sampled_from(
-            ["*/*", "application/json", "multipart/related", "application/zip", "text/html"]
+            [
+                "*/*",
+                "application/json",
+                "multipart/related",
+                "application/zip",
+                "text/html",
+                "text/html,application/xhtml+xml",
+            ]
         )
     )
     body: dict[str, Any] = {}
@@ -217,6 +233,7 @@ _PROBES = [
     ("POST", "/studies/{study}?lock=" + "9" * 5000 + ".0"),
     ("DELETE", "/studies/{study}/lock?token=²." + "0" * 32),
     ("DELETE", "/studies/{study}/lock?token=" + "9" * 5000 + "." + "0" * 32),
+    ("GET", "/browse/preview/{study}/1.2/1.3.png?size=" + "9" * 5000),
 ]
 
 
@@ -261,3 +278,30 @@ def test_if_match_and_jobs_oldversion(app_and_values: tuple[Flask, list[str]]) -
         if response.status_code == 303:
             status = client.get("/jobs/" + response.headers["Location"])
             assert b"oldVersion" in status.data, status.data
+
+
+def _valid_path(template: str, existing: list[str]) -> str:
+    """The rule's path with values that exist: the stored study, series and instance."""
+    study, series, sop = existing[0], existing[1], existing[2]
+    values = {"study": study, "series": series, "sop": sop, "type_name": "DICOM"}
+    return _fill(template, collections.defaultdict(lambda: "1", values))
+
+
+@pytest.mark.parametrize("bad", ["9" * 5000, "\u00b2"])
+def test_every_parameter_of_every_read_route_with_a_bad_number(
+    app_and_values: tuple[Flask, list[str]], bad: str
+) -> None:
+    """A sweep, not a sample: each GET rule on stored data, each parameter, one bad number."""
+    app, existing = app_and_values
+    client = app.test_client()
+    for method, template, _ in RULES:
+        if method != "GET":
+            continue
+        path = _valid_path(template, existing)
+        for name in QUERY_NAMES:
+            for accept in ("*/*", "text/html,application/xhtml+xml"):
+                response = client.get(
+                    path, query_string=f"{name}={_quoted(bad)}", headers={"Accept": accept}
+                )
+                assert response.status_code < 500, (path, name, bad, response.data[:300])
+                response.close()

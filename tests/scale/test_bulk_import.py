@@ -36,15 +36,17 @@ def _check_store(url_root: Path, archive: Archive) -> None:
         assert {sop for _, sop in instance_uids(store.metadata(uid))} == set(sops)
 
 
-def test_import_on_two_workers_then_a_rerun_sends_nothing(archive: Archive, tmp_path: Path) -> None:
+def test_import_on_two_workers_then_a_rerun_sends_nothing(
+    archive: Archive, tmp_path: Path, dask_scheduler: str
+) -> None:
     target = tmp_path / "store"
     url = f"file://{target}"
     report = tmp_path / "report.csv"
     options = ImportOptions(report=report, scan_cache=tmp_path / "scan.parquet", progress=False)
-    cluster = ClusterOptions(workers=2)
+    cluster = ClusterOptions(scheduler=dask_scheduler)  # two workers, shared by the module
     lines: list[str] = []
     summary = run_import(str(archive.root), url, {}, StoreConfig(), cluster, options, lines.append)
-    assert lines and lines[0].startswith("dask dashboard: http://127.0.0.1:")
+    assert lines and lines[0].startswith("dask dashboard: http://127.0.0.1:")  # loopback only
     assert summary.studies == len(archive.studies)
     assert summary.added == archive.dicom_files
     assert summary.refused["NotDicom"] == archive.junk_files

@@ -49,9 +49,9 @@ def test_append_tail_and_page_costs_do_not_grow_with_history(tmp_path: Path) -> 
         publish(store, synthetic_row(index, rng))
     store.core.index.compact_now(force=True)
     short = _costs(objects, store, rng)
-    for index in range(SEQ_FOLDER_SIZE // 10):
+    for index in range(SEQ_FOLDER_SIZE // 20):
         publish(store, synthetic_row(1000 + index, rng))
-        if index % 500 == 499:
+        if index % 250 == 249:
             store.core.index.compact_now()
     long = _costs(objects, store, rng)
     # A fresh process finds the tail from the manifest's upto: O(log of the

@@ -14,7 +14,7 @@ from mintstore.adapters import ObjectStore
 from mintstore.adapters.filesystem import FileStore
 from mintstore.store import Actor, SearchQuery, StoreConfig, StudyStore, manifest, partitions
 from mintstore.store.index_options import IndexOptions
-from mintstore.store.layout import INDEX_PREFIX, PARTITION_PREFIX
+from mintstore.store.layout import INDEX_PREFIX, PARTITION_PREFIX, partition_key
 
 from ..store.helpers import mint_study, unique_uid
 from .rows import publish, synthetic_row
@@ -122,7 +122,7 @@ def test_a_crash_during_compaction_leaves_a_readable_index(tmp_path: Path) -> No
     future = StudyStore(store.objects, replace(NO_CLAIM_WAIT, clock=lambda: later))
     future.core.index.compactor.clean(manifest.newest(store.objects))
     remaining = {info.key for info in store.objects.list(PARTITION_PREFIX)}
-    live = {PARTITION_PREFIX + n + ".parquet" for n in manifest.newest(store.objects).live_files()}
+    live = {partition_key(n) for n in manifest.newest(store.objects).live_files()}
     assert remaining == live
     assert leftovers - remaining, "orphans of the crashed compactions should be gone"
     assert set(all_pages(StudyStore(FileStore(root), CONFIG), SearchQuery(limit=100))) == truth

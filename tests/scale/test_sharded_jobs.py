@@ -18,7 +18,7 @@ from .test_partitioned_index import all_pages
 ORPHAN = b"nobody references this"
 
 
-def test_sharded_verify_reindex_and_gc(tmp_path: Path) -> None:
+def test_sharded_verify_reindex_and_gc(tmp_path: Path, dask_scheduler: str) -> None:
     import hashlib
 
     root = tmp_path / "store"
@@ -36,7 +36,7 @@ def test_sharded_verify_reindex_and_gc(tmp_path: Path) -> None:
     store.delete(uids[3], actor)
     orphan = hashlib.sha256(ORPHAN).hexdigest()
     store.objects.put(blob_key(orphan), ORPHAN, mode=PutMode.CREATE)
-    cluster = ClusterOptions(workers=2)
+    cluster = ClusterOptions(scheduler=dask_scheduler)
     config = StoreConfig()
 
     expected = store.verify()

@@ -174,3 +174,21 @@ def test_proxy_headers_give_https_locations(tmp_path: Path) -> None:
     with ServerProcess((tmp_path / "b").as_uri(), log_path=log) as server:
         # Without --proxy-headers the same headers are ignored.
         assert create(server).startswith(server.url + "/studies/")
+
+
+def test_a_request_without_a_token_is_refused_before_100_continue(
+    logged: tuple[ServerProcess, Path],
+) -> None:
+    import socket
+
+    server, _ = logged
+    parts = urlsplit(server.url)
+    assert parts.hostname and parts.port
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /studies/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/dicom\r\n"
+            b"Expect: 100-continue\r\nContent-Length: 1000000\r\n\r\n"
+        )
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert b"100 Continue" not in answer

@@ -27,6 +27,8 @@ SAMPLE_VALUES = {
     "selection": "0",
     "change": "0",
     "job_id": "0" * 32,
+    "frames": "1",
+    "bids": "0",
 }
 
 

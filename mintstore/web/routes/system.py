@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from mintstore.adapters import ObjectStore
 from mintstore.errors import ItemNotFound
 from mintstore.store.layout import DESCRIPTOR_KEY
+from mintstore.web.dicomweb.config import DicomWebConfig
 
 from .. import context
 from ..browser import search_page
@@ -81,7 +82,8 @@ def prometheus_metrics() -> Response:
 @blueprint.get("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI document of every route."""
-    return jsonify(openapi_document(context.config().base_path))
+    config = context.config()
+    return jsonify(openapi_document(config.base_path, config.component(DicomWebConfig).root))
 
 
 @blueprint.get("/types")
