@@ -105,8 +105,12 @@ class CommitRecord:
     index: IndexRow
     previous: int | None = None
     type: str = "DICOM"
+    #: Added after format 1 was in use: absent in older records (None), and
+    #: written only when known, so records without it stay byte-identical.
+    protocol: str | None = None
 
     def to_bytes(self) -> bytes:
+        extra = {} if self.protocol is None else {"protocol": self.protocol}
         return dumps(
             {
                 "format": 1,
@@ -124,6 +128,7 @@ class CommitRecord:
                 "payload": self.payload,
                 "next_bid": self.next_bid,
                 "index": self.index.to_json(),
+                **extra,
             }
         )
 
@@ -146,6 +151,7 @@ class CommitRecord:
                 payload=doc.get("payload"),
                 next_bid=int(doc["next_bid"]),
                 index=IndexRow.from_json(doc["index"]),
+                protocol=doc.get("protocol"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IntegrityError(f"malformed commit record: {exc}") from exc
