@@ -73,6 +73,10 @@ class DimseOptions:
     commitment_delay: float = option(
         _DEFAULTS.commitment_delay, "seconds between N-ACTION response and N-EVENT-REPORT"
     )
+    metrics_port: int | None = option(
+        None,
+        "serve the gateway's Prometheus counters on 127.0.0.1:PORT/metrics (unset: not served)",
+    )
 
     def gateway_config(self, default_host: str = "127.0.0.1") -> DimseConfig:
         """The gateway's runtime configuration; every mistake is a ConfigurationError."""
@@ -99,6 +103,7 @@ class DimseOptions:
             find_max_studies=self.find_max_studies,
             commitment_lookback=self.commitment_lookback,
             commitment_delay=self.commitment_delay,
+            metrics_port=self.metrics_port,
         )
 
 
