@@ -45,6 +45,11 @@ class HttpOptions:
     copy_targets: tuple[str, ...] = option(
         (), "a store that ?action=copy&target=NAME may copy to, as NAME=URL", flag="--copy-target"
     )
+    copy_tokens: Path | None = option(
+        None,
+        "JSON file mapping other mintstore servers' URLs to the bearer token sent when "
+        'copying to them: {"http://other:8080": "secret"} (unset: copies send no token)',
+    )
 
 
 #: Every section of the serve configuration, in the order ``config show`` prints them.

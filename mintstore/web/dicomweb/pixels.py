@@ -77,7 +77,7 @@ def pixel_layout(attributes: Attributes, syntax: str | None) -> PixelLayout:
     return PixelLayout(pixel.bid, pixel.frame_count(), stored, spec)
 
 
-_FRAME_LIST = re.compile(r"[0-9]+(,[0-9]+)*\Z")
+_FRAME_LIST = re.compile(r"[0-9]{1,9}(,[0-9]{1,9})*\Z")  # bounded: int() refuses 4,300+ digits
 
 
 def parse_frame_list(text: str, frame_count: int) -> list[int]:

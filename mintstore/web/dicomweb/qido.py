@@ -24,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 from mintstore.errors import InvalidInput, StudyGone, StudyNotFound
 from mintstore.model import Attribute, Attributes, Instance, Series, Study
 from mintstore.store import SearchQuery
+from mintstore.web.params import parse_int
 
 from . import dicom_json
 from .matching import Condition
@@ -119,13 +120,7 @@ def _int_param(args: MultiDict[str, str], name: str) -> int | None:
     text = args.get(name)
     if text is None or text == "":
         return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidInput(f"{name} must be an integer, not {text!r}") from None
-    if value < 0:
-        raise InvalidInput(f"{name} must not be negative")
-    return value
+    return parse_int(text, name)
 
 
 def parse_search(level: str, args: MultiDict[str, str]) -> Search:

@@ -13,6 +13,8 @@ from werkzeug.exceptions import NotAcceptable, RequestedRangeNotSatisfiable
 
 from mintstore.errors import InvalidInput
 from mintstore.web import context
+from mintstore.web.params import parse_int
+from mintstore.web.selection import MAX_BID
 from mintstore.web.uids import validate_uid
 
 from . import multipart, qido, rendering, stow, wado
@@ -276,9 +278,10 @@ def _parse_range(header: str, size: int) -> tuple[int, int]:
 
 def _parse_bids(text: str) -> list[int]:
     first, dash, last = text.partition("-")
-    if not first.isdigit() or (dash and not last.isdigit()) or len(text) > 40:
-        raise InvalidInput(f"bad bulk data reference {text!r}")
-    low, high = int(first), int(last) if dash else int(first)
+    if len(text) > 40:
+        raise InvalidInput(f"bad bulk data reference {text[:40]!r}")
+    low = parse_int(first, "bulk data reference", maximum=MAX_BID)
+    high = parse_int(last, "bulk data reference", maximum=MAX_BID) if dash else low
     if high < low or high - low > 100000:
         raise InvalidInput(f"bad bulk data range {text!r}")
     return list(range(low, high + 1))
