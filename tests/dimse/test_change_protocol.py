@@ -30,7 +30,9 @@ def test_each_change_names_its_protocol(tmp_path: Path) -> None:
         name: write_ct_series(tmp_path / name, 1, rows=8, columns=8)
         for name in ("MINT", "DICOMweb", "DIMSE")
     }
+    metrics_port = free_port()  # serve passes its [dimse] flags on to the gateway child
     options = ["--dicom-port", str(port), "--ae-title", "MINTHTTP"]
+    options += ["--dimse-metrics-port", str(metrics_port)]
     with ServerProcess((tmp_path / "store").as_uri(), options=options) as server:
         client = MintClient(server.url)
         try:
@@ -53,6 +55,10 @@ def test_each_change_names_its_protocol(tmp_path: Path) -> None:
                 break
             time.sleep(0.1)
         assert seen == expected
+        counters = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+        assert (
+            'mintstore_dimse_operations_total{operation="C-STORE",status="0x0000"} 1.0' in counters
+        )
         for uid, name in expected.items():
             xml = requests.get(f"{server.url}/studies/{uid}/changelog", timeout=30)
             entries = etree.fromstring(xml.content).findall("{*}change")
