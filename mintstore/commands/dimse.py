@@ -14,11 +14,14 @@ import subprocess
 import sys
 import threading
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mintstore.adapters.registry import open_store
-from mintstore.dimse.config import DimseConfig, TlsConfig, check_ae_title, parse_destination
+from mintstore.configuration import Loaded, Section, add_flags, load, options_of
+from mintstore.dimse.config import DimseConfig
+from mintstore.dimse.options import SECTION, DimseOptions
 from mintstore.errors import ConfigurationError
 from mintstore.store import StoreConfig, StudyStore
 
@@ -28,68 +31,59 @@ if TYPE_CHECKING:
 DEFAULT_STORE_DIR = "mint-data"
 
 
+def _sections() -> tuple[Section, ...]:
+    # Imported here: serve_options is cheap (no web app), but register() is
+    # called for every command line, and only `dimse` needs it.
+    from .serve_options import SECTIONS
+
+    return SECTIONS
+
+
 def register(subparsers: Any) -> None:
-    """Add ``dimse`` to the command line."""
-    defaults = DimseConfig()
+    """Add ``dimse`` to the command line: ``--config``, ``--store``, the
+    ``[store]`` engine flags and the ``[dimse]`` flags, these also without
+    their ``--dimse-`` prefix (``--port``, ``--max-pdu``: the gateway's own
+    command needs no prefix)."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "dimse",
         help="run the DIMSE gateway (DICOM networking) on a store",
         description=__doc__,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    parser.add_argument("--store", help="store URL (default: file store ./mint-data)")
-    parser.add_argument("--host", default=defaults.host)
-    parser.add_argument("--port", type=int, default=defaults.port, help="0 picks a free port")
-    parser.add_argument("--ae-title", default=defaults.ae_title)
-    parser.add_argument(
-        "--allow-calling-ae",
-        action="append",
-        default=[],
-        metavar="AE",
-        help="accept only these calling AE titles (repeatable; default: any)",
     )
     parser.add_argument(
-        "--destination",
-        action="append",
-        default=[],
-        metavar="AE=HOST:PORT",
-        help="a C-MOVE destination / storage commitment requester (repeatable)",
+        "--config", type=Path, metavar="FILE",
+        help="TOML configuration file, the same as serve's (default: $MINTSTORE_CONFIG)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--store", dest="cfg__http__store", metavar="URL", help="store URL (default: ./mint-data)"
     )
-    parser.add_argument("--max-associations", type=int, default=defaults.max_associations)
-    parser.add_argument("--max-pdu", type=int, default=defaults.max_pdu)
-    parser.add_argument("--acse-timeout", type=float, default=defaults.acse_timeout)
-    parser.add_argument("--dimse-timeout", type=float, default=defaults.dimse_timeout)
-    parser.add_argument("--network-timeout", type=float, default=defaults.network_timeout)
-    parser.add_argument("--tls-cert", type=Path, help="serve TLS with this certificate (PEM)")
-    parser.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
-    parser.add_argument("--tls-ca", type=Path, help="require peer certificates from this CA")
-    parser.add_argument("--batch-max-instances", type=int, default=defaults.batch_max_instances)
-    parser.add_argument("--batch-max-delay", type=float, default=defaults.batch_max_delay)
+    sections = _sections()
+    add_flags(parser, [s for s in sections if s.name == "store"])
+    add_flags(parser, [SECTION])
+    for opt in options_of(SECTION):
+        if opt.flag.startswith("--dimse-"):
+            short = "--" + opt.flag.removeprefix("--dimse-")
+            parser.add_argument(
+                short,
+                dest=opt.dest,
+                default=None,
+                action="append" if opt.is_tuple else "store",
+                help=argparse.SUPPRESS,
+            )
     parser.set_defaults(handler=run)
 
 
-def build_config(args: argparse.Namespace) -> DimseConfig:
+def load_configuration(args: argparse.Namespace, environ: Mapping[str, str]) -> Loaded:
+    """The same sources as serve: file < MINTSTORE_* < flags (a shared file is fine)."""
+    config_file = getattr(args, "config", None)
+    if config_file is None and environ.get("MINTSTORE_CONFIG"):
+        config_file = Path(environ["MINTSTORE_CONFIG"])
+    return load(_sections(), config_file=config_file, environ=environ, flags=args)
+
+
+def build_config(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> DimseConfig:
     """The gateway's configuration from the ``dimse`` command's arguments."""
-    tls = None
-    if args.tls_cert or args.tls_key or args.tls_ca:
-        if not (args.tls_cert and args.tls_key):
-            raise ConfigurationError("TLS needs both --tls-cert and --tls-key")
-        tls = TlsConfig(args.tls_cert, args.tls_key, args.tls_ca)
-    return DimseConfig(
-        ae_title=check_ae_title(args.ae_title),
-        host=args.host,
-        port=args.port,
-        allowed_calling_aes=frozenset(check_ae_title(ae) for ae in args.allow_calling_ae),
-        destinations=dict(parse_destination(entry) for entry in args.destination),
-        max_associations=args.max_associations,
-        max_pdu=args.max_pdu,
-        acse_timeout=args.acse_timeout,
-        dimse_timeout=args.dimse_timeout,
-        network_timeout=args.network_timeout,
-        tls=tls,
-        batch_max_instances=args.batch_max_instances,
-        batch_max_delay=args.batch_max_delay,
-    )
+    loaded = load_configuration(args, environ or {})
+    return loaded.get(DimseOptions).gateway_config()
 
 
 def _store_url(store: str | None) -> str:
@@ -105,6 +99,7 @@ def start_gateway(
     config: DimseConfig,
     *,
     announce: bool = True,
+    engine: StoreConfig | None = None,
 ) -> DimseServer:
     """Open the store and start the gateway in background threads.
 
@@ -113,7 +108,7 @@ def start_gateway(
     instead, so that serve's own first line stays the HTTP one."""
     from mintstore.dimse.server import DimseServer  # pynetdicom only when it is used
 
-    store = StudyStore(open_store(_store_url(store_url), environ), StoreConfig())
+    store = StudyStore(open_store(_store_url(store_url), environ), engine or StoreConfig())
     server = DimseServer(store, config)
     port = server.start()
     line = f"mintstore DIMSE {config.ae_title} listening on {config.host}:{port}"
@@ -126,10 +121,12 @@ def start_gateway(
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Serve until SIGINT or SIGTERM, then finish what was spooled."""
-    config = build_config(args)
+    loaded = load_configuration(args, environ)
+    config = loaded.get(DimseOptions).gateway_config()
+    store_url = loaded.values["http.store"]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("pynetdicom").setLevel(logging.WARNING)
-    server = start_gateway(args.store, environ, config)
+    server = start_gateway(store_url, environ, config, engine=loaded.get(StoreConfig))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
@@ -141,31 +138,30 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return 0
 
 
-def add_serve_options(parser: argparse.ArgumentParser) -> None:
-    """``serve --dicom-port PORT --ae-title TITLE``: the gateway beside the HTTP API."""
-    parser.add_argument(
-        "--dicom-port", type=int, help="also run the DIMSE gateway on this port (mintstore dimse)"
-    )
-    parser.add_argument("--ae-title", default=DimseConfig.ae_title, help="the gateway's AE title")
-
-
 def start_for_serve(
-    args: argparse.Namespace, environ: Mapping[str, str], store_url: str, host: str
+    loaded: Loaded, config_file: Path | None, environ: Mapping[str, str], store_url: str, host: str
 ) -> subprocess.Popen[bytes] | None:
-    """With ``--dicom-port``, run ``mintstore dimse`` on serve's store and host.
+    """With ``dimse.port`` set (``--dicom-port``), run ``mintstore dimse`` on serve's
+    store and host, with serve's configuration.
 
     A child process rather than threads of serve's own: serve's runner forks
     gunicorn workers, and a forked worker must not inherit the gateway's
-    threads or its listening socket. Serve waits for its listening line and
-    copies it to stderr, so serve's first line on stdout stays the HTTP banner,
-    and a gateway that cannot start (port taken) stops serve with its reason."""
-    if args.dicom_port is None:
+    threads or its listening socket. The child reads the same file and
+    environment; what serve was given as flags for ``[store]`` and ``[dimse]``
+    is passed on as the same flags, so both see one configuration. Serve waits
+    for its listening line and copies it to stderr, so serve's first line on
+    stdout stays the HTTP banner, and a gateway that cannot start (port taken)
+    stops serve with its reason."""
+    options = loaded.get(DimseOptions)
+    if options.port is None:
         return None
-    command = [
-        sys.executable, "-m", "mintstore.commands.dimse_entry",
-        "--store", store_url, "--host", host,
-        "--port", str(args.dicom_port), "--ae-title", check_ae_title(args.ae_title),
-    ]  # fmt: skip
+    options.gateway_config(host)  # a mistake is reported by serve, before the child
+    command = [sys.executable, "-m", "mintstore.commands.dimse_entry", "--store", store_url]
+    if config_file is not None:
+        command += ["--config", str(config_file)]
+    if options.host is None:
+        command += ["--dimse-host", host]
+    command += flags_given(loaded, ("store", "dimse"))
     child = subprocess.Popen(command, stdout=subprocess.PIPE, env=dict(environ))
     assert child.stdout is not None
     line = child.stdout.readline().decode(errors="replace")
@@ -175,6 +171,29 @@ def start_for_serve(
     sys.stderr.write(line)
     child.stdout.close()
     return child
+
+
+def flags_given(loaded: Loaded, section_names: tuple[str, ...]) -> list[str]:
+    """The options of these sections that came from flags, written as flags again."""
+    arguments: list[str] = []
+    for opt in loaded.options:
+        if opt.section.name not in section_names:
+            continue
+        if not loaded.origins[opt.key].startswith("flag"):
+            continue
+        value = loaded.values[opt.key]
+        if value is None:
+            arguments += [opt.flag, "none"]
+        elif opt.is_tuple:
+            for item in value:
+                arguments += [opt.flag, item]
+        elif isinstance(value, bool):
+            arguments.append(opt.flag if value else "--no-" + opt.flag.removeprefix("--"))
+        elif isinstance(value, timedelta):
+            arguments += [opt.flag, f"{value.total_seconds():g}"]
+        else:
+            arguments += [opt.flag, str(value)]
+    return arguments
 
 
 def stop_for_serve(gateway: subprocess.Popen[bytes] | None) -> None:

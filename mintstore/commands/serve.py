@@ -52,7 +52,6 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_config_flags(parser)
-    dimse.add_serve_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -161,7 +160,14 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             f"with {serving.workers} worker(s) x {serving.threads} threads"
         )
 
-    gateway = dimse.start_for_serve(args, environ, config.store_url, serving.host)
+    config_file = getattr(args, "config", None) or environ.get("MINTSTORE_CONFIG") or None
+    gateway = dimse.start_for_serve(
+        loaded,
+        Path(config_file) if config_file else None,
+        environ,
+        config.store_url,
+        serving.host,
+    )
     try:
         return runner.serve(
             lambda: create_app(config), serving, banner=banner, metrics_directory=metrics_dir

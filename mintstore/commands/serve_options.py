@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mintstore.configuration import Section, option
+from mintstore.dimse.options import SECTION as DIMSE_SECTION
 from mintstore.serving.options import ServingOptions
 from mintstore.store import StoreConfig
 from mintstore.web.dicomweb.config import SECTION as DICOMWEB_SECTION
@@ -63,6 +64,7 @@ SECTIONS: tuple[Section, ...] = (
         aliases={"lock_ttl": "--lock-ttl", "freshness": "--freshness"},
     ),
     DICOMWEB_SECTION,
+    DIMSE_SECTION,
 )
 
 #: Sections whose options class the app finds in ``ServerConfig.components``.

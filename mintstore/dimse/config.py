@@ -82,6 +82,8 @@ class DimseConfig:
       (24 hours).
     * ``commitment_delay``: seconds between the N-ACTION response and the
       N-EVENT-REPORT, so the requester is ready for it (0.05).
+    * ``metrics_port``: serve the gateway's Prometheus counters on
+      127.0.0.1 at this port (None: not served; see :mod:`.metrics`).
     """
 
     ae_title: str = "MINTSTORE"
@@ -101,6 +103,7 @@ class DimseConfig:
     find_max_studies: int = 10_000
     commitment_lookback: timedelta = timedelta(hours=24)
     commitment_delay: float = 0.05
+    metrics_port: int | None = None
 
     def __post_init__(self) -> None:
         check_ae_title(self.ae_title)

@@ -33,6 +33,7 @@ from mintstore.store import StudyStore
 
 from .commitment import CommitmentSCP
 from .config import DimseConfig, TlsConfig
+from .metrics import GatewayMetrics
 from .query import FindSCP
 from .reads import InstanceLocator
 from .retrieve import RetrieveSCP
@@ -105,6 +106,8 @@ class DimseServer:
         self.find = FindSCP(store, self.committer, config.ae_title, config.find_max_studies)
         self.retrieve = RetrieveSCP(store, self.committer, config)
         self.commitment = CommitmentSCP(store, self.committer, locator, config, self.ae)
+        self.metrics = GatewayMetrics()
+        self._metrics_server: Any = None
         self._server: Any = None
         self._stopping = threading.Event()
         self._orphans = threading.Thread(target=self._adopt_orphans, name="dimse-orphans")
@@ -120,14 +123,15 @@ class DimseServer:
                 LOG.warning("spool scan failed: %s", error)
 
     def _handlers(self) -> list[Any]:
+        metrics = self.metrics
         return [
             (evt.EVT_CONN_OPEN, no_delay),
-            (evt.EVT_C_ECHO, lambda event: 0x0000),
-            (evt.EVT_C_STORE, self.storage.handle),
-            (evt.EVT_C_FIND, self.find.handle),
-            (evt.EVT_C_MOVE, self.retrieve.handle_move),
-            (evt.EVT_C_GET, self.retrieve.handle_get),
-            (evt.EVT_N_ACTION, self.commitment.handle),
+            (evt.EVT_C_ECHO, metrics.counted("C-ECHO", lambda event: 0x0000)),
+            (evt.EVT_C_STORE, metrics.counted("C-STORE", self.storage.handle)),
+            (evt.EVT_C_FIND, metrics.counted_generator("C-FIND", self.find.handle, 0x0000)),
+            (evt.EVT_C_MOVE, metrics.counted_generator("C-MOVE", self.retrieve.handle_move)),
+            (evt.EVT_C_GET, metrics.counted_generator("C-GET", self.retrieve.handle_get)),
+            (evt.EVT_N_ACTION, metrics.counted("N-ACTION", self.commitment.handle)),
             (evt.EVT_ACCEPTED, self._accepted),
             (evt.EVT_REJECTED, self._rejected),
             (evt.EVT_RELEASED, self._ended),
@@ -136,10 +140,12 @@ class DimseServer:
 
     def _accepted(self, event: Any) -> None:
         actor = actor_of(event.assoc)
+        self.metrics.associations.labels(result="accepted").inc()
         LOG.info("association accepted from %s at %s", actor.user, actor.host)
 
     def _rejected(self, event: Any) -> None:
         actor = actor_of(event.assoc)
+        self.metrics.associations.labels(result="rejected").inc()
         LOG.info("association rejected from %s at %s", actor.user, actor.host)
 
     def _ended(self, event: Any) -> None:
@@ -163,6 +169,8 @@ class DimseServer:
             ssl_context=tls,
         )
         self._orphans.start()
+        if self.config.metrics_port is not None:
+            self._metrics_server = self.metrics.serve(self.config.metrics_port)
         return self.port
 
     def stop(self) -> None:
@@ -172,3 +180,6 @@ class DimseServer:
             self._server.shutdown()
             self._server = None
         self.committer.close()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server = None

@@ -60,7 +60,8 @@ class SpoolEntry:
 
 
 def _encode(part10: bytes, actor: Actor) -> bytes:
-    header = json.dumps({"user": actor.user, "host": actor.host}, sort_keys=True).encode()
+    fields = {"user": actor.user, "host": actor.host, "protocol": actor.protocol}
+    header = json.dumps(fields, sort_keys=True).encode()
     return _MAGIC + header + b"\n" + part10
 
 
@@ -69,7 +70,15 @@ def _decode(key: str, data: bytes) -> SpoolEntry:
         raise InvalidInput(f"spool entry {key} is not a spool record")
     header, _, part10 = data[len(_MAGIC) :].partition(b"\n")
     fields = json.loads(header)
-    return SpoolEntry(key, part10, Actor(fields.get("user"), fields.get("host")))
+    return SpoolEntry(
+        key,
+        part10,
+        Actor(
+            fields.get("user"),
+            fields.get("host"),
+            fields.get("protocol", "DIMSE"),  # entries spooled before it was recorded
+        ),
+    )
 
 
 class Spool:

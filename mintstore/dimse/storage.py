@@ -52,7 +52,11 @@ def status(code: int, comment: str | None = None) -> Dataset:
 def actor_of(assoc: Any) -> Actor:
     """The change log's remoteUser / remoteHost: calling AE title and peer address."""
     requestor = assoc.requestor
-    return Actor(user=str(requestor.ae_title).strip() or None, host=requestor.address or None)
+    return Actor(
+        user=str(requestor.ae_title).strip() or None,
+        host=requestor.address or None,
+        protocol="DIMSE",
+    )
 
 
 class StorageSCP:

@@ -10,6 +10,7 @@ encoding is Pillow.
 from __future__ import annotations
 
 from .encode import encode_image, fit_viewport
+from .part10 import middle_frame, spec_of
 from .pixels import PixelSpec, decode_frame, native_bytes
 from .window import Window, to_display
 
@@ -19,8 +20,10 @@ __all__ = [
     "decode_frame",
     "encode_image",
     "fit_viewport",
+    "middle_frame",
     "native_bytes",
     "render_frame",
+    "spec_of",
     "to_display",
 ]
 

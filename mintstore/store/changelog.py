@@ -267,6 +267,7 @@ class ChangeLog:
                     operation=record.operation,
                     user=record.user,
                     host=record.host,
+                    protocol=record.protocol,
                 )
             )
         return ChangePage(changes, encode_token(last))

@@ -199,6 +199,7 @@ class Engine:
             time=now,
             user=actor.user,
             host=actor.host,
+            protocol=actor.protocol,
             type=study.type,
             codec=codec.name,
             metadata=metadata_digest,

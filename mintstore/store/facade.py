@@ -172,7 +172,10 @@ class StudyStore:
         head = self.open_version(study_uid)
         skey = study_key(study_uid)
         records = [self._engine.log.record(skey, n) for n in range(head.version + 1)]
-        return [Change(r.version, r.type, r.time, r.operation, r.user, r.host) for r in records]
+        return [
+            Change(r.version, r.type, r.time, r.operation, r.user, r.host, r.protocol)
+            for r in records
+        ]
 
     def change_payload(self, study_uid: str, number: int) -> Study:
         head = self.open_version(study_uid)

@@ -111,9 +111,13 @@ class CommitRecord:
     #: it byte-identical proves it is one's own (a create whose answer was lost,
     #: see mintstore.adapters.lost_answers). None in records written before it.
     writer: str | None = field(default_factory=lambda: secrets.token_hex(8))
+    #: Added after format 1 was in use: absent in older records (None), and
+    #: written only when known, so records without it stay as they were.
+    protocol: str | None = None
 
     def to_bytes(self) -> bytes:
         extra = {"writer": self.writer} if self.writer is not None else {}
+        known = {} if self.protocol is None else {"protocol": self.protocol}
         return dumps(
             {
                 **extra,
@@ -132,6 +136,7 @@ class CommitRecord:
                 "payload": self.payload,
                 "next_bid": self.next_bid,
                 "index": self.index.to_json(),
+                **known,
             }
         )
 
@@ -155,6 +160,7 @@ class CommitRecord:
                 next_bid=int(doc["next_bid"]),
                 index=IndexRow.from_json(doc["index"]),
                 writer=doc.get("writer"),
+                protocol=doc.get("protocol"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IntegrityError(f"malformed commit record: {exc}") from exc

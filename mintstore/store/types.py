@@ -15,10 +15,13 @@ Operation = Literal["CREATE", "UPDATE", "DELETE"]
 
 @dataclass(frozen=True)
 class Actor:
-    """Who made a change, as the change logs record it (remoteUser/remoteHost)."""
+    """Who made a change, as the change logs record it (remoteUser/remoteHost), and
+    through which protocol (MINT-SPEC 10: "MINT", "DICOMweb", "DIMSE"; None when
+    not a network front-end, e.g. a bulk load)."""
 
     user: str | None = None
     host: str | None = None
+    protocol: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Change:
     operation: Operation
     user: str | None
     host: str | None
+    protocol: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class SystemChange:
     operation: Operation
     user: str | None
     host: str | None
+    protocol: str | None = None
 
 
 @dataclass(frozen=True)

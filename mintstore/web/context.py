@@ -33,10 +33,11 @@ def config() -> ServerConfig:
     return server_config
 
 
-def actor() -> Actor:
-    """Who is making this request, for the change log (token name, client address)."""
+def actor(protocol: str = "MINT") -> Actor:
+    """Who is making this request, for the change log (token name, client address,
+    and the protocol: the MINT routes' "MINT" unless a front-end names its own)."""
     token = current_token()
-    return Actor(user=token.name if token else None, host=request.remote_addr)
+    return Actor(user=token.name if token else None, host=request.remote_addr, protocol=protocol)
 
 
 def base_url() -> str:

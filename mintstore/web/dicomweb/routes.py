@@ -403,7 +403,7 @@ def _stow(study: str | None) -> Response:
         reads(),
         request.headers.get("Content-Type", ""),
         request.stream,
-        context.actor(),
+        context.actor("DICOMweb"),
         study_uid=study,
         spool_dir=context.config().spool_dir,
         replace_duplicates=settings().duplicates == "replace",

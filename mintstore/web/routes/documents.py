@@ -86,6 +86,7 @@ def study_changelog(study: str, type_name: str = "DICOM") -> Response:
                     "operation": change.operation,
                     "remoteHost": change.host,
                     "remoteUser": change.user,
+                    "protocol": change.protocol,
                 },
             )
             for change in changes

@@ -176,6 +176,7 @@ def system_changelog() -> Response:
                     "operation": change.operation,
                     "remoteHost": change.host,
                     "remoteUser": change.user,
+                    "protocol": change.protocol,
                 },
             )
             for change in page.changes
