@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from mintstore.errors import ConfigurationError, MissingDependency
 
 from .base import ObjectStore, validate_prefix
+from .lost_answers import REMOTE_SCHEMES, resolve_lost_answers
 from .settled import Settle
 
 
@@ -119,6 +120,8 @@ def open_store(
         ) from exc
     factory = cast(StoreFactory, getattr(module, class_name))
     store = factory.from_location(location, environ if environ is not None else {})
+    if location.scheme in REMOTE_SCHEMES:  # innermost: SettledCreates settles its wins too
+        store = resolve_lost_answers(store)
     if registration.settle_creates:
         from .settled import SettledCreates
 

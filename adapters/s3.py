@@ -5,6 +5,7 @@ URL: ``s3://bucket/prefix?endpoint_url=...&region=...``. Options:
 environment), ``region`` (else ``AWS_REGION``/``AWS_DEFAULT_REGION``),
 ``addressing_style`` (auto/path/virtual), ``max_connections`` (HTTP pool
 size, default 64), ``retries`` (after a transient failure, default 4),
+``connect_timeout`` and ``read_timeout`` (seconds, default 10 and 60),
 ``multipart_threshold``, ``part_size`` (>= 5 MiB) and ``page_size`` (<= 1000).
 
 Create-if-absent is S3's conditional write (``If-None-Match: *``), on the
@@ -301,8 +302,8 @@ def make_client(options: Mapping[str, str], environ: Mapping[str, str]) -> S3Cli
     config = Config(
         max_pool_connections=max(32, int_option(options, "max_connections", 64)),
         retries={"max_attempts": 1 + max(0, int_option(options, "retries", 4)), "mode": "standard"},
-        connect_timeout=10,
-        read_timeout=60,
+        connect_timeout=int_option(options, "connect_timeout", 10),
+        read_timeout=int_option(options, "read_timeout", 60),
         s3={"addressing_style": addressing_style},
         user_agent_extra="mintstore",
     )

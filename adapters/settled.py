@@ -91,14 +91,24 @@ class SettledCreates(ObjectStore):
         if len(mine) > self._max_bytes:
             return self.inner.put(key, data, mode=mode)
         started = self._clock()
-        info = self.inner.put(key, mine, mode=mode)
+        lost_answer: AlreadyExists | None = None
+        try:
+            info = self.inner.put(key, mine, mode=mode)
+        except AlreadyExists as exc:
+            if not exc.identical:
+                raise
+            # Our own create whose answer was lost (lost_answers): settle it like a win.
+            lost_answer, info = exc, None
         self._sleep(self.settle.wait_for(self._clock() - started))
         try:
             stored = self.inner.get_bytes(key)
         except NotFound:
-            return info  # deleted since (only leases are ever deleted): our create stood
+            stored = mine  # deleted since (only leases are ever deleted): our create stood
         if stored != mine:
             raise AlreadyExists("a concurrent create replaced this one after it landed", key=key)
+        if lost_answer is not None:
+            raise lost_answer
+        assert info is not None
         return info
 
     def get(self, key: str) -> ObjectReader:

@@ -38,7 +38,17 @@ class AlreadyExists(StoreError):
 
     This is the one atomic primitive the storage engine builds on, so it must
     never be raised for anything but a genuine create conflict.
+
+    ``identical`` is True when the object was read back and holds exactly the
+    bytes this create sent (``mintstore.adapters.lost_answers``): for content
+    unique to its writer that proves the create was the writer's own (its
+    answer was lost and the SDK's retry met it); for content every writer
+    shares (blobs) it only means "already stored".
     """
+
+    def __init__(self, message: str, *, key: str | None = None, identical: bool = False) -> None:
+        super().__init__(message, key=key)
+        self.identical = identical
 
 
 class PreconditionFailed(StoreError):
@@ -103,12 +113,16 @@ class DuplicateInstance(InvalidInput):
         *,
         identical_metadata: bool,
         items: list[tuple[int, bytes | memoryview]],
+        reason: str | None = None,
     ) -> None:
-        kind = "identical metadata" if identical_metadata else "different content"
+        kind = reason or ("identical metadata" if identical_metadata else "different content")
         super().__init__(f"instance {sop_instance_uid} is already in the study ({kind})")
         self.sop_instance_uid = sop_instance_uid
         self.identical_metadata = identical_metadata
         self.items = items
+        #: Why the stored instance and the new one differ, for the client
+        #: (a FAILED job's reason, a 400, a STOW FailedSOPSequence comment).
+        self.reason = reason
 
 
 class InvalidMetadata(InvalidInput):

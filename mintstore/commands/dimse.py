@@ -162,7 +162,8 @@ def start_for_serve(
     if args.dicom_port is None:
         return None
     command = [
-        sys.executable, "-m", "mintstore.dimse", "--store", store_url, "--host", host,
+        sys.executable, "-m", "mintstore.commands.dimse_entry",
+        "--store", store_url, "--host", host,
         "--port", str(args.dicom_port), "--ae-title", check_ae_title(args.ae_title),
     ]  # fmt: skip
     child = subprocess.Popen(command, stdout=subprocess.PIPE, env=dict(environ))

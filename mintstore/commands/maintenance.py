@@ -108,7 +108,9 @@ def run_verify(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         report = _open(args, environ).verify()
     print(
         f"{report.studies} studies, {report.versions} versions, {report.blobs_checked} blobs "
-        f"checked, {len(report.problems)} problems, {len(report.orphans)} orphans"
+        f"checked, {len(report.problems)} problems, {len(report.orphans)} orphans; "
+        f"{report.backfilled_changes} change-log entries backfilled, "
+        f"{report.pending_changes} pending"
     )
     for problem in report.problems:
         print(f"PROBLEM {problem.study_uid} v{problem.version} {problem.digest}: {problem.problem}")
@@ -136,11 +138,16 @@ def run_gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             grace,
             shard_digits=args.shard_digits,
         )
+        store = open_study_store(url, environ, engine)
+        try:
+            report.jobs_deleted = store.expire_jobs()
+        finally:
+            store.close()
     else:
         report = open_study_store(url, environ, engine).gc(grace)
     print(
         f"deleted {len(report.deleted)} blobs ({report.bytes_freed} bytes); "
-        f"kept {report.kept_young} young"
+        f"kept {report.kept_young} young; deleted {report.jobs_deleted} expired job records"
     )
     return 0
 

@@ -79,6 +79,7 @@ def server_config(
 ) -> ServerConfig:
     """The one ServerConfig of this process, from the loaded configuration."""
     from mintstore.web import ServerConfig, load_tokens
+    from mintstore.web.config import load_copy_tokens
 
     serving = loaded.get(ServingOptions)
     http = loaded.get(HttpOptions)
@@ -118,6 +119,7 @@ def server_config(
         copy_targets=targets,
         engine=engine,
         environ=dict(environ),
+        copy_tokens=load_copy_tokens(http.copy_tokens) if http.copy_tokens else {},
         spool_dir=str(http.spool_dir) if http.spool_dir else None,
         proxy_headers=serving.proxy_hops if serving.proxy_headers else 0,
         access_log=serving.access_log,

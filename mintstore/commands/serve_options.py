@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mintstore.configuration import Section, option
-from mintstore.dicomweb.config import SECTION as DICOMWEB_SECTION
 from mintstore.serving.options import ServingOptions
 from mintstore.store import StoreConfig
+from mintstore.web.dicomweb.config import SECTION as DICOMWEB_SECTION
 
 DEFAULT_STORE_DIR = "mint-data"
 
@@ -43,6 +43,11 @@ class HttpOptions:
     )
     copy_targets: tuple[str, ...] = option(
         (), "a store that ?action=copy&target=NAME may copy to, as NAME=URL", flag="--copy-target"
+    )
+    copy_tokens: Path | None = option(
+        None,
+        "JSON file mapping other mintstore servers' URLs to the bearer token sent when "
+        'copying to them: {"http://other:8080": "secret"} (unset: copies send no token)',
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from email.message import Message
 from typing import IO
@@ -48,8 +48,8 @@ def parse_options_header(value: str) -> tuple[str, dict[str, str]]:
 class Headers:
     """A part's header lines; lookup ignores case, the first occurrence wins."""
 
-    def __init__(self) -> None:
-        self._lines: list[tuple[str, str]] = []
+    def __init__(self, lines: Mapping[str, str] | None = None) -> None:
+        self._lines: list[tuple[str, str]] = list(lines.items()) if lines else []
 
     def add(self, name: str, value: str) -> None:
         self._lines.append((name, value))

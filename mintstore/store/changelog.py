@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from mintstore.adapters import ObjectStore, PutMode
+from mintstore.adapters.lost_answers import create_unique
 from mintstore.errors import AlreadyExists, InvalidInput, NotFound
 
 from .config import StoreConfig
@@ -113,7 +114,7 @@ class ChangeLog:
         while True:
             entry_bytes = SeqEntry(number, skey, record).to_bytes()
             try:
-                self.objects.put(seq_key(number), entry_bytes, mode=PutMode.CREATE)
+                create_unique(self.objects, seq_key(number), entry_bytes)
                 break
             except AlreadyExists:
                 # Entry ``number`` exists: claim the one after the real tail

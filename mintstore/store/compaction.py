@@ -30,7 +30,8 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mintstore.adapters import ObjectStore, PutMode
+from mintstore.adapters import ObjectStore
+from mintstore.adapters.lost_answers import create_unique
 from mintstore.errors import AlreadyExists, NotFound
 
 from . import manifest as manifests
@@ -192,9 +193,7 @@ class Compactor:
                 pass
         document = {"owner": self.owner, "expires": (now + self.options.claim_ttl).isoformat()}
         try:
-            self.objects.put(
-                claim_key(generation, attempt + 1), dumps(document), mode=PutMode.CREATE
-            )
+            create_unique(self.objects, claim_key(generation, attempt + 1), dumps(document))
         except AlreadyExists:
             return False
         return True

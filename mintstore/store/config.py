@@ -14,12 +14,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from mintstore.adapters.settled import Settle
+from mintstore.errors import ConfigurationError
 
 from .index_options import IndexOptions
 from .ports import Converter, MetadataCodec, StudyBuilderLike
 from .wiring import default_codec, default_converter
 
 __all__ = ["Converter", "MetadataCodec", "StoreConfig", "StudyBuilderLike", "utc_now"]
+
+#: What ``StoreConfig.duplicates`` may be.
+DUPLICATE_POLICIES = ("reject", "replace")
 
 
 def utc_now() -> datetime:
@@ -57,6 +61,16 @@ class StoreConfig:
       and warm reads list nothing). Own commits are always seen at once.
     * ``cache_bytes``: memory bound of the decoded documents and item
       tables cached by digest (both immutable, so never invalidated).
+    * ``publish_patience``: how long a committer retries its change-log entry
+      through transient store failures before it answers anyway (the commit
+      is durable; the entry is then backfilled by the study's next commit,
+      verify or reindex).
+    * ``job_retention``: RI job records (jobs/<id>.json) older than this are
+      removed by gc.
+    * ``duplicates``: an instance whose SOP Instance UID is stored with
+      different content is refused with the reason ("reject") or committed
+      in a new version, the old one kept in history ("replace"); identical
+      content is always a no-op success.
     """
 
     lock_ttl: timedelta = timedelta(minutes=10)
@@ -73,3 +87,12 @@ class StoreConfig:
     clock: Callable[[], datetime] = utc_now
     codec: MetadataCodec = field(default_factory=default_codec)
     converter: Converter = field(default_factory=default_converter)
+    publish_patience: timedelta = timedelta(seconds=30)
+    job_retention: timedelta = timedelta(days=7)
+    duplicates: str = field(default="reject", metadata={"choices": DUPLICATE_POLICIES})
+
+    def __post_init__(self) -> None:
+        if self.duplicates not in DUPLICATE_POLICIES:
+            raise ConfigurationError(
+                f"duplicates must be 'reject' or 'replace', not {self.duplicates!r}"
+            )

@@ -12,9 +12,11 @@ have diverged and the copy refuses (VersionConflict).
 from __future__ import annotations
 
 from mintstore.errors import IntegrityError, NotFound, StudyGone, StudyNotFound, VersionConflict
+from mintstore.model import Study
 
 from .engine import Engine
 from .layout import study_key
+from .modelops import instance_uids, subset
 from .records import CommitRecord
 from .types import CopyReport
 
@@ -74,3 +76,15 @@ def copy_study(source: Engine, target: Engine, study_uid: str) -> CopyReport:
             continue
         target.after_commit(skey, record)
     return CopyReport(study_uid, len(missing), sent, skipped, bytes_sent, bytes_skipped)
+
+
+def missing_instances(ours: Study, theirs: Study | None) -> Study | None:
+    """The part of ``ours`` another server lacks (by SOP Instance UID); None if nothing.
+
+    For a copy to another mintstore *server*, whose blobs we cannot see: only
+    instances it does not hold travel, as one MINT upload the target merges
+    into its study (an instance it holds under the same UID is left to it).
+    """
+    present = {sop for _, sop in instance_uids(theirs)} if theirs is not None else set()
+    wanted = {sop for _, sop in instance_uids(ours) if sop not in present}
+    return subset(ours, wanted) if wanted else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from mintstore.adapters import ObjectStore
@@ -218,15 +219,44 @@ class Engine:
     def after_commit(self, skey: str, record: CommitRecord) -> None:
         """Change-log entry and index row of a fresh commit; backfill the previous one.
 
-        The commit has happened whatever fails here, so failures are not
-        raised to the committer: a missing entry is backfilled later (next
-        commit of the study, verify, reindex) and the index follows the log.
+        The commit has happened whatever fails here, so failures are never
+        raised to the committer (it must not be told "failed" for a committed
+        version). The entry is retried through transient store failures for
+        ``publish_patience``, so a follower of the change log finds it before
+        the commit is acknowledged; only past that is it left to a backfill
+        (next commit of the study, verify, reindex). A retry after an attempt
+        whose outcome is unknown may add a second entry for the version: the
+        version's marker keeps exactly one of them valid (see changelog).
         """
         self.heads.note(skey, record.version)
+        number = self._publish_patiently(skey, record)
         try:
-            number = self.changes.publish(skey, record)
-            self.index.note(number, skey, record.index)
+            if number is not None:
+                self.index.note(number, skey, record.index)
             if record.previous is not None:
                 self.changes.backfill(skey, self.log.record(skey, record.previous))
         except (StoreError, IntegrityError):
-            _log.warning("change-log entry of %s v%d deferred", skey, record.version, exc_info=True)
+            _log.warning("backfill before %s v%d deferred", skey, record.version, exc_info=True)
+
+    def _publish_patiently(self, skey: str, record: CommitRecord) -> int | None:
+        """The version's valid entry number, retrying transient failures; None if deferred."""
+        deadline = time.monotonic() + self.config.publish_patience.total_seconds()
+        pause = 0.05
+        retry = False
+        while True:
+            try:
+                # A retry first asks whether the failed attempt got as far as the marker.
+                decided = self.changes.marker(skey, record.version) if retry else None
+                return decided if decided is not None else self.changes.publish(skey, record)
+            except (StoreError, IntegrityError):
+                if time.monotonic() + pause > deadline:
+                    _log.error(
+                        "change-log entry of %s v%d deferred to backfill",
+                        skey,
+                        record.version,
+                        exc_info=True,
+                    )
+                    return None
+            retry = True
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)

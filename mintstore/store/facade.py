@@ -240,6 +240,10 @@ class StudyStore:
     def gc(self, grace: timedelta | None = None) -> GcReport:
         return maintenance.gc(self._engine, grace if grace is not None else self.config.gc_grace)
 
+    def expire_jobs(self) -> int:
+        """Delete RI job records older than ``job_retention`` (gc does this too)."""
+        return maintenance.expire_jobs(self._engine)
+
     def reindex(self) -> int:
         """Rebuild the search manifest from the studies alone; returns its number."""
         return maintenance.reindex(self._engine)

@@ -21,6 +21,7 @@ from typing import Any, BinaryIO, Self
 from mintstore.errors import DuplicateInstance, InvalidDicom, InvalidInput, InvalidUID
 from mintstore.model import Study, instance_attributes
 
+from . import duplicates
 from .blobs import ParallelUploader
 from .engine import Engine, Head
 from .layout import study_key
@@ -110,7 +111,13 @@ class IngestSession:
         except DuplicateInstance as duplicate:
             if self._already_stored(work, duplicate):
                 return
-            raise
+            if self._engine.config.duplicates != "replace":
+                raise duplicates.refuse(sop_uid, _reason(duplicate)) from duplicate
+            # "replace": the new content takes the UID's place in the next version.
+            remaining = duplicates.without_instance(work.builder.study, sop_uid)
+            converter = self._engine.config.converter
+            work.builder = converter.new_builder(remaining, work.builder.next_bid)
+            items = work.builder.add_dataset(dataset)
         work.study = work.builder.study
         for bid, content in items:
             work.pending[bid] = self._uploader.submit(content)
@@ -134,9 +141,10 @@ class IngestSession:
     def add_mint(self, metadata: Study, items: Mapping[int, Callable[[], BinaryIO]]) -> None:
         """A MINT upload (metadata + binaryN parts): create the study as sent, or
         merge its instances into the stored study (RI DICOM2MINT update semantics:
-        the full study with new instances). Instances already stored are kept as
-        they are (matched by SOP Instance UID), so only the new instances' binary
-        items need to be sent; items for the others are accepted and ignored."""
+        the full study with new instances). Instances already stored and sent
+        unchanged are kept as they are (matched by SOP Instance UID), so only the
+        new instances' binary items need to be sent; a stored UID sent with
+        different content follows ``StoreConfig.duplicates`` (see duplicates)."""
         check_study_uids(metadata)
         self._engine.config.converter.check_values(metadata)
         work = self._work(metadata.study_instance_uid)
@@ -157,6 +165,13 @@ class IngestSession:
             return
         stored = {sop for _, sop in instance_uids(work.study)}
         new = {sop for _, sop in instance_uids(metadata) if sop not in stored}
+        for sop in sorted({sop for _, sop in instance_uids(metadata)} & stored):
+            reason = duplicates.difference(work.study, work.table, metadata, uploaded, sop)
+            if reason is None:
+                continue  # the stored instance sent again (maybe without its items)
+            if self._engine.config.duplicates != "replace":
+                raise duplicates.refuse(sop, reason)
+            new.add(sop)  # re-added below; _add_dataset replaces the stored one
         check_items(subset(metadata, new), uploaded)
         self._merge_instances(work, metadata, uploaded, new)
 
@@ -192,7 +207,17 @@ class IngestSession:
                     for bid, token in duplicate.items
                 ):
                     continue
-                raise
+                if self._engine.config.duplicates != "replace":
+                    raise duplicates.refuse(sop_uid, _reason(duplicate)) from duplicate
+                # "replace": the new content takes the UID's place in the next version.
+                remaining = duplicates.without_instance(work.builder.study, sop_uid)
+                work.builder = converter.new_builder(remaining, work.builder.next_bid)
+                attributes = copy.deepcopy(instance_attributes(source, series, instance))
+                moves = renumber_bids(attributes, work.builder.next_bid)
+                tokens = [(new, table[old][0].encode("ascii")) for old, new in moves]
+                work.builder.add_mint_instance(
+                    attributes, instance.transfer_syntax_uid, instance.preamble, tokens
+                )
             work.study = work.builder.study
             for old, new in moves:
                 work.table[new] = table[old]
@@ -259,6 +284,13 @@ class IngestSession:
         work.table = dict(base.table) if base else {}
         work.new_sops = set()
         self._merge_instances(work, source, table, sops)
+
+
+def _reason(duplicate: DuplicateInstance) -> str:
+    """What differs, for the client (the builder compared the two instances)."""
+    if duplicate.identical_metadata:
+        return "different content: its binary items differ from the stored instance's"
+    return "different content: its attributes differ from the stored instance's"
 
 
 def _dataset_uid(dataset: Any, keyword: str) -> str:

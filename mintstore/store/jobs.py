@@ -1,19 +1,29 @@
 """Job records of the RI's job API, kept in the bucket (``jobs/<id>.json``).
 
 DICOM2MINT posts a job and polls its status, possibly through another
-server on the same bucket, so the record lives beside the studies. Each
-save overwrites the previous state of the job; a job has one writer (the
-request running it), so no arbitration is needed.
+server on the same bucket, so the record lives beside the studies. A job's
+record is saved once, when the job has finished, with create-if-absent: a
+retried or delayed write can never put an older state over a newer one, and
+an ``AlreadyExists`` can only be our own earlier attempt (job ids are random).
+``gc`` deletes records older than ``StoreConfig.job_retention``.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import asdict, dataclass
 
 from mintstore.adapters import ObjectStore, PutMode
-from mintstore.errors import IntegrityError, InvalidInput, ItemNotFound, NotFound
+from mintstore.errors import (
+    AlreadyExists,
+    IntegrityError,
+    InvalidInput,
+    ItemNotFound,
+    NotFound,
+    StoreUnavailable,
+)
 
 from .layout import job_key
 
@@ -36,7 +46,19 @@ def new_job_id() -> str:
 
 
 def save_job(objects: ObjectStore, job: JobRecord) -> None:
-    objects.put(job_key(job.job_id), json.dumps(asdict(job)).encode(), mode=PutMode.OVERWRITE)
+    """Write a finished job's record, retrying transient store failures a little:
+    the job's work (maybe a commit) is done, and this record is its answer."""
+    data = json.dumps(asdict(job)).encode()
+    for pause in (0.1, 0.5, 2.0, None):
+        try:
+            objects.put(job_key(job.job_id), data, mode=PutMode.CREATE)
+            return
+        except AlreadyExists:
+            return  # only our own earlier attempt can be there
+        except StoreUnavailable:
+            if pause is None:
+                raise
+            time.sleep(pause)
 
 
 def load_job(objects: ObjectStore, job_id: str) -> JobRecord:

@@ -139,5 +139,5 @@ def claim_key(generation: int, attempt: int) -> str:
 
 
 def job_key(job_id: str) -> str:
-    """The record of one RI job (``job_id`` is a hex UUID)."""
+    """An RI job's record (written once, when the job has finished; gc expires it)."""
     return f"{JOBS_PREFIX}{job_id}.json"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mintstore.adapters import ObjectStore, PutMode
+from mintstore.adapters.lost_answers import create_unique
 from mintstore.errors import AlreadyExists, Locked, LockInvalid, NotFound
 
 from .config import StoreConfig
@@ -79,7 +80,7 @@ class Locks:
         expires = now + (ttl if ttl is not None else self.config.lock_ttl)
         document = {"token": token, "owner": owner, "expires": expires.isoformat()}
         try:
-            self.objects.put(lease_key(skey, generation), dumps(document), mode=PutMode.CREATE)
+            create_unique(self.objects, lease_key(skey, generation), dumps(document))
         except AlreadyExists:
             raise Locked("the study was just locked by someone else") from None
         return Lease(token, expires)

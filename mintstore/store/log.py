@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import threading
 
-from mintstore.adapters import ObjectStore, PutMode
+from mintstore.adapters import ObjectStore
+from mintstore.adapters.lost_answers import create_unique
 from mintstore.errors import AlreadyExists, NotFound
 
 from .layout import log_key, log_prefix, version_of_log_key
@@ -77,7 +78,7 @@ class StudyLog:
     def try_commit(self, skey: str, record: CommitRecord) -> bool:
         """Create the record; False if that version was committed by someone else."""
         try:
-            self.objects.put(log_key(skey, record.version), record.to_bytes(), mode=PutMode.CREATE)
+            create_unique(self.objects, log_key(skey, record.version), record.to_bytes())
         except AlreadyExists:
             return False
         with self._lock:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from mintstore.errors import IntegrityError, NotFound
 
 from .engine import Engine
-from .layout import BLOB_PREFIX, STUDIES_PREFIX, digest_of_blob_key
+from .layout import BLOB_PREFIX, JOBS_PREFIX, STUDIES_PREFIX, digest_of_blob_key
 from .records import CommitRecord, IndexRow
 from .types import GcReport, VerifyProblem, VerifyReport
 
@@ -79,6 +79,8 @@ def verify(
             report.versions += 1
             if engine.changes.backfill(skey, record, now=backfill_now):
                 report.backfilled_changes += 1
+            elif engine.changes.marker(skey, record.version) is None:
+                report.pending_changes += 1
             if deleted:
                 continue
             for digest in record.referenced_digests():
@@ -130,7 +132,24 @@ def gc(engine: Engine, grace: timedelta) -> GcReport:
         engine.objects.delete(info.key)
         report.deleted.append(digest)
         report.bytes_freed += info.size
+    report.jobs_deleted = expire_jobs(engine)
     return report
+
+
+def expire_jobs(engine: Engine) -> int:
+    """Delete RI job records older than ``job_retention``; returns how many.
+
+    A job record only tells a client how its (long finished) request ended,
+    refused requests included, so keeping it for the retention is enough.
+    Deleting is idempotent, so a retried or concurrent gc is harmless.
+    """
+    cutoff = engine.config.clock() - engine.config.job_retention
+    deleted = 0
+    for info in engine.objects.list(JOBS_PREFIX):
+        if info.last_modified is not None and info.last_modified < cutoff:
+            engine.objects.delete(info.key)
+            deleted += 1
+    return deleted
 
 
 def reindex(engine: Engine, *, backfill_now: datetime | None = None) -> int:

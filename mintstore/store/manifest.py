@@ -24,7 +24,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from mintstore.adapters import ObjectStore, PutMode
+from mintstore.adapters import ObjectStore
+from mintstore.adapters.lost_answers import create_unique
 from mintstore.errors import IntegrityError, NotFound
 
 from .layout import MANIFEST_PREFIX, generation_of_manifest_key, manifest_key
@@ -147,4 +148,4 @@ def create(objects: ObjectStore, manifest: Manifest, settle: object = None) -> N
 
     (On Swift the registry's wrapper settles the create; ``settle`` is unused.)
     """
-    objects.put(manifest_key(manifest.generation), manifest.to_bytes(), mode=PutMode.CREATE)
+    create_unique(objects, manifest_key(manifest.generation), manifest.to_bytes())

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import asdict, dataclass
+import secrets
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -105,10 +106,17 @@ class CommitRecord:
     index: IndexRow
     previous: int | None = None
     type: str = "DICOM"
+    #: Random and unique to the writer that made this record, so that no other
+    #: writer can ever produce the same bytes: reading a record back and finding
+    #: it byte-identical proves it is one's own (a create whose answer was lost,
+    #: see mintstore.adapters.lost_answers). None in records written before it.
+    writer: str | None = field(default_factory=lambda: secrets.token_hex(8))
 
     def to_bytes(self) -> bytes:
+        extra = {"writer": self.writer} if self.writer is not None else {}
         return dumps(
             {
+                **extra,
                 "format": 1,
                 "study_uid": self.study_uid,
                 "version": self.version,
@@ -146,6 +154,7 @@ class CommitRecord:
                 payload=doc.get("payload"),
                 next_bid=int(doc["next_bid"]),
                 index=IndexRow.from_json(doc["index"]),
+                writer=doc.get("writer"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IntegrityError(f"malformed commit record: {exc}") from exc
@@ -161,10 +170,16 @@ class SeqEntry:
     sequence: int
     study_key: str
     record: CommitRecord
+    #: Random per entry written, like ``CommitRecord.writer``: a backfiller and a
+    #: slow writer publishing the same commit at the same number never write the
+    #: same bytes, so a read-back that finds our bytes proves the entry is ours.
+    writer: str | None = field(default_factory=lambda: secrets.token_hex(8), compare=False)
 
     def to_bytes(self) -> bytes:
+        extra = {"writer": self.writer} if self.writer is not None else {}
         return dumps(
             {
+                **extra,
                 "sequence": self.sequence,
                 "study_key": self.study_key,
                 "version": self.record.version,
@@ -177,7 +192,9 @@ class SeqEntry:
         doc = loads(data, "change-log entry")
         try:
             record = CommitRecord.from_bytes(dumps(doc["commit"]))
-            return cls(int(doc["sequence"]), str(doc["study_key"]), record)
+            return cls(
+                int(doc["sequence"]), str(doc["study_key"]), record, writer=doc.get("writer")
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise IntegrityError(f"malformed change-log entry: {exc}") from exc
 

@@ -156,6 +156,9 @@ class VerifyReport:
     problems: list[VerifyProblem] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
     backfilled_changes: int = 0
+    #: Committed versions still without a valid change-log entry (younger than
+    #: ``seq_backfill_after``, so their own writer may still add it).
+    pending_changes: int = 0
 
     @property
     def ok(self) -> bool:
@@ -167,3 +170,5 @@ class GcReport:
     deleted: list[str] = field(default_factory=list)
     bytes_freed: int = 0
     kept_young: int = 0
+    #: RI job records removed because they were older than ``job_retention``.
+    jobs_deleted: int = 0

@@ -45,7 +45,7 @@ class DimseProcess:
         ae_title: str = "MINTSTORE",
     ) -> None:
         command = [
-            sys.executable, "-m", "mintstore.dimse", "--store", store_url,
+            sys.executable, "-m", "mintstore.commands.dimse_entry", "--store", store_url,
             "--host", "127.0.0.1", "--port", "0", "--ae-title", ae_title, *options,
         ]  # fmt: skip
         self.ae_title = ae_title

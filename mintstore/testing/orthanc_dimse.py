@@ -102,7 +102,8 @@ def _exchange(work: Path, study_a: Path, study_b: Path) -> None:
     orthanc = start_orthanc(work, GATEWAY_PORT)
     gateway = subprocess.Popen(
         [
-            sys.executable, "-m", "mintstore.dimse", "--store", (work / "store").as_uri(),
+            sys.executable, "-m", "mintstore.commands.dimse_entry",
+            "--store", (work / "store").as_uri(),
             "--port", str(GATEWAY_PORT), "--destination", f"ORTHANC=127.0.0.1:{ORTHANC_DICOM}",
         ],
         stdout=subprocess.PIPE,

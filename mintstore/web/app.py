@@ -16,9 +16,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mintstore.adapters.registry import open_store
 from mintstore.counted_objects import CountedObjectStore
-from mintstore.dicomweb.config import DicomWebConfig
-from mintstore.dicomweb.service import install_dicomweb
 from mintstore.store import StudyStore
+from mintstore.web.dicomweb.config import DicomWebConfig
+from mintstore.web.dicomweb.service import install_dicomweb
 
 from .auth import install_auth
 from .body_guard import BodyGuard

@@ -93,6 +93,22 @@ def _parse_token(entry: object, path: Path) -> Token:
     return Token(name=name, sha256=digest.lower(), scopes=frozenset(scopes))
 
 
+def load_copy_tokens(path: Path) -> dict[str, str]:
+    """Read a copy-tokens file: ``{"http://other:8080/MINTServer": "secret", ...}``."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot read copy tokens file {path}: {exc}") from exc
+    if not isinstance(document, dict) or not all(
+        isinstance(k, str) and k.startswith(("http://", "https://")) and isinstance(v, str) and v
+        for k, v in document.items()
+    ):
+        raise ConfigurationError(
+            f"copy tokens file {path} must map server URLs (http[s]://...) to tokens"
+        )
+    return dict(document)
+
+
 def normalize_base_path(base_path: str) -> str:
     """``"MINTServer/"`` -> ``"/MINTServer"``; the root stays ``""``.
 
@@ -136,6 +152,17 @@ class ServerConfig:
     metrics_dir: str | None = None
     #: Options of further components (DICOMweb, DIMSE...), by their options class.
     components: Mapping[type, Any] = field(default_factory=dict)
+    #: Bearer tokens for copying to other mintstore servers by URL
+    #: (``?action=copy&target=http://...``): server base URL -> token.
+    copy_tokens: Mapping[str, str] = field(default_factory=dict)
+
+    def copy_token(self, url: str) -> str | None:
+        """The token configured for a target server URL (trailing slashes ignored)."""
+        wanted = url.rstrip("/")
+        for target, token in self.copy_tokens.items():
+            if target.rstrip("/") == wanted:
+                return token
+        return None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_path", normalize_base_path(self.base_path))

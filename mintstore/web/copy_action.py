@@ -5,15 +5,19 @@ A target is either the name of a store configured on the server
 Named stores go through the engine's copy (only content missing at the
 target travels, verified before the target commits); a remote server gets
 the study as one MINT upload (metadata + binary items) streamed through the
-client.
+client: only the instances it lacks (asked by their SOP Instance UIDs) and
+their binary items travel, authenticated with the bearer token configured for
+that URL (``ServerConfig.copy_tokens``).
 """
 
 from __future__ import annotations
 
 from flask import Response
 
-from mintstore.errors import InvalidInput
+from mintstore.errors import InvalidInput, ItemNotFound, StudyGone, StudyNotFound
+from mintstore.model import Study
 from mintstore.store import open_study_store
+from mintstore.store.copying import missing_instances
 
 from . import context
 from .auth import require_scope
@@ -57,15 +61,33 @@ def copy_or_move(study: str, action: str, target: str) -> Response:
 
 
 def _copy_to_server(study: str, action: str, url: str) -> Response:
+    """Send the instances the other server lacks, with the token configured for it."""
     from mintstore.client import MintClient
 
     store = context.store()
     version = store.open_version(study)
-    client = MintClient(url)
-    sent = client.upload_mint(version.metadata(), version.iter_items())
+    client = MintClient(url, token=context.config().copy_token(url))
+    try:
+        try:
+            theirs: Study | None = client.metadata(study)
+        except (ItemNotFound, StudyNotFound, StudyGone):
+            theirs = None
+        part = missing_instances(version.metadata(), theirs)
+        wanted = part.referenced_bids() if part is not None else set()
+        total = sum(version.item_size(bid) for bid in version.item_ids())
+        items = version.iter_items(sorted(wanted & set(version.item_ids())))
+        sent = client.upload_mint(part, items) if part is not None else 0
+    finally:
+        client.close()
     if action == "move":
         store.delete(study, context.actor())
     return document(
         "copyReport",
-        {"studyUUID": study, "action": action, "target": url, "bytesSent": sent, "bytesSkipped": 0},
+        {
+            "studyUUID": study,
+            "action": action,
+            "target": url,
+            "bytesSent": sent,
+            "bytesSkipped": total - sent,
+        },
     )

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mintstore.dicomweb.config import DicomWebConfig
-from mintstore.dicomweb.operations import OPERATIONS as DICOMWEB_OPERATIONS
+from mintstore.web.dicomweb.config import DicomWebConfig
+from mintstore.web.dicomweb.operations import OPERATIONS as DICOMWEB_OPERATIONS
 
 #: Where DICOMweb is mounted unless configured otherwise.
 DEFAULT_DICOMWEB_ROOT = DicomWebConfig().root

@@ -17,6 +17,7 @@ import pytest
 import swiftclient
 
 from mintstore.adapters import PutMode, open_store
+from mintstore.adapters.lost_answers import LostAnswerResolver
 from mintstore.adapters.settled import SettledCreates
 from mintstore.adapters.swift import SEGMENT_ROOT, SwiftStore
 from mintstore.adapters.swift_connections import SwiftSettings
@@ -51,9 +52,11 @@ def swift(backend_pool: BackendPool) -> Iterator[SwiftCase]:
         auth_version="1",
     )
     opened = spec.open()
-    # The registry wraps every Swift store so its creates are settled.
+    # The registry wraps every Swift store so its creates are settled, over the
+    # lost-answer resolver.
     assert isinstance(opened, SettledCreates)
-    store = opened.inner
+    assert isinstance(opened.inner, LostAnswerResolver)
+    store = opened.inner.inner
     assert isinstance(store, SwiftStore)
     with opened:
         yield SwiftCase(store, raw)

@@ -130,14 +130,14 @@ def test_config_show_prints_the_effective_configuration(
 
 
 def test_the_operations_guide_lists_every_option() -> None:
+    from mintstore.commands.config_reference import BEGIN, END, markdown
     from mintstore.commands.serve_options import SECTIONS
-    from mintstore.configuration.reference import BEGIN, END, markdown
 
     guide = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
     table = guide.split(BEGIN, 1)[1].split(END, 1)[0].strip()
     assert table == markdown(SECTIONS).strip(), (
         "docs/operations.md's reference is stale: "
-        "python -m mintstore.configuration.reference docs/operations.md"
+        "python -m mintstore.commands.config_reference docs/operations.md"
     )
 
 

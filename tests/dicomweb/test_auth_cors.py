@@ -10,9 +10,9 @@ from pathlib import Path
 import pydicom
 from flask import Flask
 
-from mintstore.dicomweb import DicomWebConfig
-from mintstore.dicomweb.multipart import single_body
 from mintstore.web import ServerConfig, create_app, load_tokens
+from mintstore.web.dicomweb import DicomWebConfig
+from mintstore.web.dicomweb.multipart import single_body
 
 from .corpus import PYDICOM_FILES
 

@@ -12,8 +12,8 @@ import pydicom
 import pytest
 import requests
 
-from mintstore.dicomweb.multipart import single_body
 from mintstore.store import SearchQuery
+from mintstore.web.dicomweb.multipart import single_body
 
 from .conftest import Deployment
 

@@ -27,7 +27,7 @@ def test_render_imports_neither_store_nor_web() -> None:
             m
             for m in modules
             if m.startswith(
-                ("mintstore.store", "mintstore.web", "mintstore.dicomweb", "mintstore.adapters")
+                ("mintstore.store", "mintstore.web", "mintstore.web.dicomweb", "mintstore.adapters")
             )
         }
         assert not bad, (name, bad)

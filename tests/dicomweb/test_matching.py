@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mintstore.dicomweb.matching import Condition
+from mintstore.web.dicomweb.matching import Condition
 
 
 @pytest.mark.parametrize(

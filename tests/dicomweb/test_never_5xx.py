@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mintstore.dicomweb.multipart import single_body
 from mintstore.web import ServerConfig, create_app
+from mintstore.web.dicomweb.multipart import single_body
 
 from .corpus import PYDICOM_FILES
 

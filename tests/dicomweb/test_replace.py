@@ -7,9 +7,9 @@ import io
 import pydicom
 from pydicom.uid import generate_uid
 
-from mintstore.dicomweb import DicomWebConfig
-from mintstore.dicomweb.multipart import single_body
 from mintstore.web import ServerConfig, create_app
+from mintstore.web.dicomweb import DicomWebConfig
+from mintstore.web.dicomweb.multipart import single_body
 
 from .corpus import PYDICOM_FILES, same_elements
 

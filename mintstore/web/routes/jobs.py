@@ -3,7 +3,11 @@
 DICOM2MINT posts a multipart form and follows a 303 to the job status. Jobs
 run within the request (the answer comes after the commit), and their record
 is kept in the bucket as ``jobs/<job>.json`` so any server on the same bucket
-can answer the status, and a failure keeps its reason.
+can answer the status, and a failure keeps its reason. The record is written
+once, when the job has finished (the client learns the job id only from the
+303 that follows), with create-if-absent: a retried or delayed write can
+never put an older state over a newer one. ``gc`` removes records older than
+the store's ``job_retention``.
 """
 
 from __future__ import annotations
@@ -49,7 +53,6 @@ def _run_job(work: Callable[[_Learned], tuple[str | None, int | None]]) -> BaseR
     store = context.store()
     now = _now()
     job = JobRecord(job_id=new_job_id(), status="IN_PROGRESS", created=now, updated=now)
-    store.save_job(job)
     learned = _Learned()
     try:
         study_uid, version = work(learned)

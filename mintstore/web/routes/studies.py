@@ -216,6 +216,8 @@ def _update(study: str, lock_token: str | None) -> Response:
         old_version = _requested_old_version(upload.fields)
         if lock_token is None and old_version is None:
             raise InvalidInput("an update needs ?lock=TOKEN, oldVersion or If-Match")
+        if _removes_content(upload.metadata):
+            require_scope("admin")  # removing series or instances is a (partial) delete
         result = context.store().update(
             study,
             upload.metadata,
@@ -227,6 +229,14 @@ def _update(study: str, lock_token: str | None) -> Response:
     response = document("studyUpdated", {"studyUUID": study, "version": result.version})
     response.headers["ETag"] = version_etag(result.version)
     return response
+
+
+def _removes_content(delta: Study) -> bool:
+    """True if the delta excludes a whole series or instance."""
+    return any(
+        series.exclude or any(instance.exclude for instance in series.instances.values())
+        for series in delta.series.values()
+    )
 
 
 @blueprint.delete("/studies/<study>/lock")

@@ -8,9 +8,9 @@ import time
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from mintstore.adapters import ObjectStore
-from mintstore.dicomweb.config import DicomWebConfig
 from mintstore.errors import ItemNotFound
 from mintstore.store.layout import DESCRIPTOR_KEY
+from mintstore.web.dicomweb.config import DicomWebConfig
 
 from .. import context
 from ..browser import search_page

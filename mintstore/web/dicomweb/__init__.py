@@ -1,6 +1,6 @@
 """DICOMweb (PS3.18): QIDO-RS, WADO-RS and STOW-RS on the same store (MINT-SPEC 10).
 
-The app factory calls :func:`mintstore.dicomweb.service.install_dicomweb`;
+The app factory calls :func:`mintstore.web.dicomweb.service.install_dicomweb`;
 this package's ``__init__`` stays free of Flask imports so that the
 server configuration can name :class:`DicomWebConfig` without cycles.
 """

@@ -1,5 +1,5 @@
-"""``python -m mintstore.dimse [options]``: exactly ``mintstore dimse [options]``, but
-without building the parsers of every other command (which import the web app,
+"""``python -m mintstore.commands.dimse_entry [options]``: exactly ``mintstore dimse
+[options]``, but without building the parsers of every other command (which import the web app,
 the client and Dask: two seconds per start on a loaded machine, paid by every
 restart of the gateway and 20 times by the crash test)."""
 
@@ -10,12 +10,13 @@ import os
 import sys
 from collections.abc import Sequence
 
-from mintstore.commands import dimse as command
 from mintstore.errors import MintError
+
+from . import dimse as command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mintstore.dimse")
+    parser = argparse.ArgumentParser(prog="python -m mintstore.commands.dimse_entry")
     command.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["dimse", *(sys.argv[1:] if argv is None else argv)])
     try:

@@ -20,13 +20,12 @@ from dataclasses import dataclass, field
 from typing import IO, BinaryIO, cast
 
 from pydicom import dcmread
-from werkzeug.datastructures import Headers
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.http import parse_options_header
 
 from mintstore.errors import DuplicateInstance, InvalidInput
+from mintstore.multipart.reader import Headers, Part, iter_parts
 from mintstore.store import Actor, IngestSession
-from mintstore.web.multipart_in import Part, iter_parts
 
 from .media import DICOM, DICOM_JSON
 from .reads import StoreReads

@@ -2,7 +2,7 @@
 
 Generated from the same option list the flags, variables and TOML keys come
 from; a test compares it with the table in the guide, and
-``python -m mintstore.configuration.reference docs/operations.md`` rewrites
+``python -m mintstore.commands.config_reference docs/operations.md`` rewrites
 the table between its two marker comments.
 """
 
@@ -12,8 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .options import Section
-from .sources import all_options
+from mintstore.configuration.options import Section
+from mintstore.configuration.sources import all_options
 
 BEGIN = "<!-- configuration reference: begin (generated) -->"
 END = "<!-- configuration reference: end -->"
@@ -43,6 +43,6 @@ def rewrite(path: Path, sections: Sequence[Section]) -> None:
 
 
 if __name__ == "__main__":
-    from mintstore.commands.serve_options import SECTIONS
+    from .serve_options import SECTIONS
 
     rewrite(Path(sys.argv[1]), SECTIONS)

@@ -23,7 +23,7 @@ http_errors.register(blueprint)
 def install_dicomweb(app: Flask, store: StudyStore, config: DicomWebConfig, base_path: str) -> None:
     """Serve DICOMweb from ``app`` on ``store``."""
     prefix = base_path + config.root
-    app.extensions["mintstore.dicomweb.config"] = config
-    app.extensions["mintstore.dicomweb.reads"] = StoreReads(store)
+    app.extensions["mintstore.web.dicomweb.config"] = config
+    app.extensions["mintstore.web.dicomweb.reads"] = StoreReads(store)
     install_cors(app, config, prefix)
     app.register_blueprint(blueprint, url_prefix=prefix)

@@ -25,12 +25,12 @@ blueprint = Blueprint("dicomweb", __name__)
 
 
 def settings() -> DicomWebConfig:
-    config: DicomWebConfig = current_app.extensions["mintstore.dicomweb.config"]
+    config: DicomWebConfig = current_app.extensions["mintstore.web.dicomweb.config"]
     return config
 
 
 def reads() -> StoreReads:
-    found: StoreReads = current_app.extensions["mintstore.dicomweb.reads"]
+    found: StoreReads = current_app.extensions["mintstore.web.dicomweb.reads"]
     return found
 
 

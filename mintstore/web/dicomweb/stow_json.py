@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import UID, ExplicitVRLittleEndian
-from werkzeug.datastructures import Headers
 from werkzeug.http import parse_options_header
 
 from mintstore.errors import InvalidInput
-from mintstore.web.multipart_in import Part
+from mintstore.multipart.reader import Headers, Part
 
 from .media import DICOM, DICOM_JSON
 
