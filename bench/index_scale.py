@@ -41,7 +41,7 @@ from mintstore.adapters import open_store
 from mintstore.adapters.counting import CountingStore
 from mintstore.store import SearchQuery, StoreConfig, StudyStore, manifest, partitions
 from mintstore.store.index_options import IndexOptions
-from mintstore.store.layout import study_key
+from mintstore.store.layout import partition_key, study_key
 from mintstore.store.records import CommitRecord, IndexRow
 from mintstore.testing.backends import BackendPool
 
@@ -300,8 +300,7 @@ def run(backend: str, spec_url: str, environ: dict[str, str], count: int, args: 
     for index in range(200):  # a tail the fresh process must fold
         commit_row(store, tail_row(index))
     size = sum(
-        objects.head(f"index/part/{name}.parquet").size
-        for name in manifest.newest(objects).live_files()
+        objects.head(partition_key(name)).size for name in manifest.newest(objects).live_files()
     )
     print(
         f"[{backend} {count:,}] rows built {build:.1f} s, written as {len(made.base)} base "
