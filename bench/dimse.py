@@ -48,6 +48,7 @@ from mintstore.store import StudyStore
 from mintstore.store.layout import study_key
 from mintstore.store.records import IndexRow
 from mintstore.synthetic import SyntheticSeries, write_ct_series
+from mintstore.testing.dcmtk import dcmtk_tool
 from mintstore.testing.dimse_server import DimseProcess, StoreSCP
 from mintstore.testing.orthanc_dimse import ORTHANC_DICOM, start_orthanc
 
@@ -195,14 +196,15 @@ def _compare(
     # 1. storescu into each
     started = time.perf_counter()
     subprocess.run(
-        ["storescu", "-aec", "MINTSTORE", "+sd", "127.0.0.1", str(gateway.port), folder],
+        [dcmtk_tool("storescu"), "-aec", "MINTSTORE", "+sd",
+         "127.0.0.1", str(gateway.port), folder],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     mint_store = time.perf_counter() - started
     wait_committed(store_url)
     mint_visible = time.perf_counter() - started
-    orthanc_store = timed(["storescu", "-aec", "ORTHANC", "+sd", "127.0.0.1", str(ORTHANC_DICOM),
-                           folder])  # fmt: skip
+    orthanc_store = timed([dcmtk_tool("storescu"), "-aec", "ORTHANC", "+sd",
+                           "127.0.0.1", str(ORTHANC_DICOM), folder])  # fmt: skip
     print(f"{'':34}{'mintstore':>12}{'orthanc':>12}")
     print(f"{'storescu, all acknowledged (s)':34}{mint_store:12.2f}{orthanc_store:12.2f}")
     print(f"{'storescu, instances/s':34}{slices / mint_store:12.1f}{slices / orthanc_store:12.1f}")
@@ -210,7 +212,7 @@ def _compare(
     print(f"ratio storescu rate mintstore/orthanc: {orthanc_store / mint_store:.2f}x (goal >= 2)")
 
     # 3. C-MOVE to storescp from each
-    move = ["movescu", "-S", "-aem", "STORESCP", "-k", "QueryRetrieveLevel=STUDY",
+    move = [dcmtk_tool("movescu"), "-S", "-aem", "STORESCP", "-k", "QueryRetrieveLevel=STUDY",
             "-k", f"StudyInstanceUID={series.study_instance_uid}"]  # fmt: skip
     mint_move = timed([*move, "-aec", "MINTSTORE", "127.0.0.1", str(gateway.port)])
     received_mint = len(scp.files())
@@ -235,7 +237,8 @@ def _compare(
     synthetic, _ = find_latencies(
         gateway.port, [_study_query(PatientID=rng.choice(patients)) for _ in range(queries)]
     )
-    findscu = timed(["findscu", "-S", "-aec", "MINTSTORE", "-k", "QueryRetrieveLevel=STUDY",
+    findscu = timed([dcmtk_tool("findscu"), "-S", "-aec", "MINTSTORE",
+                     "-k", "QueryRetrieveLevel=STUDY",
                      "-k", f"PatientID={real_patient}", "-k", "StudyInstanceUID",
                      "127.0.0.1", str(gateway.port)])  # fmt: skip
     print(f"C-FIND STUDY level, {studies + 1:,} studies in the index, {queries} queries each:")

@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from mintstore.testing.dcmtk import dcmtk_tool
 from mintstore.testing.mint_server import free_port
 
 _LISTENING = re.compile(r"listening on ([0-9.]+):([0-9]+)")
@@ -98,7 +99,15 @@ class StoreSCP:
         self.ae_title = ae_title
         self.port = free_port()
         self.process = subprocess.Popen(
-            ["storescp", "-aet", ae_title, "-od", str(directory), "+xa", str(self.port)],
+            [
+                dcmtk_tool("storescp"),
+                "-aet",
+                ae_title,
+                "-od",
+                str(directory),
+                "+xa",
+                str(self.port),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
@@ -106,7 +115,7 @@ class StoreSCP:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             probe = subprocess.run(
-                ["echoscu", "-aec", ae_title, "127.0.0.1", str(self.port)],
+                [dcmtk_tool("echoscu"), "-aec", ae_title, "127.0.0.1", str(self.port)],
                 capture_output=True,
             )
             if probe.returncode == 0:

@@ -26,6 +26,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from mintstore.testing.dcmtk import dcmtk_tool
+
 ORTHANC_HTTP = 8042
 ORTHANC_DICOM = 4242
 GATEWAY_PORT = 11112
@@ -122,14 +124,22 @@ def _exchange(work: Path, study_a: Path, study_b: Path) -> None:
             print("orthanc store:", json.dumps(job), flush=True)
         # 2. the gateway C-MOVEs study B to Orthanc
         subprocess.run(
-            ["storescu", "-aec", "MINTSTORE", "+sd", "127.0.0.1", str(GATEWAY_PORT), str(study_b)],
+            [
+                dcmtk_tool("storescu"),
+                "-aec",
+                "MINTSTORE",
+                "+sd",
+                "127.0.0.1",
+                str(GATEWAY_PORT),
+                str(study_b),
+            ],
             check=True,
         )
         from pydicom import dcmread
 
         study_uid = dcmread(next(study_b.iterdir()), stop_before_pixels=True).StudyInstanceUID
         subprocess.run(
-            ["movescu", "-S", "-aec", "MINTSTORE", "-aem", "ORTHANC",
+            [dcmtk_tool("movescu"), "-S", "-aec", "MINTSTORE", "-aem", "ORTHANC",
              "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={study_uid}",
              "127.0.0.1", str(GATEWAY_PORT)],
             check=True,

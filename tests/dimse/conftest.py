@@ -15,6 +15,7 @@ from pydicom.dataset import Dataset
 from mintstore.adapters.registry import open_store
 from mintstore.dimse.spool import SPOOL_PREFIX
 from mintstore.store import StoreConfig, StudyStore
+from mintstore.testing.dcmtk import dcmtk_tool
 from mintstore.testing.dimse_server import DimseProcess, StoreSCP
 from mintstore.testing.mint_server import free_port
 
@@ -79,7 +80,7 @@ def wait_committed(store: StudyStore, timeout: float = 30.0) -> None:
 def dcmtk(*command: str | Path | int, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run a dcmtk tool; its output (stdout + stderr) is in ``.stdout``."""
     result = subprocess.run(
-        [str(part) for part in command],
+        [dcmtk_tool(str(command[0])), *(str(part) for part in command[1:])],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

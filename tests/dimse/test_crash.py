@@ -21,6 +21,7 @@ from mintstore.adapters.registry import open_store
 from mintstore.convert.compare import dataset_differences
 from mintstore.store import StoreConfig, StudyStore
 from mintstore.synthetic import SyntheticSeries, write_ct_series
+from mintstore.testing.dcmtk import dcmtk_tool
 from mintstore.testing.dimse_server import DimseProcess
 
 from .conftest import wait_committed, without_meta
@@ -80,7 +81,8 @@ def test_sigkill_while_storing_loses_nothing_acknowledged(tmp_path: Path) -> Non
         series = fresh_copy(base, tmp_path / f"s{round_number}", round_number)
         gateway = DimseProcess(url, options=["--batch-max-delay", "0.05"])
         sender = subprocess.Popen(
-            ["storescu", "-v", "-aec", gateway.ae_title, "+sd", "127.0.0.1", str(gateway.port),
+            [dcmtk_tool("storescu"), "-v", "-aec", gateway.ae_title, "+sd",
+             "127.0.0.1", str(gateway.port),
              str(series.paths[0].parent)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
