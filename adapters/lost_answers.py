@@ -37,11 +37,10 @@ settles an identical answer like any other win.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from mintstore.errors import AlreadyExists, StoreError, StoreUnavailable
 
-from .base import ObjectInfo, ObjectReader, ObjectStore, PutData, PutMode
+from .base import ObjectInfo, ObjectStore, PutData, PutMode
+from .wrapped import WrappedStore
 
 #: Largest in-memory create that is read back to resolve an ambiguous answer.
 #: Commit records, change-log entries, markers and leases are a few KiB.
@@ -51,12 +50,11 @@ READBACK_LIMIT = 256 * 1024
 REMOTE_SCHEMES = frozenset({"s3", "azure", "swift"})
 
 
-class LostAnswerResolver(ObjectStore):
+class LostAnswerResolver(WrappedStore):
     """An ObjectStore whose ambiguous CREATE answers are settled by a read-back."""
 
     def __init__(self, inner: ObjectStore) -> None:
-        self.inner = inner
-        self.url = inner.url
+        super().__init__(inner)
         #: How many ambiguous answers turned out to hold the bytes sent (tests, metrics).
         self.resolved = 0
 
@@ -84,24 +82,6 @@ class LostAnswerResolver(ObjectStore):
         except StoreError:
             return False  # absent or unreadable: the original answer stands
         return bool(stored == content)
-
-    def get(self, key: str) -> ObjectReader:
-        return self.inner.get(key)
-
-    def get_range(self, key: str, start: int, end: int) -> bytes:
-        return self.inner.get_range(key, start, end)
-
-    def head(self, key: str) -> ObjectInfo:
-        return self.inner.head(key)
-
-    def delete(self, key: str) -> None:
-        self.inner.delete(key)
-
-    def list(self, prefix: str = "", *, start_after: str | None = None) -> Iterator[ObjectInfo]:
-        return self.inner.list(prefix, start_after=start_after)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def create_unique(store: ObjectStore, key: str, data: bytes) -> ObjectInfo | None:

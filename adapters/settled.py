@@ -28,13 +28,14 @@ win is harmless. URL options: ``settle_floor_ms`` (200), ``settle_factor`` (4).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 from mintstore.errors import AlreadyExists, ConfigurationError, NotFound
 
-from .base import ObjectInfo, ObjectReader, ObjectStore, PutData, PutMode
+from .base import ObjectInfo, ObjectStore, PutData, PutMode
+from .wrapped import WrappedStore
 
 #: Creates larger than this are content, not arbitration (see the module docstring).
 MAX_SETTLED_BYTES = 64 * 1024
@@ -65,7 +66,7 @@ class Settle:
         return cls(timedelta(milliseconds=floor), factor)
 
 
-class SettledCreates(ObjectStore):
+class SettledCreates(WrappedStore):
     """Wraps a store whose CREATE can be overtaken; everything else passes through."""
 
     def __init__(
@@ -77,8 +78,7 @@ class SettledCreates(ObjectStore):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.inner = inner
-        self.url = inner.url
+        super().__init__(inner)
         self.settle = settle if settle is not None else Settle()
         self._max_bytes = max_bytes
         self._sleep = sleep
@@ -110,21 +110,3 @@ class SettledCreates(ObjectStore):
             raise lost_answer
         assert info is not None
         return info
-
-    def get(self, key: str) -> ObjectReader:
-        return self.inner.get(key)
-
-    def get_range(self, key: str, start: int, end: int) -> bytes:
-        return self.inner.get_range(key, start, end)
-
-    def head(self, key: str) -> ObjectInfo:
-        return self.inner.head(key)
-
-    def delete(self, key: str) -> None:
-        self.inner.delete(key)
-
-    def list(self, prefix: str = "", *, start_after: str | None = None) -> Iterator[ObjectInfo]:
-        return self.inner.list(prefix, start_after=start_after)
-
-    def close(self) -> None:
-        self.inner.close()
