@@ -25,6 +25,7 @@ from mintstore.store import Actor, IngestSession, StoreConfig, StudyStore
 from mintstore.store.layout import study_key
 from mintstore.store.modelops import instance_uids
 
+from .headers import header_uids
 from .sources import FileRef, SourceReader
 
 HEADER_BYTES = 64 * 1024
@@ -64,6 +65,9 @@ class Scanned:
 
 
 def _header(data: bytes) -> tuple[str, str]:
+    known = header_uids(data)  # the common encodings, without building a dataset
+    if known is not None:
+        return known
     from pydicom import dcmread
 
     dataset = dcmread(
@@ -145,18 +149,6 @@ def _reason(exc: BaseException) -> str:
     """``Kind: first line of the message`` (the report groups refusals by kind)."""
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text[:200]}"
-
-
-def import_study(
-    store_url: str,
-    environ: Mapping[str, str],
-    config: StoreConfig,
-    study_uid: str,
-    files: list[tuple[FileRef, str]],
-    user: str,
-) -> StudyOutcome:
-    """Ingest the files of one study that it does not hold yet; one commit."""
-    return import_studies(store_url, environ, config, [(study_uid, files)], user)[0]
 
 
 def import_studies(
