@@ -19,9 +19,11 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element
+from pydicom.tag import BaseTag
 from pydicom.uid import UID
 
 from mintstore.convert import pixeldata
+from mintstore.convert.reading import value_file
 from mintstore.convert.values import (
     CHARSET_VRS,
     DEFAULT_ENCODINGS,
@@ -31,6 +33,7 @@ from mintstore.convert.values import (
     text_attribute,
 )
 from mintstore.errors import InvalidDicom
+from mintstore.file_range import FileRange, ItemContent
 from mintstore.model import BINARY_VRS, PIXEL_DATA_TAG, Attribute, Attributes, Item
 
 INLINE_LIMIT = 256
@@ -53,7 +56,7 @@ class Extracted:
     """Everything one dataset contributes: attributes, items, transfer syntax."""
 
     attributes: Attributes
-    items: list[tuple[int, bytes | memoryview]] = field(default_factory=list)
+    items: list[tuple[int, ItemContent]] = field(default_factory=list)
     transfer_syntax_uid: str = EXPLICIT_LE
     preamble: bytes | None = None
 
@@ -99,11 +102,12 @@ def charset_of(ds: Dataset, inherited: tuple[str, ...]) -> tuple[str, ...]:
 
 
 class _Extractor:
-    def __init__(self, first_bid: int) -> None:
+    def __init__(self, first_bid: int, value_fd: int | None) -> None:
         self.next_bid = first_bid
-        self.items: list[tuple[int, bytes | memoryview]] = []
+        self.value_fd = value_fd
+        self.items: list[tuple[int, ItemContent]] = []
 
-    def new_item(self, content: bytes | memoryview) -> int:
+    def new_item(self, content: ItemContent) -> int:
         bid = self.next_bid
         self.items.append((bid, content))
         self.next_bid += 1
@@ -114,7 +118,15 @@ class _Extractor:
         little = ds.original_encoding[1] is not False
         attributes: Attributes = {}
         for tag in sorted(ds._dict):
-            elem: DataElement | RawDataElement = ds.get_item(tag)
+            elem: DataElement | RawDataElement = ds.get_item(tag, keep_deferred=True)
+            if not _is_deferred(elem):
+                elem = ds.get_item(tag)  # converts an empty raw value, as it always did
+            elif isinstance(elem, RawDataElement):
+                in_file = self.deferred(ds, tag, elem, attributes, top)
+                if isinstance(in_file, Attribute):
+                    attributes[tag] = in_file
+                    continue
+                elem = in_file
             if isinstance(elem, DataElement) and elem.VR != "SQ":
                 elem = encoded_element(elem, little, encodings)
             if top and tag == PIXEL_DATA_TAG and isinstance(elem, RawDataElement):
@@ -122,6 +134,37 @@ class _Extractor:
             else:
                 attributes[tag] = self.element(ds, int(tag), elem, encodings)
         return attributes
+
+    def deferred(
+        self, ds: Dataset, tag: int, elem: RawDataElement, attributes: Attributes, top: bool
+    ) -> Attribute | DataElement | RawDataElement:
+        """A value left in the file: a binary one becomes items of file ranges
+        (never read here), any other is read now and put back in ``ds``."""
+        if self.value_fd is None:
+            return ds.get_item(tag)  # pydicom reads it from the dataset's own file
+        where = FileRange(self.value_fd, elem.value_tell, elem.length)
+        vr = _vr_from_header(elem)
+        if tag == PIXEL_DATA_TAG and top and vr in ("OB", "OW"):
+            return self.native_pixel_data(vr, where, attributes)
+        if vr in BINARY_VRS and tag != PIXEL_DATA_TAG:
+            return Attribute(tag, vr, bid=self.new_item(where), bsize=where.length)
+        loaded = elem._replace(value=bytes(where))
+        ds._dict[BaseTag(tag)] = loaded
+        return loaded
+
+    def native_pixel_data(self, vr: str, where: FileRange, attributes: Attributes) -> Attribute:
+        """Top-level native PixelData left in the file: one range item per frame."""
+        frames = pixeldata.split_native_range(where, frame_geometry(attributes))
+        first = self.new_item(frames[0])
+        for frame in frames[1:]:
+            self.new_item(frame)
+        return Attribute(
+            PIXEL_DATA_TAG,
+            vr,
+            bid=first,
+            bsize=sum(len(frame) for frame in frames),
+            framecount=len(frames) if len(frames) > 1 else None,
+        )
 
     def element(
         self,
@@ -216,6 +259,34 @@ class _Extractor:
                     return None
                 values.append(found[0])
         return values[0], values[1]
+
+
+def _is_deferred(elem: DataElement | RawDataElement) -> bool:
+    """A raw element whose value pydicom left in the file (``defer_size``)."""
+    return (
+        isinstance(elem, RawDataElement)
+        and elem.value is None
+        and elem.length not in (0, UNDEFINED_LENGTH)
+    )
+
+
+def _vr_from_header(elem: RawDataElement) -> str | None:
+    """The VR without reading the value: explicit, or the public dictionary's.
+
+    None when it depends on other values (ambiguous VRs other than PixelData's,
+    whose defined-length implicit-VR reading is always OW) or is unknown.
+    """
+    if elem.VR and len(elem.VR) == 2:
+        return str(elem.VR)
+    if elem.tag == PIXEL_DATA_TAG:
+        return "OW"
+    if elem.tag >> 16 & 1 == 0:
+        try:
+            vr = dictionary_VR(elem.tag)
+        except KeyError:
+            return None
+        return str(vr) if vr and len(vr) == 2 else None
+    return None
 
 
 _LONG_HEADER_VRS = frozenset(
@@ -338,7 +409,7 @@ def extract_dataset(ds: Dataset, first_bid: int) -> Extracted:
     Decoded elements (a dataset built or edited in memory) are encoded first;
     raises :class:`InvalidDicom` when a value is broken.
     """
-    extractor = _Extractor(first_bid)
+    extractor = _Extractor(first_bid, value_file(ds))
     attributes: Attributes = {}
     meta = getattr(ds, "file_meta", None)
     if meta is not None:

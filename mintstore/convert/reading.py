@@ -70,31 +70,46 @@ def read_part10(source: Source, limits: Part10Limits = DEFAULT_LIMITS) -> Datase
     read it, a file whose actual encoding differs from the announced one is
     walked again in that encoding.
 
-    A large file-backed stream (an upload spooled to disk) is not read into
-    memory first: the walk runs over a read-only map of it (touching only
-    element headers) and pydicom reads from the file, so its values are in
-    memory once, not twice.
+    A large file-backed stream (an upload spooled to disk, an open file) is
+    not read into memory: the walk runs over a read-only map of it (touching
+    only element headers) and pydicom reads from the file, leaving every value
+    longer than ``DEFER_SIZE`` in it (:func:`value_file` names the descriptor;
+    the converter turns those values into :class:`~mintstore.file_range.FileRange`
+    items). Such a dataset is usable only while ``source`` stays open.
     """
     mapped = _mapped(source)
     if mapped is None:
         data = _read_all(source)
-        return _checked_read(data, io.BytesIO(data), limits)
+        return _checked_read(data, io.BytesIO(data), limits, defer=False)
     try:
         stream = cast(BinaryIO, source)
-        return _checked_read(mapped, stream, limits)
+        return _checked_read(mapped, stream, limits, defer=True)
     finally:
         with contextlib.suppress(BufferError):  # a view kept by a traceback: the GC unmaps
             mapped.close()
 
 
-def _checked_read(data: FileBytes, stream: BinaryIO, limits: Part10Limits) -> Dataset:
+#: Values longer than this stay in a file-backed source (see :func:`read_part10`).
+DEFER_SIZE = 256 * 1024
+_DEFERRED_FD = "_mintstore_value_fd"
+
+
+def value_file(ds: Dataset) -> int | None:
+    """The descriptor holding ``ds``'s deferred values (None: every value is in memory)."""
+    fd = vars(ds).get(_DEFERRED_FD)
+    return fd if isinstance(fd, int) else None
+
+
+def _checked_read(data: FileBytes, stream: BinaryIO, limits: Part10Limits, defer: bool) -> Dataset:
     syntax = announced_syntax(data)
     implicit, little = _encoding_of(syntax, data)
     deflated = syntax == DeflatedExplicitVRLittleEndian
     looks_like_dicom = data[128:132] == b"DICM" or data[:2] in _PLAUSIBLE_FIRST_GROUPS
     if looks_like_dicom:  # anything else pydicom refuses at once ("not a DICOM file")
         check_structure(data, implicit=implicit, little=little, deflated=deflated, limits=limits)
-    ds = _read(stream, len(data), bytes(data[:2]))
+    # A deflated data set is inflated into memory by pydicom: its offsets are not the file's.
+    defer_size = DEFER_SIZE if defer and not deflated else None
+    ds = _read(stream, len(data), bytes(data[:2]), defer_size)
     read_implicit, read_little = ds.original_encoding
     if not looks_like_dicom or (bool(read_implicit), read_little is not False) != (
         implicit,
@@ -144,16 +159,22 @@ def _encoding_of(syntax: str | None, data: FileBytes) -> tuple[bool, bool]:
     return True, not big
 
 
-def _read(stream: BinaryIO, size: int, head: bytes) -> Dataset:
+def _read(stream: BinaryIO, size: int, head: bytes, defer_size: int | None) -> Dataset:
     try:
         stream.seek(0)
-        return dcmread(stream, force=False)
+        ds = dcmread(stream, force=False, defer_size=defer_size)
+        if defer_size is not None:
+            setattr(ds, _DEFERRED_FD, stream.fileno())
+        return ds
     except InvalidDicomError as exc:
         if size < 8 or head not in _PLAUSIBLE_FIRST_GROUPS:
             raise InvalidDicom(f"not a DICOM Part-10 file: {exc}") from exc
         try:
             stream.seek(0)
-            return dcmread(stream, force=True)
+            ds = dcmread(stream, force=True, defer_size=defer_size)
+            if defer_size is not None:
+                setattr(ds, _DEFERRED_FD, stream.fileno())
+            return ds
         except Exception as inner:
             raise InvalidDicom(f"malformed DICOM data set: {inner}") from inner
     except Exception as exc:  # pydicom surfaces corruption as many exception types

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, BinaryIO, Protocol
 
+from mintstore.file_range import ItemContent
 from mintstore.model import Attributes, Study
 
 
@@ -30,7 +31,7 @@ class MetadataCodec(Protocol):
 class StudyBuilderLike(Protocol):
     """What the engine needs from ``mintstore.convert.StudyBuilder``."""
 
-    def add_dataset(self, dataset: Any) -> list[tuple[int, bytes | memoryview]]:
+    def add_dataset(self, dataset: Any) -> list[tuple[int, ItemContent]]:
         """Add one instance; raises DuplicateInstance if its SOP UID is already there."""
         ...
 

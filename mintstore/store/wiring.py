@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, BinaryIO, cast
 
+from mintstore.file_range import ItemContent
 from mintstore.model import Attributes, Study
 
 from .ports import Converter, MetadataCodec, StudyBuilderLike
@@ -40,7 +41,7 @@ class _Builder:
 
         self._builder = StudyBuilder(existing=existing, next_bid=next_bid, adopt=True)
 
-    def add_dataset(self, dataset: Any) -> list[tuple[int, bytes | memoryview]]:
+    def add_dataset(self, dataset: Any) -> list[tuple[int, ItemContent]]:
         return self._builder.add_dataset(dataset)
 
     def add_mint_instance(
@@ -54,9 +55,7 @@ class _Builder:
 
         # The instance keeps its own transfer syntax, None included.
         syntax = cast(str, transfer_syntax_uid)
-        extracted = Extracted(
-            attributes, list[tuple[int, bytes | memoryview]](items), syntax, preamble
-        )
+        extracted = Extracted(attributes, list[tuple[int, ItemContent]](items), syntax, preamble)
         self._builder.add_extracted(extracted)
 
     @property

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
+from mintstore.file_range import FileRange, ItemContent
 from mintstore.model import Attribute, Attributes, Instance, Series, Study
 from mintstore.store import Actor, CommitResult
 
 from .reads import StoreReads, effective_attributes
 
 
-def _opener(content: bytes | memoryview) -> Callable[[], BinaryIO]:
+def _opener(content: ItemContent) -> Callable[[], BinaryIO]:
+    if isinstance(content, FileRange):  # read from the upload's spool, which outlives us
+        return lambda: cast(BinaryIO, content.open())
     data = bytes(content)
     return lambda: io.BytesIO(data)
 
