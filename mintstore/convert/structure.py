@@ -69,19 +69,24 @@ class Part10Limits:
     29 s over the 65 KB deflated file that inflates to it. So elements are
     counted (and the clock watched) in the structural walk, which runs before
     pydicom parses anything, and inflating is bounded in size and ratio.
+    These are configuration options (``[limits]`` section, ``part10.*``).
+
+    * ``max_elements``: elements (sequence items included) in one Part-10
+      instance; real files stay far below (an enhanced multi-frame with 3,000
+      frames has about 100,000)
+    * ``max_inflated_bytes``: largest inflated data set of a Deflated Explicit
+      VR Little Endian instance, bytes
+    * ``max_inflate_ratio``: largest inflated / deflated size past
+      ratio_floor (zlib reaches 1032:1 on zeros; real images deflate 2-20:1)
+    * ``ratio_floor``: inflated size accepted whatever the ratio, bytes
+    * ``max_walk_seconds``: wall-clock budget for the structural walk of one
+      instance, seconds
     """
 
-    #: Elements (sequence items included) in one instance. Real files stay far
-    #: below: an enhanced multi-frame with 3,000 frames has about 100,000.
     max_elements: int = 250_000
-    #: Largest inflated data set of a Deflated Explicit VR Little Endian file.
     max_inflated_bytes: int = 512 * 1024**2
-    #: Inflated / deflated size beyond ``ratio_floor``: zlib reaches 1032:1 on
-    #: zeros; real images deflate 2-20:1, blank ones more.
     max_inflate_ratio: int = 200
-    #: Inflated sizes up to this are accepted whatever the ratio.
     ratio_floor: int = 16 * 1024**2
-    #: Wall-clock budget for the structural walk of one instance.
     max_walk_seconds: float = 10.0
 
 

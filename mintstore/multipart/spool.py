@@ -23,14 +23,21 @@ from mintstore.errors import InvalidInput
 
 @dataclass(frozen=True)
 class SpoolLimits:
-    """Memory and part-count bounds of one upload."""
+    """Memory and part-count bounds of one upload.
 
-    #: Bytes of one request's parts kept in memory; beyond it, parts go to disk.
+    These are configuration options (``[limits]`` section, ``spool.*``).
+
+    * ``memory_per_request``: bytes of one request's parts kept in memory;
+      beyond it, parts go to one spool file on disk
+    * ``memory_per_part``: largest part kept in memory, bytes (a bigger one
+      goes to disk at once)
+    * ``max_parts``: parts in one multipart body (400 beyond); a
+      20,000-instance MINT upload sends one metadata part and about one
+      binary part per instance
+    """
+
     memory_per_request: int = 4 * 1024**2
-    #: Largest part kept in memory (a bigger one goes to disk at once).
     memory_per_part: int = 1024 * 1024
-    #: Parts in one multipart body (400 beyond): a 20,000-instance MINT upload
-    #: sends one metadata part and about one binary part per instance.
     max_parts: int = 200_000
 
 

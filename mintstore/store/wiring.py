@@ -9,12 +9,15 @@ engine stays cheap. Depends on the ports only, never on the configuration.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from mintstore.file_range import ItemContent
 from mintstore.model import Attributes, Study
 
 from .ports import Converter, MetadataCodec, StudyBuilderLike
+
+if TYPE_CHECKING:
+    from mintstore.convert.structure import Part10Limits
 
 
 class GpbCodec:
@@ -68,12 +71,21 @@ class _Builder:
 
 
 class DicomConverter:
-    """Part-10 <-> Study through ``mintstore.convert`` (imported on first use)."""
+    """Part-10 <-> Study through ``mintstore.convert`` (imported on first use).
+
+    ``part10_limits`` bound what reading one instance may cost (the
+    configuration's ``[limits]``; None: the converter's defaults).
+    """
+
+    def __init__(self, part10_limits: Part10Limits | None = None) -> None:
+        self.part10_limits = part10_limits
 
     def read_part10(self, stream: BinaryIO) -> Any:
         from mintstore.convert import read_part10
 
-        return read_part10(stream)
+        if self.part10_limits is None:
+            return read_part10(stream)
+        return read_part10(stream, self.part10_limits)
 
     def new_builder(self, existing: Study | None, next_bid: int) -> StudyBuilderLike:
         builder: StudyBuilderLike = _Builder(existing, next_bid)

@@ -31,6 +31,7 @@ from .. import context
 from ..auth import require_scope
 from ..browser import study_page
 from ..copy_action import copy_or_move
+from ..input_limits import InputLimits
 from ..negotiate import accepts, prefers_json, wants_html
 from ..params import parse_if_match, parse_lock_token, parse_version
 from ..pinning import open_version, set_validators
@@ -206,6 +207,7 @@ def _update(study: str, lock_token: str | None) -> Response:
         accept_part10=False,
         max_metadata_bytes=config.max_metadata_bytes,
         spool_dir=config.spool_dir,
+        limits=config.component(InputLimits),
     )
     with reader:
         upload = reader.gather()
