@@ -392,6 +392,11 @@ def frame_count(attributes: Attributes) -> int:
     return frames if frames and frames > 0 else 1
 
 
+#: What :func:`frame_geometry` reads: SamplesPerPixel, NumberOfFrames, Rows,
+#: Columns, BitsAllocated.
+GEOMETRY_TAGS = (0x00280002, 0x00280008, 0x00280010, 0x00280011, 0x00280100)
+
+
 def frame_geometry(attributes: Attributes) -> pixeldata.FrameGeometry | None:
     """Native frame geometry from Rows, Columns, SamplesPerPixel, BitsAllocated."""
     rows = _int_value(attributes, 0x00280010)

@@ -71,6 +71,13 @@ class Converter(Protocol):
 
     def write_part10(self, dataset: Any, out: BinaryIO) -> None: ...
 
+    def part10_writer(
+        self, study: Study, read_item: Callable[[int], bytes]
+    ) -> Callable[[str, str, BinaryIO], None]:
+        """``write(series_uid, sop_uid, out)``: many instances of ``study`` as Part-10
+        files, the same bytes as instance_to_dataset + write_part10, work shared."""
+        ...
+
     def check_values(self, study: Study) -> None:
         """Raise InvalidInput unless every value of an uploaded study encodes as DICOM."""
         ...

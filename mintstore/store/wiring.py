@@ -103,6 +103,13 @@ class DicomConverter:
 
         write_part10(dataset, out)
 
+    def part10_writer(
+        self, study: Study, read_item: Callable[[int], bytes]
+    ) -> Callable[[str, str, BinaryIO], None]:
+        from mintstore.convert.study_files import part10_writer
+
+        return part10_writer(study, read_item)
+
     def check_values(self, study: Study) -> None:
         from mintstore.convert.checking import check_rebuildable
 

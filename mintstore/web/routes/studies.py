@@ -109,6 +109,7 @@ class _ChunkSink(io.RawIOBase):
 def _study_zip(version: StudyVersion) -> Response:
     """A ZIP of Part-10 files, one instance at a time (no whole study in memory)."""
     instances = version.instances()
+    write_instance = version.instance_files()  # shared elements encoded once
 
     def generate() -> Iterator[bytes]:
         sink = _ChunkSink()
@@ -116,7 +117,7 @@ def _study_zip(version: StudyVersion) -> Response:
             for series_uid, sop_uid in instances:
                 name = f"{series_uid}/{sop_uid}.dcm"
                 with archive.open(name, "w", force_zip64=True) as member:
-                    version.instance_part10(series_uid, sop_uid, cast(BinaryIO, member))
+                    write_instance(series_uid, sop_uid, cast(BinaryIO, member))
                 yield sink.take()
         yield sink.take()
 
