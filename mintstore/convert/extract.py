@@ -11,6 +11,7 @@ keep them. Nothing is placed (study/series/instance) here.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pydicom.charset import convert_encodings
@@ -34,7 +35,14 @@ from mintstore.convert.values import (
 )
 from mintstore.errors import InvalidDicom
 from mintstore.file_range import FileRange, ItemContent
-from mintstore.model import BINARY_VRS, PIXEL_DATA_TAG, Attribute, Attributes, Item
+from mintstore.model import (
+    BINARY_VRS,
+    PIXEL_DATA_TAG,
+    Attribute,
+    Attributes,
+    Encapsulation,
+    Item,
+)
 
 INLINE_LIMIT = 256
 """Binary values shorter than this are stored inline (``data``), longer ones as items."""
@@ -155,6 +163,12 @@ class _Extractor:
     def native_pixel_data(self, vr: str, where: FileRange, attributes: Attributes) -> Attribute:
         """Top-level native PixelData left in the file: one range item per frame."""
         frames = pixeldata.split_native_range(where, frame_geometry(attributes))
+        return self.frame_items(vr, frames, None)
+
+    def frame_items(
+        self, vr: str, frames: Sequence[ItemContent], layout: Encapsulation | None
+    ) -> Attribute:
+        """PixelData as one new item per frame (consecutive bids)."""
         first = self.new_item(frames[0])
         for frame in frames[1:]:
             self.new_item(frame)
@@ -164,6 +178,7 @@ class _Extractor:
             bid=first,
             bsize=sum(len(frame) for frame in frames),
             framecount=len(frames) if len(frames) > 1 else None,
+            encapsulation=layout,
         )
 
     def element(
@@ -232,17 +247,7 @@ class _Extractor:
                 return Attribute(PIXEL_DATA_TAG, vr)
             frames = pixeldata.split_native(raw, frame_geometry(attributes))
             layout = None
-        first = self.new_item(frames[0])
-        for frame in frames[1:]:
-            self.new_item(frame)
-        return Attribute(
-            PIXEL_DATA_TAG,
-            vr,
-            bid=first,
-            bsize=sum(len(frame) for frame in frames),
-            framecount=len(frames) if len(frames) > 1 else None,
-            encapsulation=layout,
-        )
+        return self.frame_items(vr, frames, layout)
 
     def extended_offsets(self, attributes: Attributes) -> tuple[bytes, bytes] | None:
         """The Extended Offset Table and its lengths, inline or from this dataset's items."""

@@ -41,6 +41,7 @@ from mintstore.convert.to_dicom import (
     ReadItem,
     encoding_of,
     encodings_of,
+    find_instance,
     instance_to_dataset,
     is_encapsulated,
     set_encoding,
@@ -48,7 +49,7 @@ from mintstore.convert.to_dicom import (
     write_part10,
 )
 from mintstore.convert.values import DEFAULT_ENCODINGS
-from mintstore.errors import InvalidMetadata, ItemNotFound
+from mintstore.errors import InvalidMetadata
 from mintstore.model import PIXEL_DATA_TAG, Attribute, Attributes, Series, Study
 
 _META_GROUP = 0x0002
@@ -153,12 +154,7 @@ class StudyPart10Writer:
     def write(self, series_uid: str, sop_uid: str, out: BinaryIO) -> None:
         """Write one instance's Part-10 file to ``out``."""
         study = self._study
-        series = study.series.get(series_uid)
-        if series is None:
-            raise ItemNotFound(f"series {series_uid} is not in study {study.study_instance_uid}")
-        instance = series.instances.get(sop_uid)
-        if instance is None:
-            raise ItemNotFound(f"instance {sop_uid} is not in series {series_uid}")
+        series, instance = find_instance(study, series_uid, sop_uid)
         shared, shared_meta = self._shared_of(series)
         own = instance.attributes
         meta = {**shared_meta, **{tag: a for tag, a in own.items() if tag >> 16 == _META_GROUP}}

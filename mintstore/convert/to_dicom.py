@@ -53,7 +53,7 @@ from mintstore.convert.values import (
     text_bytes,
 )
 from mintstore.errors import InvalidMetadata, ItemNotFound
-from mintstore.model import PIXEL_DATA_TAG, Attribute, Attributes, Instance, Study
+from mintstore.model import PIXEL_DATA_TAG, Attribute, Attributes, Instance, Series, Study
 
 ReadItem = Callable[[int], bytes]
 _META_GROUP = 0x0002
@@ -194,6 +194,17 @@ def set_encoding(ds: Dataset, implicit: bool, little: bool) -> None:
     ds.set_original_encoding(implicit, little, charset)
 
 
+def find_instance(study: Study, series_uid: str, sop_uid: str) -> tuple[Series, Instance]:
+    """The series and instance asked for; ItemNotFound if either is not in ``study``."""
+    series = study.series.get(series_uid)
+    if series is None:
+        raise ItemNotFound(f"series {series_uid} is not in study {study.study_instance_uid}")
+    instance = series.instances.get(sop_uid)
+    if instance is None:
+        raise ItemNotFound(f"instance {sop_uid} is not in series {series_uid}")
+    return series, instance
+
+
 def syntax_of(instance: Instance, meta: Attributes) -> str:
     """The transfer syntax an instance is rebuilt in (its own, else its meta's, else implicit)."""
     syntax_attribute = meta.get(0x00020010)
@@ -210,12 +221,7 @@ def instance_to_dataset(
     ``read_item(bid)`` returns a binary item's content; it is called once per
     item the instance refers to (frames in order).
     """
-    series = study.series.get(series_uid)
-    if series is None:
-        raise ItemNotFound(f"series {series_uid} is not in study {study.study_instance_uid}")
-    instance = series.instances.get(sop_uid)
-    if instance is None:
-        raise ItemNotFound(f"instance {sop_uid} is not in series {series_uid}")
+    series, instance = find_instance(study, series_uid, sop_uid)
     merged = effective_attributes(study, series, instance)
     meta = {tag: a for tag, a in merged.items() if tag >> 16 == _META_GROUP}
     body = {tag: a for tag, a in merged.items() if tag >> 16 != _META_GROUP}
