@@ -20,8 +20,10 @@ from mintstore.testing.hostile import (
     HostileCase,
     deflate_bomb,
     element_bomb,
+    file_body,
     gpb_many_attributes,
     json_many_attributes,
+    large_part10,
     many_binary_parts,
     measure,
     xml_many_attributes,
@@ -89,3 +91,15 @@ def test_many_parts_under_a_megabyte_are_not_held_in_memory(
                                       expect=(201,)))  # fmt: skip
     # The measurement sees the process that did the work: 100 MB were hashed and written.
     assert cost.cpu_seconds > 0.05, cost
+
+
+def test_a_large_part10_body_is_not_held_in_memory(server: ServerProcess, tmp_path: Path) -> None:
+    """PixelData goes from the spooled body to its blob in chunks (a 300 MiB body added
+    302 MiB before); 96 MiB here, which would show as about 96 MiB if read whole."""
+    path = large_part10(tmp_path / "large.dcm", 96)
+    case = HostileCase("large Part-10", "POST", "/studies/create", file_body(path),
+                       {"Content-Type": "application/dicom"}, length=path.stat().st_size,
+                       expect=(201,))  # fmt: skip
+    cost = measure(server.url, server.process.pid, case)
+    assert server.process.poll() is None and cost.status == 201, cost
+    assert cost.peak_extra_mib <= 24.0, cost
