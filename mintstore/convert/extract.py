@@ -110,9 +110,9 @@ def charset_of(ds: Dataset, inherited: tuple[str, ...]) -> tuple[str, ...]:
 
 
 class _Extractor:
-    def __init__(self, first_bid: int, value_fd: int | None) -> None:
+    def __init__(self, first_bid: int, value_file: tuple[int, int] | None) -> None:
         self.next_bid = first_bid
-        self.value_fd = value_fd
+        self.value_file = value_file
         self.items: list[tuple[int, ItemContent]] = []
 
     def new_item(self, content: ItemContent) -> int:
@@ -148,9 +148,10 @@ class _Extractor:
     ) -> Attribute | DataElement | RawDataElement:
         """A value left in the file: a binary one becomes items of file ranges
         (never read here), any other is read now and put back in ``ds``."""
-        if self.value_fd is None:
+        if self.value_file is None:
             return ds.get_item(tag)  # pydicom reads it from the dataset's own file
-        where = FileRange(self.value_fd, elem.value_tell, elem.length)
+        fd, base = self.value_file
+        where = FileRange(fd, base + elem.value_tell, elem.length)
         vr = _vr_from_header(elem)
         if tag == PIXEL_DATA_TAG and top and vr in ("OB", "OW"):
             return self.native_pixel_data(vr, where, attributes)

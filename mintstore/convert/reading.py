@@ -77,14 +77,22 @@ def read_part10(source: Source, limits: Part10Limits = DEFAULT_LIMITS) -> Datase
     the converter turns those values into :class:`~mintstore.file_range.FileRange`
     items). Such a dataset is usable only while ``source`` stays open.
     """
-    mapped = _mapped(source)
-    if mapped is None:
+    found = _mapped(source)
+    if found is None:
         data = _read_all(source)
         return _checked_read(data, io.BytesIO(data), limits, defer=False)
+    mapped, start, size = found
+    view = memoryview(mapped)[start : start + size] if start or size != len(mapped) else None
     try:
         stream = cast(BinaryIO, source)
-        return _checked_read(mapped, stream, limits, defer=True)
+        ds = _checked_read(view if view is not None else mapped, stream, limits, defer=True)
+        if value_file(ds) is not None:
+            setattr(ds, _DEFERRED_BASE, _file_offset(source))
+        return ds
     finally:
+        with contextlib.suppress(BufferError):
+            if view is not None:
+                view.release()
         with contextlib.suppress(BufferError):  # a view kept by a traceback: the GC unmaps
             mapped.close()
 
@@ -92,12 +100,21 @@ def read_part10(source: Source, limits: Part10Limits = DEFAULT_LIMITS) -> Datase
 #: Values longer than this stay in a file-backed source (see :func:`read_part10`).
 DEFER_SIZE = 256 * 1024
 _DEFERRED_FD = "_mintstore_value_fd"
+_DEFERRED_BASE = "_mintstore_value_base"
 
 
-def value_file(ds: Dataset) -> int | None:
-    """The descriptor holding ``ds``'s deferred values (None: every value is in memory)."""
+def value_file(ds: Dataset) -> tuple[int, int] | None:
+    """The descriptor holding ``ds``'s deferred values and where the data set starts
+    in it (None: every value is in memory)."""
     fd = vars(ds).get(_DEFERRED_FD)
-    return fd if isinstance(fd, int) else None
+    base = vars(ds).get(_DEFERRED_BASE, 0)
+    return (fd, base) if isinstance(fd, int) and isinstance(base, int) else None
+
+
+def _file_offset(source: Source) -> int:
+    """Where a stream's byte 0 is in its file (a part in a shared spool file: not 0)."""
+    offset = getattr(source, "file_offset", 0)
+    return offset if isinstance(offset, int) else 0
 
 
 def _checked_read(data: FileBytes, stream: BinaryIO, limits: Part10Limits, defer: bool) -> Dataset:
@@ -129,7 +146,12 @@ def _checked_read(data: FileBytes, stream: BinaryIO, limits: Part10Limits, defer
 MAP_THRESHOLD = 8 * 1024**2
 
 
-def _mapped(source: Source) -> mmap.mmap | None:
+def _mapped(source: Source) -> tuple[mmap.mmap, int, int] | None:
+    """A read-only map of a file-backed stream, where the stream starts in it, its size.
+
+    A stream with a ``file_offset`` (one part of an upload's shared spool file)
+    is ``len(stream)`` bytes from there; any other is its whole file.
+    """
     if isinstance(source, bytes | bytearray | memoryview | str | os.PathLike):
         return None
     if getattr(source, "_rolled", None) is False:
@@ -138,10 +160,17 @@ def _mapped(source: Source) -> mmap.mmap | None:
         if source.tell() != 0:
             return None
         descriptor = source.fileno()
-        if os.fstat(descriptor).st_size < MAP_THRESHOLD:
+        offset = _file_offset(source)
+        in_shared_file = hasattr(source, "file_offset")
+        size = len(source) if in_shared_file else os.fstat(descriptor).st_size  # type: ignore[arg-type]
+        if size < MAP_THRESHOLD:
             return None
-        return mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)
-    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        aligned = offset - offset % mmap.ALLOCATIONGRANULARITY
+        mapped = mmap.mmap(
+            descriptor, offset - aligned + size, access=mmap.ACCESS_READ, offset=aligned
+        )
+        return mapped, offset - aligned, size
+    except (AttributeError, OSError, ValueError, TypeError, io.UnsupportedOperation):
         return None
 
 

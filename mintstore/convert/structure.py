@@ -55,8 +55,9 @@ _ALL_VRS = _LONG_VRS | frozenset(
     }
 )
 _MAX_DEPTH = 64
-#: Whole files are walked as bytes, or as a read-only map of an upload spool.
-FileBytes = bytes | mmap.mmap
+#: Whole files are walked as bytes, or as a read-only map of an upload spool (or of
+#: one part of it).
+FileBytes = bytes | mmap.mmap | memoryview
 _CLOCK_EVERY = 4096  # elements between two looks at the clock
 
 
@@ -198,7 +199,7 @@ def announced_syntax(data: FileBytes) -> str | None:
             (length,) = struct.unpack_from("<H", data, position + 6)
             header = 8
         if element == b"\x10\x00":
-            value = data[position + header : position + header + length]
+            value = bytes(data[position + header : position + header + length])
             return value.decode("latin-1").strip("\x00 ")
         position += header + length
     return None
