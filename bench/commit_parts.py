@@ -13,10 +13,8 @@ Usage: python -m bench.commit_parts [--versions 1,100,250,500]
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
-import os
 import statistics
 import tempfile
 import time
@@ -24,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from functools import partial
 
-from bench.append import Slices, _append
+from bench.append import Slices, _append, _timed_appends, parse_versions
 from mintstore.adapters.registry import open_store
 from mintstore.formats.checks import check_study
 from mintstore.formats.gpb import encode_gpb
@@ -42,11 +40,7 @@ def median_ms(work: Callable[[], object], runs: int = 7) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--versions", default="1,100,250,500")
-    args = parser.parse_args()
-    versions = sorted(int(v) for v in args.versions.split(","))
-    print(f"load average: {os.getloadavg()[0]:.2f}")
+    versions = parse_versions(__doc__.splitlines()[0])
     print(
         "\n| version | append (= 1) | GPB encode | of it: checks | gzip | SHA-256 "
         "| referenced bids | document gz (raw) |"
@@ -62,7 +56,7 @@ def main() -> None:
             while version < target:
                 _append(store, slices.instance(uid))
                 version += 1
-            append = statistics.median(_append(store, slices.instance(uid)) for _ in range(5))
+            append = _timed_appends(store, slices, uid)
             version += 5
             study = store.metadata(uid)
             raw = encode_gpb(study)
