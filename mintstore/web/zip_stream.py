@@ -41,13 +41,20 @@ class ZipStream:
 
     def __init__(self) -> None:
         self._pending: list[bytes] = []
+        self._pending_size = 0
         self._offset = 0
         self._members: list[_Member] = []
         self._current: _Member | None = None
 
     def _emit(self, data: bytes) -> None:
         self._pending.append(data)
+        self._pending_size += len(data)
         self._offset += len(data)
+
+    @property
+    def pending(self) -> int:
+        """Bytes produced and not yet taken (a caller may gather small members)."""
+        return self._pending_size
 
     def begin(self, name: str) -> None:
         """Start a member (its local header, sizes to follow in the descriptor)."""
@@ -117,4 +124,5 @@ class ZipStream:
         """Everything produced since the last ``take``."""
         data = b"".join(self._pending)
         self._pending.clear()
+        self._pending_size = 0
         return data

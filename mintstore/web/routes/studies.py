@@ -86,6 +86,10 @@ def _whole_study(version: StudyVersion) -> Response:
     return response
 
 
+#: The ZIP response is handed to the server in pieces of about this size.
+_ZIP_CHUNK = 64 * 1024
+
+
 def _study_zip(version: StudyVersion) -> Response:
     """A ZIP of Part-10 files, one instance at a time (no whole study in memory)."""
     instances = version.instances()
@@ -97,7 +101,8 @@ def _study_zip(version: StudyVersion) -> Response:
             archive.begin(f"{series_uid}/{sop_uid}.dcm")
             write_instance(series_uid, sop_uid, cast(BinaryIO, archive))
             archive.end()
-            yield archive.take()
+            if archive.pending >= _ZIP_CHUNK:  # one write per ~64 KiB, not per small member
+                yield archive.take()
         archive.finish()
         yield archive.take()
 
