@@ -83,3 +83,26 @@ def test_in_memory_sources_keep_values_in_memory(tmp_path: Path) -> None:
     builder = StudyBuilder()
     items = builder.add_dataset(read_part10(io.BytesIO(path.read_bytes())))
     assert not any(isinstance(c, FileRange) for _, c in items)
+
+
+def test_large_values_inside_undefined_length_sequences(tmp_path: Path) -> None:
+    """pydicom parses undefined-length sequences while reading, without ``defer_size``:
+    their large values are in memory, and the study is the same either way."""
+    from pydicom.dataset import Dataset as Item
+    from pydicom.sequence import Sequence
+
+    path = multiframe_file(tmp_path / "mf.dcm", ExplicitVRLittleEndian)
+    from pydicom import dcmread
+
+    ds = dcmread(path)
+    item = Item()
+    item.add_new(0x00091010, "LO", "RANGE TEST")
+    item.add_new(0x00091011, "OB", os.urandom(300 * 1024))
+    item.TextValue = "y" * (260 * 1024)
+    ds.add_new(0x00091020, "SQ", Sequence([item]))
+    ds[0x00091020].is_undefined_length = True
+    ds.save_as(path, enforce_file_format=True)
+    in_memory, _, in_file, contents = _both_ways(path)
+    assert in_file.study == in_memory.study
+    # the frames and the top-level private OB stay in the file; the nested OB does not
+    assert sum(isinstance(c, FileRange) for c in contents) == FRAMES + 1
