@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO
 
 from mintstore.adapters import ObjectInfo, ObjectReader, ObjectStore, PutMode
+from mintstore.adapters.base import CreateBatch
 from mintstore.errors import AlreadyExists, IntegrityError, NotFound
 
 from .config import StoreConfig
@@ -51,6 +52,17 @@ class BlobStore:
         spool.seek(0)
         self._put_keyed(digest, spool)
 
+    def put_in(self, batch: CreateBatch, data: bytes | memoryview) -> tuple[str, int]:
+        """Like ``put``, but durable (and referable) only once ``batch`` is finished."""
+        digest = hashlib.sha256(data).hexdigest()
+        batch.create(blob_key(digest), data, self._is_stale)
+        return digest, len(data)
+
+    def put_spooled_in(self, batch: CreateBatch, digest: str, spool: IO[bytes]) -> None:
+        """Like ``put_spooled``, settled by ``batch``."""
+        spool.seek(0)
+        batch.create(blob_key(digest), spool, self._is_stale)
+
     def _put_keyed(self, digest: str, data: bytes | memoryview | IO[bytes]) -> None:
         key = blob_key(digest)
         try:
@@ -69,11 +81,15 @@ class BlobStore:
             info = self.objects.head(key)
         except NotFound:  # gc removed it between our put and head: store it again
             info = None
-        threshold = self.config.clock() - self.config.gc_grace / 2
-        if info is None or info.last_modified is None or info.last_modified < threshold:
+        if self._is_stale(info):
             if not isinstance(data, bytes | memoryview):
                 data.seek(0)
             self.objects.put(key, data, mode=PutMode.OVERWRITE)
+
+    def _is_stale(self, info: ObjectInfo | None) -> bool:
+        """True if a stored blob must be written again before a new commit uses it."""
+        threshold = self.config.clock() - self.config.gc_grace / 2
+        return info is None or info.last_modified is None or info.last_modified < threshold
 
     def head(self, digest: str) -> ObjectInfo:
         return self.objects.head(blob_key(digest))
@@ -156,11 +172,19 @@ class ParallelUploader:
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="blob")
         self._slots = threading.BoundedSemaphore(max(1, workers) * 2)
         self._futures: list[Future[tuple[str, int]]] = []
+        # The uploads since the last ``wait`` share one durability barrier.
+        self._batch: CreateBatch | None = None
+
+    def _current_batch(self) -> CreateBatch:
+        if self._batch is None:
+            self._batch = self._blobs.objects.create_batch()
+        return self._batch
 
     def submit(self, data: bytes | memoryview) -> Future[tuple[str, int]]:
+        batch = self._current_batch()
         self._slots.acquire()
         try:
-            future = self._pool.submit(self._blobs.put, data)
+            future = self._pool.submit(self._blobs.put_in, batch, data)
         except BaseException:
             self._slots.release()
             raise
@@ -171,10 +195,11 @@ class ParallelUploader:
     def submit_stream(self, stream: IO[bytes] | ObjectReader) -> Future[tuple[str, int]]:
         """Read ``stream`` here (spooling and hashing it), upload on a worker."""
         spool, digest, size = spool_stream(stream)
+        batch = self._current_batch()
 
         def upload() -> tuple[str, int]:
             with spool:
-                self._blobs.put_spooled(digest, spool)
+                self._blobs.put_spooled_in(batch, digest, spool)
             return digest, size
 
         self._slots.acquire()
@@ -189,10 +214,20 @@ class ParallelUploader:
         return future
 
     def wait(self) -> None:
-        """Wait for every upload; the first failure is raised."""
+        """Wait for every upload and make them all durable; the first failure is raised.
+
+        Only after this returns may a commit record name the uploaded blobs.
+        """
         futures, self._futures = self._futures, []
         for future in futures:
             future.result()
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            with batch:
+                batch.finish()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            batch.discard()
