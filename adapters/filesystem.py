@@ -483,20 +483,27 @@ class FileCreateBatch(CreateBatch):
     def finish(self) -> None:
         with self._lock:
             staged, self._staged = self._staged, []
-        directories: dict[Path, None] = {}
+        if not staged:
+            return
         try:
-            for key, temp, on_existing in staged:
-                self._publish(key, temp, on_existing, directories)
+            # Links and mkdirs in parallel too: each is a system call that
+            # releases the GIL, and a fresh store needs a directory per blob.
+            with ThreadPoolExecutor(
+                min(_SYNC_WORKERS, len(staged)), thread_name_prefix="publish"
+            ) as pool:
+                touched = list(pool.map(self._publish, staged))
+                directories = dict.fromkeys(d for group in touched for d in group)
+                _fsync_all(directories, pool)
         finally:
             for _, temp, _ in staged:
                 temp.unlink(missing_ok=True)
-        _fsync_all(directories)
 
-    def _publish(
-        self, key: str, temp: Path, on_existing: OnExisting, directories: dict[Path, None]
-    ) -> None:
+    def _publish(self, item: tuple[str, Path, OnExisting]) -> list[Path]:
+        """Link one staged object; returns the directories to fsync for it."""
+        key, temp, on_existing = item
         target = self._files._path(key)
         created_in: list[Path] = []
+        directories = [target.parent]
         with _translated(key, writing=True):
             try:
                 self._files._publish(target, lambda: os.link(temp, target), key, created_in)
@@ -507,13 +514,13 @@ class FileCreateBatch(CreateBatch):
                     existing = None
                 if on_existing(existing):
                     self._files._publish(target, lambda: os.replace(temp, target), key, created_in)
-                for directory in [target.parent, *target.parent.parents]:
-                    directories[directory] = None
+                for directory in target.parent.parents:
+                    directories.append(directory)
                     if directory == self._files.root:
                         break
-        directories[target.parent] = None
-        for directory in reversed(created_in):
-            directories[directory] = None
+            temp.unlink(missing_ok=True)
+        directories.extend(reversed(created_in))
+        return directories
 
     def discard(self) -> None:
         with self._lock:
@@ -522,15 +529,9 @@ class FileCreateBatch(CreateBatch):
             temp.unlink(missing_ok=True)
 
 
-def _fsync_all(directories: Iterable[Path]) -> None:
-    """fsync every directory, in parallel; the first failure is raised after all ran."""
-    paths = list(directories)
-    if len(paths) <= 1:
-        for path in paths:
-            _fsync_existing_directory(path)
-        return
-    with ThreadPoolExecutor(min(_SYNC_WORKERS, len(paths)), thread_name_prefix="dirsync") as pool:
-        futures = [pool.submit(_fsync_existing_directory, path) for path in paths]
+def _fsync_all(directories: Iterable[Path], pool: ThreadPoolExecutor) -> None:
+    """fsync every directory on ``pool``; the first failure is raised after all ran."""
+    futures = [pool.submit(_fsync_existing_directory, path) for path in directories]
     for future in futures:
         try:
             future.result()
