@@ -58,11 +58,6 @@ class BlobStore:
         batch.create(blob_key(digest), data, self._is_stale)
         return digest, len(data)
 
-    def put_spooled_in(self, batch: CreateBatch, digest: str, spool: IO[bytes]) -> None:
-        """Like ``put_spooled``, settled by ``batch``."""
-        spool.seek(0)
-        batch.create(blob_key(digest), spool, self._is_stale)
-
     def _put_keyed(self, digest: str, data: bytes | memoryview | IO[bytes]) -> None:
         key = blob_key(digest)
         try:
@@ -172,19 +167,11 @@ class ParallelUploader:
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="blob")
         self._slots = threading.BoundedSemaphore(max(1, workers) * 2)
         self._futures: list[Future[tuple[str, int]]] = []
-        # The uploads since the last ``wait`` share one durability barrier.
-        self._batch: CreateBatch | None = None
-
-    def _current_batch(self) -> CreateBatch:
-        if self._batch is None:
-            self._batch = self._blobs.objects.create_batch()
-        return self._batch
 
     def submit(self, data: bytes | memoryview) -> Future[tuple[str, int]]:
-        batch = self._current_batch()
         self._slots.acquire()
         try:
-            future = self._pool.submit(self._blobs.put_in, batch, data)
+            future = self._pool.submit(self._blobs.put, data)
         except BaseException:
             self._slots.release()
             raise
@@ -195,11 +182,10 @@ class ParallelUploader:
     def submit_stream(self, stream: IO[bytes] | ObjectReader) -> Future[tuple[str, int]]:
         """Read ``stream`` here (spooling and hashing it), upload on a worker."""
         spool, digest, size = spool_stream(stream)
-        batch = self._current_batch()
 
         def upload() -> tuple[str, int]:
             with spool:
-                self._blobs.put_spooled_in(batch, digest, spool)
+                self._blobs.put_spooled(digest, spool)
             return digest, size
 
         self._slots.acquire()
@@ -214,20 +200,17 @@ class ParallelUploader:
         return future
 
     def wait(self) -> None:
-        """Wait for every upload and make them all durable; the first failure is raised.
+        """Wait for every upload (each durable when done); the first failure is raised.
 
-        Only after this returns may a commit record name the uploaded blobs.
+        Each upload is a whole put, directory syncs included, on the pool:
+        that overlaps them with the parsing of the next parts. Settling them
+        all in one batch at the end (``create_batch``) saved ~300 fsyncs but
+        added its publish and sync step after the last part (see
+        docs/performance.md), so uploads do not use it.
         """
         futures, self._futures = self._futures, []
         for future in futures:
             future.result()
-        batch, self._batch = self._batch, None
-        if batch is not None:
-            with batch:
-                batch.finish()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-        batch, self._batch = self._batch, None
-        if batch is not None:
-            batch.discard()
