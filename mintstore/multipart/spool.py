@@ -145,6 +145,12 @@ class _MemoryBody(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         if self._segment is not None:
             return self._segment.read(size)
+        if self._buffer.tell() == 0 and (size is None or size < 0):
+            # The whole part, as the converter reads it: getvalue() hands over
+            # the buffer's bytes without copying them (read() would copy).
+            data = self._buffer.getvalue()
+            self._buffer.seek(len(data))
+            return data
         return self._buffer.read(size)
 
     def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
@@ -164,7 +170,9 @@ class _MemoryBody(io.RawIOBase):
 
     def close(self) -> None:
         if self._segment is None and not self.closed:
-            self._spool._charge(-len(self._buffer.getbuffer()))
+            # getvalue(), not getbuffer(): a buffer read() handed over is shared,
+            # and exporting it would copy it.
+            self._spool._charge(-len(self._buffer.getvalue()))
             self._buffer = io.BytesIO()
         super().close()
 
