@@ -60,8 +60,13 @@ SECTIONS: tuple[Section, ...] = (
         "store",
         StoreConfig,
         flag_prefix="store-",
-        # The short spellings serve has always had.
-        aliases={"lock_ttl": "--lock-ttl", "freshness": "--freshness"},
+        # The short spellings serve has always had; --duplicates set the
+        # retired DICOMweb-only policy and now sets the engine's one.
+        aliases={
+            "lock_ttl": "--lock-ttl",
+            "freshness": "--freshness",
+            "duplicates": "--duplicates",
+        },
     ),
     DICOMWEB_SECTION,
     DIMSE_SECTION,

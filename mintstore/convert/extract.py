@@ -117,10 +117,15 @@ class _Extractor:
             elem: DataElement | RawDataElement = ds.get_item(tag)
             if isinstance(elem, DataElement) and elem.VR != "SQ":
                 elem = encoded_element(elem, little, encodings)
-            if top and tag == PIXEL_DATA_TAG and isinstance(elem, RawDataElement):
-                attributes[tag] = self.pixel_data(ds, elem, attributes)
+            # Plain int keys, as a decoded document has: pydicom's BaseTag
+            # compares in Python, and every later walk of the study (checks and
+            # sorting at each commit's encode, for the study's whole life in
+            # this process) would pay that per attribute.
+            key = int(tag)
+            if top and key == PIXEL_DATA_TAG and isinstance(elem, RawDataElement):
+                attributes[key] = self.pixel_data(ds, elem, attributes)
             else:
-                attributes[tag] = self.element(ds, int(tag), elem, encodings)
+                attributes[key] = self.element(ds, key, elem, encodings)
         return attributes
 
     def element(
