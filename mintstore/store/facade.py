@@ -29,6 +29,7 @@ from .engine import Engine
 from .ingest import IngestSession
 from .jobs import JobRecord, load_job, save_job
 from .layout import study_key
+from .migration import refuse_old_layout
 from .types import (
     Actor,
     Change,
@@ -55,6 +56,7 @@ class StudyStore:
         self.objects = objects
         self.config = config if config is not None else StoreConfig()
         ensure_descriptor(objects)
+        refuse_old_layout(objects)
         self._engine = Engine(objects, self.config)
         self.index_maintenance = IndexMaintenance(self._engine)
         """Compaction and wholesale index rebuilds (maintenance jobs, benchmarks)."""

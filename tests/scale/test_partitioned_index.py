@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pytest
 
 from mintstore.adapters import ObjectStore
@@ -151,3 +152,20 @@ def test_a_page_reads_a_bounded_number_of_row_groups(objects: ObjectStore) -> No
         assert len(cache._groups) - before <= 2
         pages += 1
     assert pages == 30
+
+
+def test_packed_lookup_rows_round_trip_any_text() -> None:
+    """The exact-match groups' JSON rows (built with Arrow compute) read back exactly."""
+    rows = [synthetic_row(n, random.Random(n)) for n in range(6)]
+    odd = ['a"b\\c', "\x01\n\x1f\u00e9\u4e2d", "", None, "plain", "tab\there"]
+    rows = [
+        replace(row, patient_name=name, study_description=name, modalities=mods)
+        for row, name, mods in zip(
+            rows, odd, [("CT",), (), ('q"', "MR"), (), ("US",), ("X",)], strict=True
+        )
+    ]
+    table = partitions.lookup_table(partitions.rows_table((f"k{n}", r) for n, r in enumerate(rows)))
+    exact = table.filter(pc.match_substring_regex(table["lookup"], "^[AP]"))
+    back = dict(partitions.table_rows(partitions.packed(exact)))
+    columnar = dict(partitions.table_rows(exact))
+    assert back == columnar and {r.patient_name for r in back.values()} >= {odd[0], odd[1]}
