@@ -117,6 +117,11 @@ class BlobStore:
             chunks = _verified(raw, digest, size, key, self._remember)
         return ObjectReader(raw.info, chunks, on_close=raw.close)
 
+    def remembers(self, digest: str) -> bool:
+        """Whether reads of this blob check a remembered checksum (cheap) rather
+        than SHA-256: callers may then read it inline instead of ahead on a thread."""
+        return self._checksums.get(digest) is not None
+
     def _remember(self, digest: str, size: int, checksum: bytes) -> None:
         self._checksums.put(digest, (size, checksum), CHECKSUM_WEIGHT)
 

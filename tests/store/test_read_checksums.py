@@ -4,6 +4,7 @@ still checked, a corrupted blob is still refused, and verify still recomputes SH
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 
 import pytest
 
@@ -11,9 +12,13 @@ import mintstore.store.blobs as blobs_module
 from mintstore.adapters import PutMode
 from mintstore.adapters.memory import MemoryStore
 from mintstore.errors import IntegrityError
+from mintstore.store import Actor, StudyStore
 from mintstore.store.blobs import BlobStore
 from mintstore.store.config import StoreConfig
 from mintstore.store.layout import blob_key
+from mintstore.synthetic import write_ct_series
+
+from .helpers import ingest_paths
 
 
 def _read(blobs: BlobStore, digest: str, size: int) -> bytes:
@@ -101,3 +106,16 @@ def test_deep_check_recomputes_sha256(monkeypatch: pytest.MonkeyPatch) -> None:
     assert blobs.check(digest, size, deep=True) is None
     _corrupt(objects, digest, size)
     assert blobs.check(digest, size, deep=True) is not None
+
+
+def test_a_version_names_the_items_already_checked(tmp_path: Path) -> None:
+    store = StudyStore(MemoryStore(secrets.token_hex(8)))
+    [result] = ingest_paths(
+        store, write_ct_series(tmp_path, 3, rows=16, columns=16).paths, Actor("t", None)
+    )
+    version = store.open_version(result.study_uid)
+    first = version.item_ids()[0]
+    assert first not in version.cheaply_checked_items()
+    with version.open_item(first) as reader:
+        reader.read()
+    assert version.cheaply_checked_items() == {first}
