@@ -159,10 +159,11 @@ def _retrieve(study: str, series: str | None = None, sop: str | None = None) -> 
     for _, _, stored in chosen:
         wado.check_transcodable(stored, syntax)
     boundary = multipart.new_boundary()
+    templates = context.document_cache()  # the makers run on other threads
 
     def maker(series_uid: str, sop_uid: str) -> multipart.PartMaker:
         def make() -> tuple[str, bytes | list[bytes]]:
-            body = wado.instance_part10(snapshot, series_uid, sop_uid, syntax)
+            body = wado.instance_part10(snapshot, series_uid, sop_uid, syntax, templates)
             return DICOM, body
 
         return make
