@@ -51,7 +51,7 @@ def _both(snapshot: Snapshot, cache: DocumentCache, series: str, sop: str) -> tu
 )
 def test_templated_instances_equal_the_rebuild(name: str, tmp_path: Path) -> None:
     path = tmp_path / name
-    shutil.copy(get_testdata_file(name), path)
+    shutil.copy(str(get_testdata_file(name)), path)
     _, snapshot = _ingest([path])
     cache = DocumentCache()
     [(series, sop)] = _instances(snapshot)
