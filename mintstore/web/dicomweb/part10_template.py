@@ -25,10 +25,12 @@ from collections.abc import Callable
 
 from mintstore.convert.pixeldata import ITEM_TAG
 
-#: A stand-in starts with this (not an item tag) and a random token per bid.
+#: A stand-in starts with this (not an item tag), its bid, a random token and a
+#: non-zero byte, then zeros: a needle ending in a zero would make ``find``
+#: over the zeros ~20x slower.
 _PREFIX = b"MINT"
 _TOKEN = 16
-_MARKER = len(_PREFIX) + _TOKEN + 8
+_MARKER = len(_PREFIX) + 8 + _TOKEN + 1
 _LITERAL, _ITEM = 0, 1
 _RECORD = struct.Struct("<BQ")
 
@@ -51,33 +53,59 @@ def build(
         size = sizes(bid)
         if size < _MARKER:
             raise _NoTemplate
-        marker = _PREFIX + token + struct.pack("<Q", bid)
+        marker = _PREFIX + struct.pack("<Q", bid) + token + b"\xff"
         stand_ins[bid] = marker + bytes(size - len(marker))
         return stand_ins[bid]
 
     try:
-        output = b"".join(rebuild(stand_in))
+        pieces = rebuild(stand_in)
     except _NoTemplate:
         return b""
-    found: list[tuple[int, int]] = []
+    # Each stand-in is looked for within the pieces the writer produced (no
+    # join: that would copy the whole instance once more); one that straddles
+    # two pieces is not found, and the instance simply gets no template.
+    found: dict[int, tuple[int, int]] = {}  # bid -> (piece index, offset in it)
     for bid, content in stand_ins.items():
-        offset = output.find(content[:_MARKER])
-        if offset < 0 or output.find(content[:_MARKER], offset + 1) >= 0:
+        marker = content[:_MARKER]
+        hits = [
+            (index, offset)
+            for index, piece in enumerate(pieces)
+            if (offset := piece.find(marker)) >= 0
+        ]
+        if len(hits) != 1:
             return b""
-        if output[offset : offset + len(content)] != content:
+        index, offset = hits[0]
+        piece = pieces[index]
+        if piece.find(marker, offset + 1) >= 0:
             return b""
-        found.append((offset, bid))
-    found.sort()
+        if not piece.startswith(content, offset):
+            return b""
+        found[bid] = (index, offset)
     segments: list[Segment] = []
-    position = 0
-    for offset, bid in found:
-        if offset < position:  # pragma: no cover - markers are unique and verbatim
-            return b""
-        segments.append(output[position:offset])
-        segments.append(bid)
-        position = offset + len(stand_ins[bid])
-    segments.append(output[position:])
-    return encode(segments)
+    by_piece: dict[int, list[tuple[int, int]]] = {}
+    for bid, (index, offset) in found.items():
+        by_piece.setdefault(index, []).append((offset, bid))
+    for index, piece in enumerate(pieces):
+        position = 0
+        for offset, bid in sorted(by_piece.get(index, [])):
+            if offset < position:  # pragma: no cover - markers are unique and verbatim
+                return b""
+            segments.append(piece[position:offset])
+            segments.append(bid)
+            position = offset + len(stand_ins[bid])
+        segments.append(piece[position:] if position else piece)
+    return encode(_merged(segments))
+
+
+def _merged(segments: list[Segment]) -> list[Segment]:
+    """Adjacent literal pieces joined (fewer, larger sends)."""
+    merged: list[Segment] = []
+    for segment in segments:
+        if isinstance(segment, bytes) and merged and isinstance(merged[-1], bytes):
+            merged[-1] = merged[-1] + segment
+        else:
+            merged.append(segment)
+    return merged
 
 
 class _NoTemplate(Exception):
