@@ -3,6 +3,7 @@ for every kind of instance, and their binary items must still be checked on ever
 
 from __future__ import annotations
 
+import io
 import secrets
 import shutil
 from pathlib import Path
@@ -17,6 +18,8 @@ from mintstore.errors import IntegrityError
 from mintstore.store import Actor, StudyStore
 from mintstore.store.layout import blob_key
 from mintstore.synthetic import write_ct_series
+from mintstore.web.app import create_app
+from mintstore.web.config import ServerConfig
 from mintstore.web.dicomweb import wado
 from mintstore.web.dicomweb.reads import Snapshot, StoreReads
 from mintstore.web.doc_cache import DocumentCache
@@ -71,9 +74,10 @@ def test_a_ct_series_is_sent_from_templates(tmp_path: Path) -> None:
     assert all(cache._entries.values())
 
 
-def test_pixel_data_that_looks_like_a_fragment_is_rebuilt(tmp_path: Path) -> None:
-    # The rebuild keeps a lone frame starting with an item tag as encapsulated
-    # data: the template must not send it any other way.
+def test_native_pixel_data_that_looks_like_a_fragment_keeps_its_bytes(tmp_path: Path) -> None:
+    # A lone frame starting with an item tag is kept whole as encapsulated data
+    # by the rebuild, except in a native syntax, whose pixel data has a defined
+    # length: the file must read back with the very pixels stored.
     [path] = write_ct_series(tmp_path, 1, rows=32, columns=32).paths
     dataset = pydicom.dcmread(path)
     pixels = bytearray(dataset.PixelData)
@@ -86,6 +90,32 @@ def test_pixel_data_that_looks_like_a_fragment_is_rebuilt(tmp_path: Path) -> Non
     for _ in range(2):
         rebuilt, templated = _both(snapshot, cache, series, sop)
         assert templated == rebuilt
+        assert pydicom.dcmread(io.BytesIO(templated)).PixelData == bytes(pixels)
+
+
+def test_a_whole_study_is_sent_with_its_length(tmp_path: Path) -> None:
+    paths = write_ct_series(tmp_path, 3, rows=32, columns=32).paths
+    store = tmp_path / "store"
+    store.mkdir()
+    app = create_app(ServerConfig(store_url=store.as_uri()))
+    client = app.test_client()
+    [result] = ingest_paths(app.extensions["mintstore.store"], paths, ACTOR)
+    accept = {"Accept": 'multipart/related; type="application/dicom"'}
+    for _ in range(2):  # templates built, then used
+        response = client.get(f"/dicom-web/studies/{result.study_uid}", headers=accept)
+        assert response.status_code == 200
+        assert response.content_length == len(response.data)
+        boundary = response.mimetype_params["boundary"]
+        parts = response.data.split(b"--" + boundary.encode())[1:-1]
+        instances = [
+            pydicom.dcmread(io.BytesIO(part.split(b"\r\n\r\n", 1)[1][:-2])) for part in parts
+        ]
+        originals = [pydicom.dcmread(path) for path in paths]
+        assert sorted(ds.SOPInstanceUID for ds in instances) == sorted(
+            ds.SOPInstanceUID for ds in originals
+        )
+        by_uid = {ds.SOPInstanceUID: ds for ds in originals}
+        assert all(ds.PixelData == by_uid[ds.SOPInstanceUID].PixelData for ds in instances)
 
 
 def test_a_corrupted_item_is_refused_on_the_template_path(tmp_path: Path) -> None:

@@ -37,6 +37,12 @@ def part_head(boundary: str, part_type: str, length: int, location: str | None =
     return (head + "\r\n").encode("ascii")
 
 
+def body_length(boundary: str, parts: Iterable[tuple[str, int]]) -> int:
+    """The exact size of :func:`iter_body`'s output for parts of these (type, length)."""
+    total = sum(len(part_head(boundary, kind, length)) + length + 2 for kind, length in parts)
+    return total + len(f"--{boundary}--\r\n")
+
+
 def iter_body(boundary: str, makers: Iterable[PartMaker], ahead: int = 4) -> Iterator[bytes]:
     """The body, making up to ``ahead`` parts concurrently, in order."""
     pool = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="wado")

@@ -7,14 +7,17 @@ A committed version never changes, so the bytes around the binary items
 every request: they are worked out once by rebuilding the instance with a
 stand-in of the right size for each item, and finding each stand-in, verbatim
 and exactly once, in the output. Later requests send those literal pieces and
-the items themselves, read (and checked) from the store as before.
+the items themselves, read (and checked) from the store as before; in a known
+native syntax the file's length is then known before any item is read, so a
+whole study can be sent with a Content-Length.
 
 Only what the rebuild copies verbatim can be templated: an instance whose
 output does not contain every stand-in intact (deflated syntax, bit-packed
 frames, fragments cut out of a frame, an item too small to hold a marker) has
 no template and is rebuilt each time, exactly as before. The one place the
 rebuild looks at an item's content, a lone pixel-data frame that starts with a
-fragment item tag, is checked at send time and falls back to the rebuild too.
+fragment item tag outside the known native syntaxes, is checked at send time
+and falls back to the rebuild too.
 """
 
 from __future__ import annotations
@@ -39,12 +42,16 @@ Segment = bytes | int
 
 
 def build(
-    rebuild: Callable[[Callable[[int], bytes]], list[bytes]], sizes: Callable[[int], int]
+    rebuild: Callable[[Callable[[int], bytes]], list[bytes]],
+    sizes: Callable[[int], int],
+    content_free: bool,
 ) -> bytes:
     """The encoded template of one instance, or b"" if it cannot have one.
 
     ``rebuild(read_item)`` writes the instance with the given item reader and
     returns its pieces; ``sizes(bid)`` is an item's recorded size.
+    ``content_free``: the rebuild never looks at the items' bytes (a known
+    native syntax), so the file's length is known before any item is read.
     """
     token = secrets.token_bytes(_TOKEN)
     stand_ins: dict[int, bytes] = {}
@@ -94,7 +101,7 @@ def build(
             segments.append(bid)
             position = offset + len(stand_ins[bid])
         segments.append(piece[position:] if position else piece)
-    return encode(_merged(segments))
+    return encode(Template(_merged(segments), content_free))
 
 
 def _merged(segments: list[Segment]) -> list[Segment]:
@@ -112,9 +119,44 @@ class _NoTemplate(Exception):
     """An item too small to carry a marker: this instance is always rebuilt."""
 
 
-def encode(segments: list[Segment]) -> bytes:
-    out = bytearray()
-    for segment in segments:
+class Template:
+    """One instance's literal pieces and bids, in file order."""
+
+    def __init__(self, segments: list[Segment], content_free: bool) -> None:
+        self.segments = segments
+        #: True when no item's bytes can change what the file looks like.
+        self.content_free = content_free
+
+    def length(self, sizes: Callable[[int], int]) -> int:
+        """The file's size, given each item's recorded size."""
+        return sum(
+            sizes(segment) if isinstance(segment, int) else len(segment)
+            for segment in self.segments
+        )
+
+    def fill(self, read_item: Callable[[int], bytes]) -> list[bytes] | None:
+        """The file's pieces with each item read; None if the rebuild must be used.
+
+        Unless the template is content-free, an item that starts with a
+        fragment item tag is what the rebuild treats differently from its
+        stand-in (a lone pixel-data frame kept whole as encapsulated data), so
+        its instance is rebuilt instead.
+        """
+        pieces: list[bytes] = []
+        for segment in self.segments:
+            if isinstance(segment, int):
+                data = read_item(segment)
+                if not self.content_free and data[:4] == ITEM_TAG:
+                    return None
+                pieces.append(data)
+            elif segment:
+                pieces.append(segment)
+        return pieces
+
+
+def encode(template: Template) -> bytes:
+    out = bytearray(b"\x01" if template.content_free else b"\x00")
+    for segment in template.segments:
         if isinstance(segment, int):
             out += _RECORD.pack(_ITEM, segment)
         else:
@@ -123,9 +165,9 @@ def encode(segments: list[Segment]) -> bytes:
     return bytes(out)
 
 
-def decode(data: bytes) -> list[Segment]:
+def decode(data: bytes) -> Template:
     segments: list[Segment] = []
-    position = 0
+    position = 1
     while position < len(data):
         kind, value = _RECORD.unpack_from(data, position)
         position += _RECORD.size
@@ -134,23 +176,4 @@ def decode(data: bytes) -> list[Segment]:
         else:
             segments.append(data[position : position + value])
             position += value
-    return segments
-
-
-def fill(segments: list[Segment], read_item: Callable[[int], bytes]) -> list[bytes] | None:
-    """The file's pieces with each item read; None if the rebuild must be used instead.
-
-    An item that starts with a fragment item tag is what the rebuild would
-    treat differently from its stand-in (a lone pixel-data frame kept whole as
-    encapsulated data), so its instance is rebuilt.
-    """
-    pieces: list[bytes] = []
-    for segment in segments:
-        if isinstance(segment, int):
-            data = read_item(segment)
-            if data[:4] == ITEM_TAG:
-                return None
-            pieces.append(data)
-        elif segment:
-            pieces.append(segment)
-    return pieces
+    return Template(segments, data[:1] == b"\x01")

@@ -18,6 +18,7 @@ from typing import Any
 from pydicom.uid import UID
 from werkzeug.exceptions import NotAcceptable
 
+from mintstore.convert.to_dicom import is_native_syntax
 from mintstore.errors import NotSupported
 from mintstore.model import Attributes, Instance, Series
 from mintstore.render import native_bytes
@@ -202,13 +203,22 @@ def instance_part10(
     return [buffer.getvalue()]
 
 
-def _from_template(
+def part10_template_of(
     snapshot: Snapshot, series_uid: str, sop_uid: str, templates: DocumentCache
-) -> list[bytes] | None:
+) -> part10_template.Template | None:
+    """The instance's Part-10 template (built once per version; no item is read)."""
+
     def rebuild(read_item: Callable[[int], bytes]) -> list[bytes]:
         out = ChunkSink()
-        snapshot.write_part10(snapshot.dataset(series_uid, sop_uid, read_item), out)  # type: ignore[arg-type]
+        dataset = snapshot.dataset(series_uid, sop_uid, read_item)
+        snapshot.write_part10(dataset, out)  # type: ignore[arg-type]
         return out.chunks()
+
+    def build() -> bytes:
+        _, instance = snapshot.instance(series_uid, sop_uid)
+        syntax = instance.transfer_syntax_uid
+        content_free = syntax is not None and is_native_syntax(syntax)
+        return part10_template.build(rebuild, snapshot.item_size, content_free)
 
     key = (
         snapshot.study_uid,
@@ -217,12 +227,15 @@ def _from_template(
         f"{series_uid}/{sop_uid}",
         False,
     )
-    encoded = templates.get_or_build(
-        key, lambda: part10_template.build(rebuild, snapshot.item_size)
-    )
-    if not encoded:
-        return None
-    return part10_template.fill(part10_template.decode(encoded), snapshot.read_item)
+    encoded = templates.get_or_build(key, build)
+    return part10_template.decode(encoded) if encoded else None
+
+
+def _from_template(
+    snapshot: Snapshot, series_uid: str, sop_uid: str, templates: DocumentCache
+) -> list[bytes] | None:
+    template = part10_template_of(snapshot, series_uid, sop_uid, templates)
+    return None if template is None else template.fill(snapshot.read_item)
 
 
 def check_transcodable(stored: str, syntax: str | None) -> None:
