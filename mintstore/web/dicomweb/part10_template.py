@@ -127,6 +127,9 @@ class Template:
         #: True when no item's bytes can change what the file looks like.
         self.content_free = content_free
 
+    def bids(self) -> list[int]:
+        return [segment for segment in self.segments if isinstance(segment, int)]
+
     def length(self, sizes: Callable[[int], int]) -> int:
         """The file's size, given each item's recorded size."""
         return sum(
