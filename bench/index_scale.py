@@ -125,8 +125,7 @@ def commit_row(store: StudyStore, row: IndexRow) -> None:
         next_bid=0,
         index=row,
     )
-    skey = study_key(row.study_uid)
-    store.core.after_commit(skey, record)
+    store.archive_jobs.publish_change(record)
 
 
 def rss_mib() -> tuple[float, float]:
@@ -269,7 +268,7 @@ def compaction_under_load(url: str, environ: dict[str, str], commits: int) -> di
     thread = threading.Thread(target=load, args=(search_ms, commit_ms, stop))
     thread.start()
     begin = time.perf_counter()
-    made = store.core.index.compact_now()  # due: folds the tail, merges 2 partitions
+    made = store.index_maintenance.compact_now()  # due: folds the tail, merges 2 partitions
     result["compaction_s"] = time.perf_counter() - begin
     stop.set()
     thread.join()
@@ -294,7 +293,7 @@ def run(backend: str, spec_url: str, environ: dict[str, str], count: int, args: 
     objects = open_store(spec_url, environ)
     store = StudyStore(objects, StoreConfig(index=IndexOptions(background=False)))
     began = time.perf_counter()
-    made = store.core.index.replace_table(table, 0)
+    made = store.index_maintenance.replace_table(table, 0)
     write = time.perf_counter() - began
     del table
     for index in range(200):  # a tail the fresh process must fold

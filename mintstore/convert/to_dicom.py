@@ -53,13 +53,13 @@ from mintstore.convert.values import (
     text_bytes,
 )
 from mintstore.errors import InvalidMetadata, ItemNotFound
-from mintstore.model import PIXEL_DATA_TAG, Attribute, Attributes, Study
+from mintstore.model import PIXEL_DATA_TAG, Attribute, Attributes, Instance, Series, Study
 
 ReadItem = Callable[[int], bytes]
 _META_GROUP = 0x0002
 
 
-def _encoding_of(transfer_syntax_uid: str) -> tuple[bool, bool]:
+def encoding_of(transfer_syntax_uid: str) -> tuple[bool, bool]:
     """(implicit VR, little endian) of a transfer syntax."""
     if transfer_syntax_uid == IMPLICIT_LE:
         return True, True
@@ -79,7 +79,7 @@ def is_native_syntax(syntax: str) -> bool:
         return False
 
 
-def _is_encapsulated(syntax: str) -> bool:
+def is_encapsulated(syntax: str) -> bool:
     """Whether pixel data of ``syntax`` is encapsulated (False for unknown UIDs)."""
     try:
         uid = UID(syntax)
@@ -116,7 +116,9 @@ def _known_tag(tag: int) -> bool:
     return True
 
 
-class _Rebuilder:
+class ElementRebuilder:
+    """MINT attributes -> raw pydicom elements in one encoding (values as stored)."""
+
     def __init__(
         self,
         read_item: ReadItem,
@@ -163,11 +165,16 @@ class _Rebuilder:
             return self.pixel_data(attribute, context)
         if attribute.bid is not None:
             return self.raw(tag, vr, self.item(attribute.bid))
+        return self.raw(tag, vr, self.plain_value(attribute, encodings))
+
+    def plain_value(self, attribute: Attribute, encodings: tuple[str, ...]) -> bytes:
+        """The value of an attribute that is neither a sequence nor a binary item."""
+        vr = attribute.vr
         if vr in TEXT_VRS:
-            return self.raw(tag, vr, text_bytes(attribute, encodings))
+            return text_bytes(attribute, encodings)
         if is_number_vr(vr):
-            return self.raw(tag, vr, number_bytes(attribute, self.little))
-        return self.raw(tag, vr, attribute.data or b"")
+            return number_bytes(attribute, self.little)
+        return attribute.data or b""
 
     def item(self, bid: int) -> bytes:
         return bytes(self.read_item(bid))
@@ -191,7 +198,7 @@ class _Rebuilder:
         return self.raw(attribute.tag, attribute.vr, value)
 
 
-def _set_encoding(ds: Dataset, implicit: bool, little: bool) -> None:
+def set_encoding(ds: Dataset, implicit: bool, little: bool) -> None:
     """Mark ``ds`` and its items as encoded, items inheriting the character set.
 
     Elements were put in place without ``Dataset.__setitem__`` (which would
@@ -204,8 +211,27 @@ def _set_encoding(ds: Dataset, implicit: bool, little: bool) -> None:
         if isinstance(elem, DataElement) and elem.VR == "SQ":
             for item in elem.value:
                 item._parent_encoding = charset
-                _set_encoding(item, implicit, little)
+                set_encoding(item, implicit, little)
     ds.set_original_encoding(implicit, little, charset)
+
+
+def find_instance(study: Study, series_uid: str, sop_uid: str) -> tuple[Series, Instance]:
+    """The series and instance asked for; ItemNotFound if either is not in ``study``."""
+    series = study.series.get(series_uid)
+    if series is None:
+        raise ItemNotFound(f"series {series_uid} is not in study {study.study_instance_uid}")
+    instance = series.instances.get(sop_uid)
+    if instance is None:
+        raise ItemNotFound(f"instance {sop_uid} is not in series {series_uid}")
+    return series, instance
+
+
+def syntax_of(instance: Instance, meta: Attributes) -> str:
+    """The transfer syntax an instance is rebuilt in (its own, else its meta's, else implicit)."""
+    syntax_attribute = meta.get(0x00020010)
+    return instance.transfer_syntax_uid or (
+        (syntax_attribute.val or "").strip("\x00 ") if syntax_attribute else IMPLICIT_LE
+    )
 
 
 def instance_to_dataset(
@@ -216,31 +242,23 @@ def instance_to_dataset(
     ``read_item(bid)`` returns a binary item's content; it is called once per
     item the instance refers to (frames in order).
     """
-    series = study.series.get(series_uid)
-    if series is None:
-        raise ItemNotFound(f"series {series_uid} is not in study {study.study_instance_uid}")
-    instance = series.instances.get(sop_uid)
-    if instance is None:
-        raise ItemNotFound(f"instance {sop_uid} is not in series {series_uid}")
+    series, instance = find_instance(study, series_uid, sop_uid)
     merged = effective_attributes(study, series, instance)
     meta = {tag: a for tag, a in merged.items() if tag >> 16 == _META_GROUP}
     body = {tag: a for tag, a in merged.items() if tag >> 16 != _META_GROUP}
-    syntax_attribute = meta.get(0x00020010)
-    syntax = instance.transfer_syntax_uid or (
-        (syntax_attribute.val or "").strip("\x00 ") if syntax_attribute else IMPLICIT_LE
-    )
-    implicit, little = _encoding_of(syntax)
+    syntax = syntax_of(instance, meta)
+    implicit, little = encoding_of(syntax)
     try:
         ds = Dataset()
-        encapsulated = _is_encapsulated(syntax)
+        encapsulated = is_encapsulated(syntax)
         native = is_native_syntax(syntax)
-        _Rebuilder(read_item, implicit, little, encapsulated, native).fill(
+        ElementRebuilder(read_item, implicit, little, encapsulated, native).fill(
             ds, body, DEFAULT_ENCODINGS
         )
-        _set_encoding(ds, implicit, little)
+        set_encoding(ds, implicit, little)
         if meta:
             file_meta = FileMetaDataset()
-            _Rebuilder(read_item, False, True).fill(file_meta, meta, DEFAULT_ENCODINGS)
+            ElementRebuilder(read_item, False, True).fill(file_meta, meta, DEFAULT_ENCODINGS)
             file_meta.set_original_encoding(False, True, file_meta._character_set)
             ds.file_meta = file_meta
             ds.preamble = instance.preamble or b"\x00" * 128

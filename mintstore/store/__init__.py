@@ -24,16 +24,19 @@ from .types import (
     VerifyProblem,
     VerifyReport,
 )
+from .upkeep import ArchiveJobs, IndexMaintenance
 from .version import StudyVersion, version_etag
 
 __all__ = [
     "Actor",
+    "ArchiveJobs",
     "Change",
     "ChangePage",
     "CommitResult",
     "Converter",
     "CopyReport",
     "GcReport",
+    "IndexMaintenance",
     "IngestSession",
     "JobRecord",
     "Lease",

@@ -22,12 +22,13 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import IO
+from typing import IO, cast
 
 import xxhash
 
 from mintstore.adapters import ObjectInfo, ObjectReader, ObjectStore, PutMode
 from mintstore.errors import AlreadyExists, IntegrityError, NotFound
+from mintstore.file_range import FileRange, ItemContent
 
 from .config import StoreConfig
 from .digest_cache import DigestCache
@@ -54,8 +55,17 @@ class BlobStore:
             config.cache_bytes // CHECKSUM_SHARE
         )
 
-    def put(self, data: bytes | memoryview) -> tuple[str, int]:
-        """Store bytes; return (digest, size). Already stored is success."""
+    def put(self, data: ItemContent) -> tuple[str, int]:
+        """Store bytes, or a value left in its file; return (digest, size).
+
+        Already stored is success. A :class:`FileRange` is read twice in
+        chunks (hashing, then writing: the key is the digest), never whole.
+        """
+        if isinstance(data, FileRange):
+            digest = data.sha256()
+            with data.open() as reader:
+                self._put_keyed(digest, cast(IO[bytes], reader))
+            return digest, data.length
         digest = hashlib.sha256(data).hexdigest()
         self._put_keyed(digest, data)
         return digest, len(data)
@@ -235,7 +245,7 @@ class ParallelUploader:
         self._slots = threading.BoundedSemaphore(max(1, workers) * 2)
         self._futures: list[Future[tuple[str, int]]] = []
 
-    def submit(self, data: bytes | memoryview) -> Future[tuple[str, int]]:
+    def submit(self, data: ItemContent) -> Future[tuple[str, int]]:
         self._slots.acquire()
         try:
             future = self._pool.submit(self._blobs.put, data)

@@ -44,6 +44,7 @@ from .types import (
 )
 from .uids import check_study_uids, check_uid
 from .update import delete_study, update_study
+from .upkeep import ArchiveJobs, IndexMaintenance
 from .version import ItemOpener, StudyVersion
 
 
@@ -55,12 +56,10 @@ class StudyStore:
         self.config = config if config is not None else StoreConfig()
         ensure_descriptor(objects)
         self._engine = Engine(objects, self.config)
-
-    @property
-    def core(self) -> Engine:
-        """The engine's parts, for mintstore's own sharded jobs (``mintstore.bulk``)
-        and white-box tests. Front-ends use the methods of this class only."""
-        return self._engine
+        self.index_maintenance = IndexMaintenance(self._engine)
+        """Compaction and wholesale index rebuilds (maintenance jobs, benchmarks)."""
+        self.archive_jobs = ArchiveJobs(self._engine)
+        """Change-log backfills and reference lists for the sharded jobs and imports."""
 
     # --- writing -------------------------------------------------------------------
 

@@ -14,6 +14,8 @@ from mintstore.adapters import ObjectStore
 from mintstore.adapters.filesystem import FileStore
 from mintstore.adapters.memory import MemoryStore
 from mintstore.store import SearchQuery, StoreConfig, StudyStore, manifest, partitions
+from mintstore.store.changelog import ChangeLog
+from mintstore.store.index import SearchIndex
 from mintstore.store.index_options import IndexOptions
 from mintstore.store.records import IndexRow
 from mintstore.store.search import matcher
@@ -113,10 +115,11 @@ def test_search_agrees_with_the_fold_through_compactions(objects: ObjectStore) -
                 publish(store, gone)
                 truth[gone.study_uid] = gone
         if index % 60 == 59:
-            store.core.index.compact_now()
+            store.index_maintenance.compact_now()
     newest = manifest.newest(objects)
     assert len(newest.base) > 2, "the base should have been split into several partitions"
-    assert newest.upto < store.core.changes.tail(), "a tail should remain after the manifest"
+    tail = store.archive_jobs.change_log_tail()
+    assert newest.upto < tail, "a tail should remain after the manifest"
     fresh = StudyStore(objects, SMALL)
     for query in queries(truth, rng):
         want = expected(truth, query)
@@ -126,7 +129,7 @@ def test_search_agrees_with_the_fold_through_compactions(objects: ObjectStore) -
     # offset counts within the page stream, and never skips or repeats
     paged = all_pages(fresh, SearchQuery(limit=10, offset=3))
     assert len(paged) == len(set(paged))
-    store.core.index.compact_now(force=True)
+    store.index_maintenance.compact_now(force=True)
     after = StudyStore(objects, SMALL)
     assert all_pages(after, SearchQuery(limit=500)) == expected(truth, SearchQuery())
     assert not manifest.newest(objects).deltas
@@ -136,10 +139,10 @@ def test_a_page_reads_a_bounded_number_of_row_groups(objects: ObjectStore) -> No
     rng = random.Random(11)
     store = StudyStore(objects, SMALL)
     rows = [synthetic_row(i, rng) for i in range(1200)]
-    store.core.index.replace([(f"k{i}", row) for i, row in enumerate(rows)], 0)
-    reader = StudyStore(objects, SMALL)
+    store.index_maintenance.replace([(f"k{i}", row) for i, row in enumerate(rows)], 0)
+    reader = SearchIndex(objects, ChangeLog(objects, SMALL), SMALL)  # white-box: its cache
     reader.search(SearchQuery(limit=1))
-    cache = reader.core.index._cache
+    cache = reader._cache
     pages = 0
     page = reader.search(SearchQuery(limit=20))
     while page.continuation and pages < 30:

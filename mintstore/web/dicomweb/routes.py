@@ -3,7 +3,8 @@
 Each view parses its request, takes one :class:`~.reads.Snapshot` of the
 study and hands over to :mod:`.qido`, :mod:`.wado`, :mod:`.stow` or
 :mod:`.rendering`. Errors are the domain errors of :mod:`mintstore.errors`
-(or werkzeug's HTTP ones) and become JSON bodies in :mod:`.http_errors`.
+(or werkzeug's HTTP ones) and become JSON bodies by the handlers of
+:mod:`mintstore.web.errors`, in the DICOMweb dialect of :mod:`.service`.
 """
 
 from __future__ import annotations
@@ -452,7 +453,6 @@ def _stow(study: str | None) -> Response:
         context.actor("DICOMweb"),
         study_uid=study,
         spool_dir=context.config().spool_dir,
-        replace_duplicates=settings().duplicates == "replace",
     )
     studies = {o.study for o in result.outcomes if o.failure is None and o.study}
     the_study = study or (next(iter(studies)) if len(studies) == 1 else None)
