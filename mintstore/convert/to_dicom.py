@@ -66,6 +66,19 @@ def encoding_of(transfer_syntax_uid: str) -> tuple[bool, bool]:
     return False, transfer_syntax_uid != EXPLICIT_BE
 
 
+def is_native_syntax(syntax: str) -> bool:
+    """Whether ``syntax`` is a known transfer syntax with native (uncompressed) pixel data.
+
+    Its pixel data always has a defined length, so how it is rebuilt never
+    depends on the bytes of the pixels (False for unknown or private UIDs).
+    """
+    try:
+        uid = UID(syntax)
+        return uid.is_transfer_syntax and not uid.is_encapsulated
+    except ValueError:
+        return False
+
+
 def is_encapsulated(syntax: str) -> bool:
     """Whether pixel data of ``syntax`` is encapsulated (False for unknown UIDs)."""
     try:
@@ -107,12 +120,18 @@ class ElementRebuilder:
     """MINT attributes -> raw pydicom elements in one encoding (values as stored)."""
 
     def __init__(
-        self, read_item: ReadItem, implicit: bool, little: bool, encapsulated: bool = False
+        self,
+        read_item: ReadItem,
+        implicit: bool,
+        little: bool,
+        encapsulated: bool = False,
+        native: bool = False,
     ) -> None:
         self.read_item = read_item
         self.implicit = implicit
         self.little = little
         self.encapsulated = encapsulated
+        self.native = native
 
     def raw(self, tag: int, vr: str, value: bytes, undefined: bool = False) -> RawDataElement:
         length = UNDEFINED_LENGTH if undefined else len(value)
@@ -165,8 +184,10 @@ class ElementRebuilder:
         if attribute.encapsulation is not None:
             value = pixeldata.join_encapsulated(frames, attribute.encapsulation)
             return self.raw(attribute.tag, attribute.vr, value, undefined=True)
-        if len(frames) == 1 and frames[0][:4] == pixeldata.ITEM_TAG:
+        if len(frames) == 1 and frames[0][:4] == pixeldata.ITEM_TAG and not self.native:
             # encapsulated data that could not be cut into fragments: kept whole
+            # (never in a known native syntax, whose pixel data has a defined
+            # length even if its first pixels happen to read as an item tag)
             return self.raw(attribute.tag, attribute.vr, frames[0], undefined=True)
         if self.encapsulated:
             # Compressed frames without a recorded fragment layout (metadata from
@@ -230,7 +251,8 @@ def instance_to_dataset(
     try:
         ds = Dataset()
         encapsulated = is_encapsulated(syntax)
-        ElementRebuilder(read_item, implicit, little, encapsulated).fill(
+        native = is_native_syntax(syntax)
+        ElementRebuilder(read_item, implicit, little, encapsulated, native).fill(
             ds, body, DEFAULT_ENCODINGS
         )
         set_encoding(ds, implicit, little)

@@ -4,6 +4,15 @@ Every blob is stored under the SHA-256 of its bytes with create-if-absent, so
 storing something twice is free and harmless, and a half-written blob can
 never be referenced (the commit record naming it is written afterwards).
 Reads hash what they return and raise IntegrityError on the first mismatch.
+
+The first read of a blob in this process checks its SHA-256 and, over the
+same bytes, computes a 128-bit XXH3 checksum that is remembered (bounded,
+by digest). Later reads of that blob check every byte against the
+remembered checksum instead: still a check of each byte read against a
+value derived from bytes whose SHA-256 matched the blob's name, at ~15 GB/s
+instead of SHA-256's ~1.7 GB/s (on a whole-study download SHA-256 was the
+largest single cost: 0.09 s of CPU per 150 MB). ``check`` (``verify``, copies)
+always recomputes SHA-256.
 """
 
 from __future__ import annotations
@@ -11,9 +20,11 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, cast
+
+import xxhash
 
 from mintstore.adapters import ObjectInfo, ObjectReader, ObjectStore, PutMode
 from mintstore.adapters.base import CreateBatch
@@ -21,11 +32,17 @@ from mintstore.errors import AlreadyExists, IntegrityError, NotFound
 from mintstore.file_range import FileRange, ItemContent
 
 from .config import StoreConfig
+from .digest_cache import DigestCache
 from .layout import blob_key
 
 #: Uploads from a stream are spooled to memory up to this size, then to disk:
 #: the digest (and so the key) is only known once the last byte was read.
 SPOOL_LIMIT = 8 * 1024 * 1024
+#: Weight of one remembered checksum (digest string, size, 16 bytes, cache entry).
+CHECKSUM_WEIGHT = 256
+#: The share of ``StoreConfig.cache_bytes`` the remembered checksums may use:
+#: 16 MiB of the default 256 MiB, ~65,000 blobs.
+CHECKSUM_SHARE = 16
 
 
 class BlobStore:
@@ -34,6 +51,10 @@ class BlobStore:
     def __init__(self, objects: ObjectStore, config: StoreConfig) -> None:
         self.objects = objects
         self.config = config
+        #: digest -> (size, XXH3-128 of the bytes whose SHA-256 was checked).
+        self._checksums: DigestCache[tuple[int, bytes]] = DigestCache(
+            config.cache_bytes // CHECKSUM_SHARE
+        )
 
     def put(self, data: ItemContent) -> tuple[str, int]:
         """Store bytes, or a value left in its file; return (digest, size).
@@ -103,7 +124,30 @@ class BlobStore:
         return self.objects.exists(blob_key(digest))
 
     def open(self, digest: str, size: int | None = None) -> ObjectReader:
-        """Stream a blob; the digest (and size) are checked as the last byte is read."""
+        """Stream a blob; its bytes (and size) are checked as the last byte is read.
+
+        Against the checksum remembered from an earlier SHA-256-checked read
+        when there is one, else against the SHA-256 digest itself.
+        """
+        key = blob_key(digest)
+        raw = self.objects.get(key)
+        known = self._checksums.get(digest)
+        if known is not None:
+            chunks = _checksummed(raw, known, size, key)
+        else:
+            chunks = _verified(raw, digest, size, key, self._remember)
+        return ObjectReader(raw.info, chunks, on_close=raw.close)
+
+    def remembers(self, digest: str) -> bool:
+        """Whether reads of this blob check a remembered checksum (cheap) rather
+        than SHA-256: callers may then read it inline instead of ahead on a thread."""
+        return self._checksums.get(digest) is not None
+
+    def _remember(self, digest: str, size: int, checksum: bytes) -> None:
+        self._checksums.put(digest, (size, checksum), CHECKSUM_WEIGHT)
+
+    def _open_sha256(self, digest: str, size: int | None) -> ObjectReader:
+        """Stream a blob checked against its SHA-256, whatever is remembered."""
         key = blob_key(digest)
         raw = self.objects.get(key)
         return ObjectReader(raw.info, _verified(raw, digest, size, key), on_close=raw.close)
@@ -124,7 +168,7 @@ class BlobStore:
                 if size is not None and info.size != size:
                     return f"size {info.size} != recorded {size}"
                 return None
-            with self.open(digest, size) as reader:
+            with self._open_sha256(digest, size) as reader:
                 for _ in reader.iter_chunks():
                     pass
             return None
@@ -152,16 +196,50 @@ def spool_stream(stream: IO[bytes] | ObjectReader) -> tuple[IO[bytes], str, int]
     return spool, hasher.hexdigest(), size
 
 
-def _verified(raw: ObjectReader, digest: str, size: int | None, key: str) -> Iterator[bytes]:
+def _verified(
+    raw: ObjectReader,
+    digest: str,
+    size: int | None,
+    key: str,
+    remember: Callable[[str, int, bytes], None] | None = None,
+) -> Iterator[bytes]:
+    """The blob's chunks; IntegrityError after the last if the SHA-256 (or size) differs.
+
+    With ``remember``, the XXH3-128 of the same bytes is handed to it once the
+    SHA-256 matched, for later reads to check against.
+    """
     hasher = hashlib.sha256()
+    checksum = xxhash.xxh3_128() if remember is not None else None
     count = 0
     for chunk in raw.iter_chunks():
         hasher.update(chunk)
+        if checksum is not None:
+            checksum.update(chunk)
         count += len(chunk)
         yield chunk
     if size is not None and count != size:
         raise IntegrityError(f"blob has {count} bytes, expected {size} ({key})")
     if hasher.hexdigest() != digest:
+        raise IntegrityError(f"blob content does not match its digest ({key})")
+    if remember is not None and checksum is not None:
+        remember(digest, count, checksum.digest())
+
+
+def _checksummed(
+    raw: ObjectReader, known: tuple[int, bytes], size: int | None, key: str
+) -> Iterator[bytes]:
+    """The blob's chunks; IntegrityError after the last if they differ from the
+    bytes whose SHA-256 an earlier read checked (size and XXH3-128)."""
+    expected_size, expected = known
+    checksum = xxhash.xxh3_128()
+    count = 0
+    for chunk in raw.iter_chunks():
+        checksum.update(chunk)
+        count += len(chunk)
+        yield chunk
+    if size is not None and count != size:
+        raise IntegrityError(f"blob has {count} bytes, expected {size} ({key})")
+    if count != expected_size or checksum.digest() != expected:
         raise IntegrityError(f"blob content does not match its digest ({key})")
 
 

@@ -132,6 +132,17 @@ class StudyVersion:
             chosen.append((bid, row[1], self._opener(*row)))
         return iter(chosen)
 
+    def cheaply_checked_items(self) -> set[int]:
+        """The items whose reads check a checksum remembered from an earlier
+        SHA-256-checked read in this process (~15 GB/s instead of ~1.7 GB/s).
+
+        Reading one of these on a helper thread costs more in hand-overs than
+        the check saves; the others are worth reading ahead (SHA-256 releases
+        the GIL, so it runs on the second core while this one sends).
+        """
+        remembers = self._engine.blobs.remembers
+        return {bid for bid, (digest, _) in self._items().items() if remembers(digest)}
+
     def _opener(self, digest: str, size: int) -> ItemOpener:
         return lambda: self._guard(lambda: self._engine.blobs.open(digest, size))
 

@@ -34,7 +34,7 @@ from ..input_limits import InputLimits
 from ..negotiate import accepts, prefers_json, wants_html
 from ..params import parse_if_match, parse_lock_token, parse_version
 from ..pinning import open_version, set_validators
-from ..prefetch import prefetched
+from ..prefetch import cheap_content_ids, prefetched
 from ..responses import document, iso
 from ..uids import validate_uid
 from ..upload import UploadReader
@@ -80,7 +80,10 @@ def _whole_study(version: StudyVersion) -> Response:
     ]
     for bid, size, opener in version.iter_items():
         parts.append(OutPart("application/octet-stream", f"{bid}@{study}", size, opener))
-    body = stream_with_context(iter_multipart(prefetched(parts), boundary, crlf=True))
+    # Items already checked once in this process are read inline (cheap
+    # checksum); the others ahead on a thread (SHA-256 on the second core).
+    inline = {f"metadata@{study}", *cheap_content_ids(version)}
+    body = stream_with_context(iter_multipart(prefetched(parts, inline), boundary, crlf=True))
     response = Response(body, content_type=related_content_type(boundary, "application/xml"))
     response.content_length = multipart_length(parts, boundary, crlf=True)
     return response
