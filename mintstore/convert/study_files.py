@@ -44,6 +44,7 @@ from mintstore.convert.to_dicom import (
     find_instance,
     instance_to_dataset,
     is_encapsulated,
+    is_native_syntax,
     set_encoding,
     syntax_of,
     write_part10,
@@ -57,7 +58,7 @@ _GROUP_LENGTH_TAG = 0x00020000
 _ENCAPSULATED_ITEM = {True: b"\xfe\xff\x00\xe0", False: b"\xff\xfe\xe0\x00"}
 
 #: (implicit VR, little endian, encapsulated syntax, text encodings)
-_Encoding = tuple[bool, bool, bool, tuple[str, ...]]
+_Encoding = tuple[bool, bool, bool, bool, tuple[str, ...]]
 
 
 def encode_raw(elem: RawDataElement, implicit: bool, little: bool) -> bytes:
@@ -130,7 +131,7 @@ class StudyPart10Writer:
         self._shared: dict[str, tuple[Attributes, Attributes]] = {}
         self._encodings: dict[int, tuple[str, ...]] = {}
         self._runs: dict[tuple[str, bool, _Encoding], _SharedRun] = {}
-        self._syntaxes: dict[str, tuple[bool, bool, bool]] = {}
+        self._syntaxes: dict[str, tuple[bool, bool, bool, bool]] = {}
 
     def _shared_of(self, series: Series) -> tuple[Attributes, Attributes]:
         """Study, series and normalized attributes overlaid, and their file meta part
@@ -145,10 +146,15 @@ class StudyPart10Writer:
             found = self._shared[series.series_instance_uid] = (shared, meta)
         return found
 
-    def _syntax(self, syntax: str) -> tuple[bool, bool, bool]:
+    def _syntax(self, syntax: str) -> tuple[bool, bool, bool, bool]:
+        """Implicit VR, little endian, encapsulated and native pixel data of ``syntax``."""
         found = self._syntaxes.get(syntax)
         if found is None:
-            found = self._syntaxes[syntax] = (*encoding_of(syntax), is_encapsulated(syntax))
+            found = self._syntaxes[syntax] = (
+                *encoding_of(syntax),
+                is_encapsulated(syntax),
+                is_native_syntax(syntax),
+            )
         return found
 
     def write(self, series_uid: str, sop_uid: str, out: BinaryIO) -> None:
@@ -162,7 +168,7 @@ class StudyPart10Writer:
         if syntax == DeflatedExplicitVRLittleEndian or _GROUP_LENGTH_TAG in meta:
             write_part10(instance_to_dataset(study, series_uid, sop_uid, self._read_item), out)
             return
-        implicit, little, encapsulated = self._syntax(syntax)
+        implicit, little, encapsulated, native = self._syntax(syntax)
         charset = own.get(SPECIFIC_CHARACTER_SET_TAG) or shared.get(SPECIFIC_CHARACTER_SET_TAG)
         encodings = self._encodings.get(id(charset))
         if encodings is None:
@@ -172,12 +178,12 @@ class StudyPart10Writer:
                 self._encodings[id(charset)] = encodings
         try:
             data = self._elements(
-                series_uid, False, shared, own, (implicit, little, encapsulated, encodings)
+                series_uid, False, shared, own, (implicit, little, encapsulated, native, encodings)
             )
             if meta:
                 meta_encodings = encodings_of(meta, DEFAULT_ENCODINGS)
                 meta_bytes = self._elements(
-                    series_uid, True, shared, own, (False, True, False, meta_encodings)
+                    series_uid, True, shared, own, (False, True, False, False, meta_encodings)
                 )
                 group_length = struct.pack("<HH2sHI", 2, 0, b"UL", 4, len(meta_bytes))
                 preamble = instance.preamble or b"\x00" * 128
@@ -190,8 +196,8 @@ class StudyPart10Writer:
         self, series_uid: str, meta: bool, shared: Attributes, own: Attributes, encoding: _Encoding
     ) -> bytes:
         """The encoded elements of the file meta (``meta``) or the data set, in tag order."""
-        implicit, little, encapsulated, encodings = encoding
-        rebuilder = ElementRebuilder(self._read_item, implicit, little, encapsulated)
+        implicit, little, encapsulated, native, encodings = encoding
+        rebuilder = ElementRebuilder(self._read_item, implicit, little, encapsulated, native)
         key = (series_uid, meta, encoding)
         run = self._runs.get(key)
         if run is None:

@@ -11,6 +11,7 @@ import io
 import warnings
 from pathlib import Path
 
+import pydicom
 import pytest
 
 from mintstore.convert import StudyBuilder, read_part10
@@ -78,3 +79,23 @@ def test_instances_of_a_series_come_back_as_their_source_files(tmp_path: Path) -
         written = _shared(writer, uid, sop)
         assert written == _general(study, uid, sop, items)
         assert written == Path(path).read_bytes()
+
+
+def test_native_pixel_data_that_looks_like_a_fragment_comes_back_whole(tmp_path: Path) -> None:
+    # Native pixel data whose first bytes happen to be an item tag has a defined
+    # length: the shared writer must keep it as it is, like the general one.
+    [path] = write_ct_series(tmp_path, 1, rows=8, columns=8, seed=2).paths
+    dataset = pydicom.dcmread(path)
+    pixels = bytearray(dataset.PixelData)
+    pixels[:4] = b"\xfe\xff\x00\xe0"
+    dataset.PixelData = bytes(pixels)
+    dataset.save_as(path)
+    built = _built([path])
+    assert built is not None
+    study, items = built
+    writer = StudyPart10Writer(study, items.__getitem__)
+    [series] = study.series.values()
+    [sop] = series.instances
+    written = _shared(writer, series.series_instance_uid, sop)
+    assert written == _general(study, series.series_instance_uid, sop, items)
+    assert pydicom.dcmread(io.BytesIO(written)).PixelData == bytes(pixels)
