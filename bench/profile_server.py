@@ -1,11 +1,16 @@
 """Profile ``mintstore serve`` (gunicorn worker) during one ingest and one whole-study GET.
 
-Usage: python bench/profile_server.py [--slices 300] [--py-spy]
+Usage: python bench/profile_server.py [--slices 300] [--py-spy] [--strace]
+       [--rounds N] [--before DIR]
 
-Prints, per phase, the worker's user/system CPU seconds (from /proc) and the wall
-time; with ``--py-spy`` it also samples the worker (native frames included) and
-prints the top frames by self time and a split by category. py-spy is a
-profiling aid only (``pip install py-spy``), not a dependency.
+Prints, per phase, the worker's user/system CPU seconds (from /proc), those of
+its busiest thread (the request thread: the critical path of an ingest, since
+it reads, parses and converts every part) and the wall time; with ``--py-spy``
+it also samples the worker (native frames included) and prints the top frames
+by self time and a split by category. py-spy is a profiling aid only (``pip
+install py-spy``), not a dependency. ``--before DIR`` alternates each round
+with a server importing mintstore from DIR (e.g. ``git archive main | tar -x
+-C DIR``), so a change and its baseline are measured under the same load.
 """
 
 from __future__ import annotations
@@ -31,6 +36,27 @@ TICK = os.sysconf("SC_CLK_TCK")
 def _cpu(pid: int) -> tuple[float, float]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) / TICK, int(fields[12]) / TICK
+
+
+def _thread_cpu(pid: int) -> dict[str, tuple[float, float]]:
+    """User and system CPU seconds of each thread of ``pid``."""
+    result = {}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            fields = Path(f"/proc/{pid}/task/{task}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended
+        result[task] = (int(fields[11]) / TICK, int(fields[12]) / TICK)
+    return result
+
+
+def _busiest(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> str:
+    deltas = [
+        (user - before.get(task, (0.0, 0.0))[0], system - before.get(task, (0.0, 0.0))[1])
+        for task, (user, system) in after.items()
+    ]
+    user, system = max(deltas, key=sum, default=(0.0, 0.0))
+    return f"busiest thread user {user:.2f} s + system {system:.2f} s"
 
 
 def _worker_of(master: int) -> int:
@@ -83,80 +109,98 @@ def main() -> int:
     parser.add_argument("--slices", type=int, default=300)
     parser.add_argument("--py-spy", action="store_true")
     parser.add_argument("--strace", action="store_true", help="syscall counts per phase")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--before", type=Path, help="a source tree to alternate with")
     args = parser.parse_args()
+    print(f"load average at the start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="mint-profile-") as temp:
         work = Path(temp)
         write_ct_series(work / "ct", args.slices, seed=1)
         files = sorted((work / "ct").glob("*.dcm"))
-        (work / "store").mkdir()
-        with ServerProcess((work / "store").as_uri()) as server:
-            worker = _worker_of(server.process.pid)
-            client = MintClient(server.url)
-            port = int(server.url.rsplit(":", 1)[1])
-
-            def phase(label: str, run: object) -> None:
-                spy = None
-                out = work / f"{label}.txt"
-                if args.py_spy:
-                    spy = subprocess.Popen(
-                        [str(Path(sys.executable).with_name("py-spy")), "record",
-                         "--pid", str(worker), "--rate", "250", "--threads", "--format", "raw",
-                         "--output", str(out), "--nonblocking"],
-                        stdout=subprocess.DEVNULL,
-                    )  # fmt: skip
-                    time.sleep(1.0)
-                tracer = None
-                if args.strace:
-                    tracer = subprocess.Popen(
-                        ["strace", "-c", "-f", "-p", str(worker),
-                         "-o", str(work / f"{label}.strace")],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                    )  # fmt: skip
-                    time.sleep(1.0)
-                user0, sys0 = _cpu(worker)
-                started = time.perf_counter()
-                run()  # type: ignore[operator]
-                wall = time.perf_counter() - started
-                user1, sys1 = _cpu(worker)
-                print(
-                    f"{label}: wall {wall:.2f} s, worker CPU user {user1 - user0:.2f} s "
-                    f"+ system {sys1 - sys0:.2f} s  (load {os.getloadavg()[0]:.1f})"
-                )
-                if tracer is not None:
-                    tracer.send_signal(signal.SIGINT)
-                    tracer.wait(timeout=30)
-                    lines = (work / f"{label}.strace").read_text().splitlines()
-                    print("\n".join(lines[:14]))
-                if spy is not None:
-                    time.sleep(0.3)
-                    spy.send_signal(signal.SIGINT)
-                    spy.wait(timeout=30)
-                    if out.exists():
-                        _summarise(out, label)
-
-            study_uid: list[str] = []
-
-            def ingest() -> None:
-                (result,) = client.push_files(files)
-                study_uid.append(result.study_uid)
-
-            def retrieve() -> None:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-                connection.request(
-                    "GET", f"/studies/{study_uid[0]}", headers={"Accept": "multipart/related"}
-                )
-                response = connection.getresponse()
-                assert response.status == 200
-                while response.read(1024 * 1024):
-                    pass
-                connection.close()
-
-            phase("ingest", ingest)
-            retrieve()
-            phase("retrieve", retrieve)
-            phase("retrieve2", retrieve)
-            client.close()
+        trees: list[tuple[str, dict[str, str]]] = [("this tree", {})]
+        if args.before is not None:
+            trees.insert(0, ("before", {"PYTHONPATH": str(args.before.resolve())}))
+        for round_number in range(args.rounds):
+            for label, environ in trees:
+                print(f"--- round {round_number + 1}: {label}")
+                _profile(args, work / f"store-{round_number}-{len(environ)}", files, environ)
     return 0
+
+
+def _profile(
+    args: argparse.Namespace, store: Path, files: list[Path], environ: dict[str, str]
+) -> None:
+    work = store.parent
+    store.mkdir()
+    with ServerProcess(store.as_uri(), environ=environ) as server:
+        worker = _worker_of(server.process.pid)
+        client = MintClient(server.url)
+        port = int(server.url.rsplit(":", 1)[1])
+
+        def phase(label: str, run: object) -> None:
+            spy = None
+            out = work / f"{label}.txt"
+            if args.py_spy:
+                spy = subprocess.Popen(
+                    [str(Path(sys.executable).with_name("py-spy")), "record",
+                     "--pid", str(worker), "--rate", "250", "--threads", "--format", "raw",
+                     "--output", str(out), "--nonblocking"],
+                    stdout=subprocess.DEVNULL,
+                )  # fmt: skip
+                time.sleep(1.0)
+            tracer = None
+            if args.strace:
+                tracer = subprocess.Popen(
+                    ["strace", "-c", "-f", "-p", str(worker),
+                     "-o", str(work / f"{label}.strace")],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+                time.sleep(1.0)
+            user0, sys0 = _cpu(worker)
+            threads0 = _thread_cpu(worker)
+            started = time.perf_counter()
+            run()  # type: ignore[operator]
+            wall = time.perf_counter() - started
+            user1, sys1 = _cpu(worker)
+            busiest = _busiest(threads0, _thread_cpu(worker))
+            print(
+                f"{label}: wall {wall:.2f} s, worker CPU user {user1 - user0:.2f} s "
+                f"+ system {sys1 - sys0:.2f} s, {busiest}  (load {os.getloadavg()[0]:.1f})"
+            )
+            if tracer is not None:
+                tracer.send_signal(signal.SIGINT)
+                tracer.wait(timeout=30)
+                lines = (work / f"{label}.strace").read_text().splitlines()
+                print("\n".join(lines[:14]))
+            if spy is not None:
+                time.sleep(0.3)
+                spy.send_signal(signal.SIGINT)
+                spy.wait(timeout=30)
+                if out.exists():
+                    _summarise(out, label)
+
+        study_uid: list[str] = []
+
+        def ingest() -> None:
+            (result,) = client.push_files(files)
+            study_uid.append(result.study_uid)
+
+        def retrieve() -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+            connection.request(
+                "GET", f"/studies/{study_uid[0]}", headers={"Accept": "multipart/related"}
+            )
+            response = connection.getresponse()
+            assert response.status == 200
+            while response.read(1024 * 1024):
+                pass
+            connection.close()
+
+        phase("ingest", ingest)
+        retrieve()
+        phase("retrieve", retrieve)
+        phase("retrieve2", retrieve)
+        client.close()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ Goals (issue 9): warm single item = 1 GET and 0 LIST with a window, <= 1 LIST
 + 1 GET strict; warm whole study = items + at most 1 request; warm metadata =
 0 requests with a window, <= 1 LIST strict; ``?version=N`` reads = 0 LIST.
 
+A second table counts the read that refreshes a window (the change-log
+follow) after 0, 1 and 5 commits made elsewhere in the meantime.
+
 Usage: .venv/bin/python -m bench.requests [--backends moto-server,azurite] [--slices 10]
 (run as ``python bench/requests.py`` it works too: this file's folder would
 otherwise shadow the ``requests`` package that moto and the SDKs import).
@@ -28,6 +31,7 @@ if __name__ == "__main__" and Path(sys.path[0]).resolve() == Path(__file__).reso
 import argparse
 import os
 import tempfile
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -42,10 +46,10 @@ ROOT = Path(__file__).resolve().parents[1]
 MODES = {"strict": timedelta(0), "window": timedelta(seconds=60)}
 
 
-def ingest(spec: StoreSpec, slices: int) -> tuple[str, str, int]:
+def ingest(spec: StoreSpec, slices: int, *, size: int = 64) -> tuple[str, str, int]:
     """One synthetic study in the store; returns (study UID, series UID, item count)."""
     with tempfile.TemporaryDirectory() as tmp:
-        series = write_ct_series(tmp, slices, rows=64, columns=64, seed=1)
+        series = write_ct_series(tmp, slices, rows=size, columns=size, seed=1)
         store = StudyStore(open_store(spec.url, spec.environ))
         with store.begin_ingest() as session:
             for path in sorted(Path(tmp).glob("*.dcm")):
@@ -55,6 +59,26 @@ def ingest(spec: StoreSpec, slices: int) -> tuple[str, str, int]:
         items = len(store.item_ids(series.study_instance_uid))
         store.close()
     return series.study_instance_uid, series.series_instance_uid, items
+
+
+#: The window of the refresh measurement: short, so the bench waits little.
+REFRESH_WINDOW = timedelta(seconds=0.5)
+
+
+def measure_refresh(spec: StoreSpec, study: str, commits: int) -> str:
+    """Requests of the one read that refreshes a window after ``commits`` commits
+    made elsewhere (other studies, so the count is the change-log follow alone)."""
+    counting = CountingStore(open_store(spec.url, spec.environ))
+    reader = StudyStore(counting, StoreConfig(freshness=REFRESH_WINDOW))
+    reader.open_version(study)  # first read: finds the change log's tail
+    reader.open_version(study)  # warm: costs nothing
+    for _ in range(commits):
+        ingest(spec, 1, size=8)
+    time.sleep(REFRESH_WINDOW.total_seconds() * 1.2)
+    counting.reset()
+    reader.open_version(study)
+    reader.close()
+    return describe(counting.counts)
 
 
 def reads(study: str, series: str) -> list[tuple[str, str, dict[str, str]]]:
@@ -121,6 +145,11 @@ def main() -> None:
                     for mode, freshness in MODES.items():
                         first, warm = measure(spec, freshness, path, headers)
                         print(f"| {label} | {mode} | {first} | {warm} |", flush=True)
+                print("\n| freshness refresh (window) | requests of the refreshing read |")
+                print("|---|---|")
+                for commits in (0, 1, 5):
+                    counts = measure_refresh(spec, study, commits)
+                    print(f"| after {commits} commits elsewhere | {counts} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -155,7 +155,7 @@ def bench_search(pool: BackendPool, backend: str, count: int, workdir: Path) -> 
     rows = _rows(count, rng)
     spec = pool.get(backend).fresh()
     with spec.open() as objects:
-        StudyStore(objects)._engine.index.replace(rows, 0)  # partitions, as reindex writes them
+        StudyStore(objects).index_maintenance.replace(rows, 0)  # partitions, as reindex writes them
         # a tail of real commits after the manifest
         writer = StudyStore(objects)
         tail = write_ct_series(workdir / f"tail-{backend}-{count}", 5, rows=8, columns=8)

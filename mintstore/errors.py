@@ -9,6 +9,11 @@ failure came from to handle it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mintstore.file_range import ItemContent
+
 
 class MintError(Exception):
     """Root of every error mintstore raises on purpose."""
@@ -112,7 +117,7 @@ class DuplicateInstance(InvalidInput):
         sop_instance_uid: str,
         *,
         identical_metadata: bool,
-        items: list[tuple[int, bytes | memoryview]],
+        items: list[tuple[int, ItemContent]],
         reason: str | None = None,
     ) -> None:
         kind = reason or ("identical metadata" if identical_metadata else "different content")

@@ -51,7 +51,7 @@ class Metrics:
         self.objectstore_requests = Counter(
             "mintstore_objectstore_requests",
             "Object-store calls by operation (put, create, get, get_range, head, delete, "
-            "list) and outcome (ok, not_found, exists, error)",
+            "list, sync) and outcome (ok, not_found, exists, error)",
             ["operation", "outcome"],
         )
         self.objectstore_duration = Histogram(

@@ -31,7 +31,7 @@ from typing import Any
 import pyarrow as pa
 
 from mintstore.errors import NotFound
-from mintstore.store import StoreConfig, maintenance, partitions
+from mintstore.store import StoreConfig, partitions
 from mintstore.store.layout import BLOB_PREFIX, STUDIES_PREFIX, digest_of_blob_key
 from mintstore.store.types import GcReport, VerifyProblem, VerifyReport
 
@@ -65,12 +65,11 @@ def shard_versions(objects: Any, shard: str) -> dict[str, int]:
 
 def reindex_shard(shard: str, url: str, environ: Mapping[str, str], config: StoreConfig) -> Any:
     store = worker_store(url, environ, config)
-    core = store.core
+    jobs = store.archive_jobs
     rows = []
     for skey, newest in shard_versions(store.objects, shard).items():
-        for version in range(newest + 1):
-            core.changes.backfill(skey, core.log.record(skey, version))
-        rows.append((skey, core.log.record(skey, newest).index))
+        jobs.backfill_changes(skey, newest)
+        rows.append((skey, jobs.head_row(skey, newest)))
     return partitions.rows_table(rows)
 
 
@@ -78,18 +77,6 @@ def reindex_shard(shard: str, url: str, environ: Mapping[str, str], config: Stor
 class ShardCheck:
     report: VerifyReport
     references: dict[str, list[str]] = field(default_factory=dict)  # blob shard -> digests
-
-
-def references_of(core: Any, skey: str, newest: int) -> set[str]:
-    """Digests every version of a live study references (none for a deleted one)."""
-    records = [core.log.record(skey, version) for version in range(newest + 1)]
-    if records[-1].operation == "DELETE":
-        return set()
-    found: set[str] = set()
-    for record in records:
-        found.update(record.referenced_digests())
-        found.update(digest for digest, _ in core.item_table(record).values())
-    return found
 
 
 def check_shard(
@@ -101,11 +88,11 @@ def check_shard(
     if deep is None:
         report = VerifyReport(studies=len(versions))
     else:
-        report = maintenance.verify(store.core, deep=deep, only=set(versions))
+        report = store.archive_jobs.verify_studies(set(versions), deep=deep)
     grouped: dict[str, list[str]] = defaultdict(list)
     for skey, newest in versions.items():
         try:
-            digests = references_of(store.core, skey, newest)
+            digests = store.archive_jobs.references_of(skey, newest)
         except NotFound:
             continue  # a missing version is already a verify problem
         for digest in digests:
@@ -168,7 +155,7 @@ def run_reindex(
     from .tasks import worker_store as local_store
 
     store = local_store(url, environ, config)
-    upto = store.core.changes.tail()
+    upto = store.archive_jobs.change_log_tail()
     task_environ = _environ(cluster, environ)
     with dask_client(cluster) as client:
         futures = client.map(
@@ -181,7 +168,7 @@ def run_reindex(
         )
         tables = client.gather(futures)
     table = pa.concat_tables(tables) if tables else partitions.rows_table([])
-    store.core.index.replace_table(table, upto)
+    store.index_maintenance.replace_table(table, upto)
     return upto
 
 

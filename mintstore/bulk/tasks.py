@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from mintstore.adapters import open_store
 from mintstore.errors import InvalidInput, MintError, NotFound, StoreError, StudyGone, StudyNotFound
 from mintstore.store import Actor, IngestSession, StoreConfig, StudyStore
-from mintstore.store.layout import study_key
 from mintstore.store.modelops import instance_uids
 
 from .headers import header_uids
@@ -135,14 +134,7 @@ def ensure_logged(store: StudyStore, study_uid: str) -> int | None:
     (a duplicate entry from a still-living writer would be void: the
     marker arbitrates). One GET of the marker when all is well.
     """
-    core = store.core
-    skey = study_key(study_uid)
-    head = core.log.head(skey)
-    if head is None:
-        return None
-    if core.changes.marker(skey, head.version) is None:
-        core.after_commit(skey, head)
-    return head.version
+    return store.archive_jobs.ensure_logged(study_uid)
 
 
 def _reason(exc: BaseException) -> str:

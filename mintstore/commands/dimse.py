@@ -126,7 +126,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     store_url = loaded.values["http.store"]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("pynetdicom").setLevel(logging.WARNING)
-    server = start_gateway(store_url, environ, config, engine=loaded.get(StoreConfig))
+    from .serve_options import engine_config
+
+    server = start_gateway(store_url, environ, config, engine=engine_config(loaded))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mintstore.errors import ConfigurationError
-from mintstore.store import StoreConfig, StudyStore, open_study_store
+from mintstore.store import StoreConfig, StudyStore, migrate_study_store, open_study_store
 
 from .bulk import add_cluster_options, cluster_options
 
@@ -55,6 +55,14 @@ def register(subparsers: Any) -> None:
     _store_options(reindex)
     _sharding(reindex)
     reindex.set_defaults(handler=run_reindex)
+
+    migrate = subparsers.add_parser(
+        "migrate",
+        help="convert a store written before the partitioned change log and index "
+        "(idempotent, resumable: run it again after an interruption)",
+    )
+    _store_options(migrate)
+    migrate.set_defaults(handler=run_migrate)
 
 
 def _sharding(parser: argparse.ArgumentParser) -> None:
@@ -162,4 +170,17 @@ def run_reindex(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     else:
         result = _open(args, environ).reindex()
     print(f"reindexed: {result}")
+    return 0
+
+
+def run_migrate(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """Convert an old-layout store in place (see mintstore.store.migration)."""
+    url, engine = _engine(args, environ)
+    report = migrate_study_store(url, environ, engine, progress=print)
+    print(
+        f"migrated: {report.entries_copied} change-log entries copied "
+        f"({report.entries_already_there} already there), {report.studies_indexed} studies "
+        f"indexed ({report.rows_filled_from_metadata} rows completed from metadata), "
+        f"{report.old_keys_deleted} old keys deleted; change log up to {report.upto}"
+    )
     return 0

@@ -20,9 +20,14 @@ from mintstore.commands import dimse
 from mintstore.configuration import Loaded, add_flags, load
 from mintstore.errors import ConfigurationError
 from mintstore.serving.options import ServingOptions
-from mintstore.store import StoreConfig
 
-from .serve_options import CORE_SECTIONS, DEFAULT_STORE_DIR, SECTIONS, HttpOptions
+from .serve_options import (
+    CORE_SECTIONS,
+    DEFAULT_STORE_DIR,
+    SECTIONS,
+    HttpOptions,
+    engine_config,
+)
 
 if TYPE_CHECKING:
     # Imported late at run time: the web app imports prometheus-client, which must
@@ -82,7 +87,7 @@ def server_config(
 
     serving = loaded.get(ServingOptions)
     http = loaded.get(HttpOptions)
-    engine = loaded.get(StoreConfig)
+    engine = engine_config(loaded)
     store_url = http.store or Path(DEFAULT_STORE_DIR).resolve().as_uri()
     if store_url.startswith("file://"):
         directory = Path(store_url.removeprefix("file://").split("?", 1)[0])

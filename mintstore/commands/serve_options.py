@@ -9,14 +9,16 @@ fields name), and reach the application as
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mintstore.configuration import Section, option
+from mintstore.configuration import Loaded, Section, option
 from mintstore.dimse.options import SECTION as DIMSE_SECTION
 from mintstore.serving.options import ServingOptions
 from mintstore.store import StoreConfig
+from mintstore.store.wiring import DicomConverter
 from mintstore.web.dicomweb.config import SECTION as DICOMWEB_SECTION
+from mintstore.web.input_limits import InputLimits
 
 DEFAULT_STORE_DIR = "mint-data"
 
@@ -60,12 +62,24 @@ SECTIONS: tuple[Section, ...] = (
         "store",
         StoreConfig,
         flag_prefix="store-",
-        # The short spellings serve has always had.
-        aliases={"lock_ttl": "--lock-ttl", "freshness": "--freshness"},
+        # The short spellings serve has always had; --duplicates set the
+        # retired DICOMweb-only policy and now sets the engine's one.
+        aliases={
+            "lock_ttl": "--lock-ttl",
+            "freshness": "--freshness",
+            "duplicates": "--duplicates",
+        },
     ),
+    Section("limits", InputLimits, flag_prefix="limits-"),
     DICOMWEB_SECTION,
     DIMSE_SECTION,
 )
 
 #: Sections whose options class the app finds in ``ServerConfig.components``.
 CORE_SECTIONS = frozenset({"server", "http", "store"})
+
+
+def engine_config(loaded: Loaded) -> StoreConfig:
+    """The store's configuration, its converter reading Part-10 within ``[limits]``."""
+    limits = loaded.get(InputLimits)
+    return replace(loaded.get(StoreConfig), converter=DicomConverter(limits.part10))

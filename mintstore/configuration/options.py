@@ -53,7 +53,11 @@ class Section:
     ``flag_prefix`` is put before every flag (``"store-"`` gives
     ``--store-upload-workers``); the top-level sections use none. ``aliases``
     give a field an extra, shorter flag (``{"lock_ttl": "--lock-ttl"}``) and
-    ``defaults`` replace a dataclass default for this program.
+    ``defaults`` replace a dataclass default for this program. ``retired``
+    names options this section no longer has, each with where it went: the
+    file key, the variable and the flag of a retired option are refused with
+    that message instead of being ignored (an operator's setting must never
+    silently stop applying).
     """
 
     name: str
@@ -61,6 +65,15 @@ class Section:
     flag_prefix: str = ""
     aliases: Mapping[str, str] = field(default_factory=dict)
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    retired: Mapping[str, str] = field(default_factory=dict)
+
+    def retired_spellings(self) -> Iterator[tuple[str, str, str, str]]:
+        """(file key, variable, flag, message) of each retired option."""
+        for name, instead in self.retired.items():
+            key = f"{self.name}.{name}"
+            message = f"{key} was retired: use {instead}"
+            flag = "--" + self.flag_prefix + name.replace("_", "-")
+            yield key, self.env_prefix + name.upper(), flag, message
 
     @property
     def env_prefix(self) -> str:

@@ -63,10 +63,27 @@ def _help_default(opt: Option) -> str:
     return f"{opt.help} (default: {shown}; env {opt.env})".replace("%", "%%").lstrip()
 
 
+class _Retired(argparse.Action):
+    """The flag of a retired option: refused, saying where the option went."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        raise argparse.ArgumentError(self, str(self.help))
+
+
 def add_flags(parser: argparse.ArgumentParser, sections: Sequence[Section]) -> None:
     """One flag per option (plus its alias), grouped per section, defaults in the help."""
     for section in sections:
         group = parser.add_argument_group(f"[{section.name}] options")
+        for _, _, flag, message in section.retired_spellings():
+            group.add_argument(
+                flag, action=_Retired, nargs="?", help=message, dest=f"retired__{flag}"
+            )
         for opt in options_of(section):
             names = [opt.flag] + ([opt.alias] if opt.alias else [])
             common: dict[str, Any] = {"dest": opt.dest, "default": None}
@@ -141,6 +158,21 @@ def _check_unknown(document: Mapping[str, Any], options: Sequence[Option], path:
     walk(document, ())
 
 
+def _check_retired(
+    sections: Sequence[Section],
+    document: Mapping[str, Any],
+    config_file: Path | None,
+    environ: Mapping[str, str],
+) -> None:
+    """A retired option set in the file or the environment is an error, not ignored."""
+    for section in sections:
+        for key, variable, _, message in section.retired_spellings():
+            if _lookup(document, key.split("."))[0]:
+                raise ConfigurationError(f"{config_file}: {message}")
+            if variable in environ:
+                raise ConfigurationError(f"{variable}: {message}")
+
+
 def load(
     sections: Sequence[Section],
     *,
@@ -153,6 +185,8 @@ def load(
     document: dict[str, Any] = {}
     if config_file is not None:
         document = read_toml(config_file)
+    _check_retired(sections, document, config_file, environ)
+    if config_file is not None:
         _check_unknown(document, options, config_file)
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}

@@ -21,6 +21,7 @@ from mintstore.convert.normalize import (
 from mintstore.convert.reading import Source, read_part10
 from mintstore.dictionary import DEFAULT, TypeDictionary
 from mintstore.errors import DuplicateInstance, InvalidDicom
+from mintstore.file_range import ItemContent
 from mintstore.model import (
     SERIES_INSTANCE_UID_TAG,
     SOP_INSTANCE_UID_TAG,
@@ -32,7 +33,7 @@ from mintstore.model import (
     ordered_walk,
 )
 
-NewItems = list[tuple[int, bytes | memoryview]]
+NewItems = list[tuple[int, ItemContent]]
 
 
 class StudyBuilder:

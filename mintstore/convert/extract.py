@@ -11,6 +11,7 @@ keep them. Nothing is placed (study/series/instance) here.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pydicom.charset import convert_encodings
@@ -19,9 +20,11 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element
+from pydicom.tag import BaseTag
 from pydicom.uid import UID
 
 from mintstore.convert import pixeldata
+from mintstore.convert.reading import value_file
 from mintstore.convert.values import (
     CHARSET_VRS,
     DEFAULT_ENCODINGS,
@@ -31,7 +34,15 @@ from mintstore.convert.values import (
     text_attribute,
 )
 from mintstore.errors import InvalidDicom
-from mintstore.model import BINARY_VRS, PIXEL_DATA_TAG, Attribute, Attributes, Item
+from mintstore.file_range import FileRange, ItemContent
+from mintstore.model import (
+    BINARY_VRS,
+    PIXEL_DATA_TAG,
+    Attribute,
+    Attributes,
+    Encapsulation,
+    Item,
+)
 
 INLINE_LIMIT = 256
 """Binary values shorter than this are stored inline (``data``), longer ones as items."""
@@ -53,7 +64,7 @@ class Extracted:
     """Everything one dataset contributes: attributes, items, transfer syntax."""
 
     attributes: Attributes
-    items: list[tuple[int, bytes | memoryview]] = field(default_factory=list)
+    items: list[tuple[int, ItemContent]] = field(default_factory=list)
     transfer_syntax_uid: str = EXPLICIT_LE
     preamble: bytes | None = None
 
@@ -99,11 +110,12 @@ def charset_of(ds: Dataset, inherited: tuple[str, ...]) -> tuple[str, ...]:
 
 
 class _Extractor:
-    def __init__(self, first_bid: int) -> None:
+    def __init__(self, first_bid: int, value_file: tuple[int, int] | None) -> None:
         self.next_bid = first_bid
-        self.items: list[tuple[int, bytes | memoryview]] = []
+        self.value_file = value_file
+        self.items: list[tuple[int, ItemContent]] = []
 
-    def new_item(self, content: bytes | memoryview) -> int:
+    def new_item(self, content: ItemContent) -> int:
         bid = self.next_bid
         self.items.append((bid, content))
         self.next_bid += 1
@@ -114,14 +126,66 @@ class _Extractor:
         little = ds.original_encoding[1] is not False
         attributes: Attributes = {}
         for tag in sorted(ds._dict):
-            elem: DataElement | RawDataElement = ds.get_item(tag)
+            elem: DataElement | RawDataElement = ds.get_item(tag, keep_deferred=True)
+            if not _is_deferred(elem):
+                elem = ds.get_item(tag)  # converts an empty raw value, as it always did
+            elif isinstance(elem, RawDataElement):
+                in_file = self.deferred(ds, tag, elem, attributes, top)
+                if isinstance(in_file, Attribute):
+                    attributes[tag] = in_file
+                    continue
+                elem = in_file
             if isinstance(elem, DataElement) and elem.VR != "SQ":
                 elem = encoded_element(elem, little, encodings)
-            if top and tag == PIXEL_DATA_TAG and isinstance(elem, RawDataElement):
-                attributes[tag] = self.pixel_data(ds, elem, attributes)
+            # Plain int keys, as a decoded document has: pydicom's BaseTag
+            # compares in Python, and every later walk of the study (checks and
+            # sorting at each commit's encode, for the study's whole life in
+            # this process) would pay that per attribute.
+            key = int(tag)
+            if top and key == PIXEL_DATA_TAG and isinstance(elem, RawDataElement):
+                attributes[key] = self.pixel_data(ds, elem, attributes)
             else:
-                attributes[tag] = self.element(ds, int(tag), elem, encodings)
+                attributes[key] = self.element(ds, key, elem, encodings)
         return attributes
+
+    def deferred(
+        self, ds: Dataset, tag: int, elem: RawDataElement, attributes: Attributes, top: bool
+    ) -> Attribute | DataElement | RawDataElement:
+        """A value left in the file: a binary one becomes items of file ranges
+        (never read here), any other is read now and put back in ``ds``."""
+        if self.value_file is None:
+            return ds.get_item(tag)  # pydicom reads it from the dataset's own file
+        fd, base = self.value_file
+        where = FileRange(fd, base + elem.value_tell, elem.length)
+        vr = _vr_from_header(elem)
+        if tag == PIXEL_DATA_TAG and top and vr in ("OB", "OW"):
+            return self.native_pixel_data(vr, where, attributes)
+        if vr in BINARY_VRS and tag != PIXEL_DATA_TAG:
+            return Attribute(tag, vr, bid=self.new_item(where), bsize=where.length)
+        loaded = elem._replace(value=bytes(where))
+        ds._dict[BaseTag(tag)] = loaded
+        return loaded
+
+    def native_pixel_data(self, vr: str, where: FileRange, attributes: Attributes) -> Attribute:
+        """Top-level native PixelData left in the file: one range item per frame."""
+        frames = pixeldata.split_native_range(where, frame_geometry(attributes))
+        return self.frame_items(vr, frames, None)
+
+    def frame_items(
+        self, vr: str, frames: Sequence[ItemContent], layout: Encapsulation | None
+    ) -> Attribute:
+        """PixelData as one new item per frame (consecutive bids)."""
+        first = self.new_item(frames[0])
+        for frame in frames[1:]:
+            self.new_item(frame)
+        return Attribute(
+            PIXEL_DATA_TAG,
+            vr,
+            bid=first,
+            bsize=sum(len(frame) for frame in frames),
+            framecount=len(frames) if len(frames) > 1 else None,
+            encapsulation=layout,
+        )
 
     def element(
         self,
@@ -189,17 +253,7 @@ class _Extractor:
                 return Attribute(PIXEL_DATA_TAG, vr)
             frames = pixeldata.split_native(raw, frame_geometry(attributes))
             layout = None
-        first = self.new_item(frames[0])
-        for frame in frames[1:]:
-            self.new_item(frame)
-        return Attribute(
-            PIXEL_DATA_TAG,
-            vr,
-            bid=first,
-            bsize=sum(len(frame) for frame in frames),
-            framecount=len(frames) if len(frames) > 1 else None,
-            encapsulation=layout,
-        )
+        return self.frame_items(vr, frames, layout)
 
     def extended_offsets(self, attributes: Attributes) -> tuple[bytes, bytes] | None:
         """The Extended Offset Table and its lengths, inline or from this dataset's items."""
@@ -216,6 +270,34 @@ class _Extractor:
                     return None
                 values.append(found[0])
         return values[0], values[1]
+
+
+def _is_deferred(elem: DataElement | RawDataElement) -> bool:
+    """A raw element whose value pydicom left in the file (``defer_size``)."""
+    return (
+        isinstance(elem, RawDataElement)
+        and elem.value is None
+        and elem.length not in (0, UNDEFINED_LENGTH)
+    )
+
+
+def _vr_from_header(elem: RawDataElement) -> str | None:
+    """The VR without reading the value: explicit, or the public dictionary's.
+
+    None when it depends on other values (ambiguous VRs other than PixelData's,
+    whose defined-length implicit-VR reading is always OW) or is unknown.
+    """
+    if elem.VR and len(elem.VR) == 2:
+        return str(elem.VR)
+    if elem.tag == PIXEL_DATA_TAG:
+        return "OW"
+    if elem.tag >> 16 & 1 == 0:
+        try:
+            vr = dictionary_VR(elem.tag)
+        except KeyError:
+            return None
+        return str(vr) if vr and len(vr) == 2 else None
+    return None
 
 
 _LONG_HEADER_VRS = frozenset(
@@ -321,6 +403,11 @@ def frame_count(attributes: Attributes) -> int:
     return frames if frames and frames > 0 else 1
 
 
+#: What :func:`frame_geometry` reads: SamplesPerPixel, NumberOfFrames, Rows,
+#: Columns, BitsAllocated.
+GEOMETRY_TAGS = (0x00280002, 0x00280008, 0x00280010, 0x00280011, 0x00280100)
+
+
 def frame_geometry(attributes: Attributes) -> pixeldata.FrameGeometry | None:
     """Native frame geometry from Rows, Columns, SamplesPerPixel, BitsAllocated."""
     rows = _int_value(attributes, 0x00280010)
@@ -338,7 +425,7 @@ def extract_dataset(ds: Dataset, first_bid: int) -> Extracted:
     Decoded elements (a dataset built or edited in memory) are encoded first;
     raises :class:`InvalidDicom` when a value is broken.
     """
-    extractor = _Extractor(first_bid)
+    extractor = _Extractor(first_bid, value_file(ds))
     attributes: Attributes = {}
     meta = getattr(ds, "file_meta", None)
     if meta is not None:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from pydicom.encaps import generate_fragmented_frames
 
+from mintstore.file_range import FileRange
 from mintstore.model import Encapsulation
 
 ITEM_TAG = b"\xfe\xff\x00\xe0"
@@ -95,6 +96,30 @@ def split_native(raw: bytes, geometry: FrameGeometry | None) -> list[memoryview]
     if join_native(frames, geometry) != raw:
         return [view]
     return frames
+
+
+def split_native_range(
+    value: FileRange, geometry: FrameGeometry | None
+) -> list[FileRange] | list[memoryview]:
+    """:func:`split_native` for a value left in its file, without reading the frames.
+
+    Byte-aligned frames are sub-ranges; the split is used exactly when
+    :func:`split_native` would verify it (the frames fill the value, plus one
+    NUL pad byte when their total is odd), decided from the lengths and at
+    most one byte read. Bit-packed frames are repacked in memory as before
+    (only BitsAllocated 1 data, small by nature).
+    """
+    if geometry is None or geometry.frames <= 1 or geometry.frame_bits <= 0:
+        return [value]
+    if geometry.frame_bits % 8:
+        frames = split_native(bytes(value), geometry)
+        return [value] if len(frames) == 1 else frames
+    size = geometry.frame_bits // 8
+    total = size * geometry.frames
+    padded = total % 2 == 1 and value.length == total + 1 and value.read_at(total, 1) == b"\x00"
+    if value.length != total and not padded:
+        return [value]
+    return [value.sub(index * size, size) for index in range(geometry.frames)]
 
 
 # --- encapsulated -------------------------------------------------------------------

@@ -70,31 +70,63 @@ def read_part10(source: Source, limits: Part10Limits = DEFAULT_LIMITS) -> Datase
     read it, a file whose actual encoding differs from the announced one is
     walked again in that encoding.
 
-    A large file-backed stream (an upload spooled to disk) is not read into
-    memory first: the walk runs over a read-only map of it (touching only
-    element headers) and pydicom reads from the file, so its values are in
-    memory once, not twice.
+    A large file-backed stream (an upload spooled to disk, an open file) is
+    not read into memory: the walk runs over a read-only map of it (touching
+    only element headers) and pydicom reads from the file, leaving every value
+    longer than ``DEFER_SIZE`` in it (:func:`value_file` names the descriptor;
+    the converter turns those values into :class:`~mintstore.file_range.FileRange`
+    items). Such a dataset is usable only while ``source`` stays open.
     """
-    mapped = _mapped(source)
-    if mapped is None:
+    found = _mapped(source)
+    if found is None:
         data = _read_all(source)
-        return _checked_read(data, io.BytesIO(data), limits)
+        return _checked_read(data, io.BytesIO(data), limits, defer=False)
+    mapped, start, size = found
+    view = memoryview(mapped)[start : start + size] if start or size != len(mapped) else None
     try:
         stream = cast(BinaryIO, source)
-        return _checked_read(mapped, stream, limits)
+        ds = _checked_read(view if view is not None else mapped, stream, limits, defer=True)
+        if value_file(ds) is not None:
+            setattr(ds, _DEFERRED_BASE, _file_offset(source))
+        return ds
     finally:
+        with contextlib.suppress(BufferError):
+            if view is not None:
+                view.release()
         with contextlib.suppress(BufferError):  # a view kept by a traceback: the GC unmaps
             mapped.close()
 
 
-def _checked_read(data: FileBytes, stream: BinaryIO, limits: Part10Limits) -> Dataset:
+#: Values longer than this stay in a file-backed source (see :func:`read_part10`).
+DEFER_SIZE = 256 * 1024
+_DEFERRED_FD = "_mintstore_value_fd"
+_DEFERRED_BASE = "_mintstore_value_base"
+
+
+def value_file(ds: Dataset) -> tuple[int, int] | None:
+    """The descriptor holding ``ds``'s deferred values and where the data set starts
+    in it (None: every value is in memory)."""
+    fd = vars(ds).get(_DEFERRED_FD)
+    base = vars(ds).get(_DEFERRED_BASE, 0)
+    return (fd, base) if isinstance(fd, int) and isinstance(base, int) else None
+
+
+def _file_offset(source: Source) -> int:
+    """Where a stream's byte 0 is in its file (a part in a shared spool file: not 0)."""
+    offset = getattr(source, "file_offset", 0)
+    return offset if isinstance(offset, int) else 0
+
+
+def _checked_read(data: FileBytes, stream: BinaryIO, limits: Part10Limits, defer: bool) -> Dataset:
     syntax = announced_syntax(data)
     implicit, little = _encoding_of(syntax, data)
     deflated = syntax == DeflatedExplicitVRLittleEndian
     looks_like_dicom = data[128:132] == b"DICM" or data[:2] in _PLAUSIBLE_FIRST_GROUPS
     if looks_like_dicom:  # anything else pydicom refuses at once ("not a DICOM file")
         check_structure(data, implicit=implicit, little=little, deflated=deflated, limits=limits)
-    ds = _read(stream, len(data), bytes(data[:2]))
+    # A deflated data set is inflated into memory by pydicom: its offsets are not the file's.
+    defer_size = DEFER_SIZE if defer and not deflated else None
+    ds = _read(stream, len(data), bytes(data[:2]), defer_size)
     read_implicit, read_little = ds.original_encoding
     if not looks_like_dicom or (bool(read_implicit), read_little is not False) != (
         implicit,
@@ -114,7 +146,12 @@ def _checked_read(data: FileBytes, stream: BinaryIO, limits: Part10Limits) -> Da
 MAP_THRESHOLD = 8 * 1024**2
 
 
-def _mapped(source: Source) -> mmap.mmap | None:
+def _mapped(source: Source) -> tuple[mmap.mmap, int, int] | None:
+    """A read-only map of a file-backed stream, where the stream starts in it, its size.
+
+    A stream with a ``file_offset`` (one part of an upload's shared spool file)
+    is ``len(stream)`` bytes from there; any other is its whole file.
+    """
     if isinstance(source, bytes | bytearray | memoryview | str | os.PathLike):
         return None
     if getattr(source, "_rolled", None) is False:
@@ -123,10 +160,17 @@ def _mapped(source: Source) -> mmap.mmap | None:
         if source.tell() != 0:
             return None
         descriptor = source.fileno()
-        if os.fstat(descriptor).st_size < MAP_THRESHOLD:
+        offset = _file_offset(source)
+        in_shared_file = hasattr(source, "file_offset")
+        size = len(source) if in_shared_file else os.fstat(descriptor).st_size  # type: ignore[arg-type]
+        if size < MAP_THRESHOLD:
             return None
-        return mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)
-    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        aligned = offset - offset % mmap.ALLOCATIONGRANULARITY
+        mapped = mmap.mmap(
+            descriptor, offset - aligned + size, access=mmap.ACCESS_READ, offset=aligned
+        )
+        return mapped, offset - aligned, size
+    except (AttributeError, OSError, ValueError, TypeError, io.UnsupportedOperation):
         return None
 
 
@@ -144,16 +188,22 @@ def _encoding_of(syntax: str | None, data: FileBytes) -> tuple[bool, bool]:
     return True, not big
 
 
-def _read(stream: BinaryIO, size: int, head: bytes) -> Dataset:
+def _read(stream: BinaryIO, size: int, head: bytes, defer_size: int | None) -> Dataset:
     try:
         stream.seek(0)
-        return dcmread(stream, force=False)
+        ds = dcmread(stream, force=False, defer_size=defer_size)
+        if defer_size is not None:
+            setattr(ds, _DEFERRED_FD, stream.fileno())
+        return ds
     except InvalidDicomError as exc:
         if size < 8 or head not in _PLAUSIBLE_FIRST_GROUPS:
             raise InvalidDicom(f"not a DICOM Part-10 file: {exc}") from exc
         try:
             stream.seek(0)
-            return dcmread(stream, force=True)
+            ds = dcmread(stream, force=True, defer_size=defer_size)
+            if defer_size is not None:
+                setattr(ds, _DEFERRED_FD, stream.fileno())
+            return ds
         except Exception as inner:
             raise InvalidDicom(f"malformed DICOM data set: {inner}") from inner
     except Exception as exc:  # pydicom surfaces corruption as many exception types

@@ -55,8 +55,9 @@ _ALL_VRS = _LONG_VRS | frozenset(
     }
 )
 _MAX_DEPTH = 64
-#: Whole files are walked as bytes, or as a read-only map of an upload spool.
-FileBytes = bytes | mmap.mmap
+#: Whole files are walked as bytes, or as a read-only map of an upload spool (or of
+#: one part of it).
+FileBytes = bytes | mmap.mmap | memoryview
 _CLOCK_EVERY = 4096  # elements between two looks at the clock
 
 
@@ -69,19 +70,24 @@ class Part10Limits:
     29 s over the 65 KB deflated file that inflates to it. So elements are
     counted (and the clock watched) in the structural walk, which runs before
     pydicom parses anything, and inflating is bounded in size and ratio.
+    These are configuration options (``[limits]`` section, ``part10.*``).
+
+    * ``max_elements``: elements (sequence items included) in one Part-10
+      instance; real files stay far below (an enhanced multi-frame with 3,000
+      frames has about 100,000)
+    * ``max_inflated_bytes``: largest inflated data set of a Deflated Explicit
+      VR Little Endian instance, bytes
+    * ``max_inflate_ratio``: largest inflated / deflated size past
+      ratio_floor (zlib reaches 1032:1 on zeros; real images deflate 2-20:1)
+    * ``ratio_floor``: inflated size accepted whatever the ratio, bytes
+    * ``max_walk_seconds``: wall-clock budget for the structural walk of one
+      instance, seconds
     """
 
-    #: Elements (sequence items included) in one instance. Real files stay far
-    #: below: an enhanced multi-frame with 3,000 frames has about 100,000.
     max_elements: int = 250_000
-    #: Largest inflated data set of a Deflated Explicit VR Little Endian file.
     max_inflated_bytes: int = 512 * 1024**2
-    #: Inflated / deflated size beyond ``ratio_floor``: zlib reaches 1032:1 on
-    #: zeros; real images deflate 2-20:1, blank ones more.
     max_inflate_ratio: int = 200
-    #: Inflated sizes up to this are accepted whatever the ratio.
     ratio_floor: int = 16 * 1024**2
-    #: Wall-clock budget for the structural walk of one instance.
     max_walk_seconds: float = 10.0
 
 
@@ -193,7 +199,7 @@ def announced_syntax(data: FileBytes) -> str | None:
             (length,) = struct.unpack_from("<H", data, position + 6)
             header = 8
         if element == b"\x10\x00":
-            value = data[position + header : position + header + length]
+            value = bytes(data[position + header : position + header + length])
             return value.decode("latin-1").strip("\x00 ")
         position += header + length
     return None

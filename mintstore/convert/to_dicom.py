@@ -53,20 +53,33 @@ from mintstore.convert.values import (
     text_bytes,
 )
 from mintstore.errors import InvalidMetadata, ItemNotFound
-from mintstore.model import PIXEL_DATA_TAG, Attribute, Attributes, Study
+from mintstore.model import PIXEL_DATA_TAG, Attribute, Attributes, Instance, Series, Study
 
 ReadItem = Callable[[int], bytes]
 _META_GROUP = 0x0002
 
 
-def _encoding_of(transfer_syntax_uid: str) -> tuple[bool, bool]:
+def encoding_of(transfer_syntax_uid: str) -> tuple[bool, bool]:
     """(implicit VR, little endian) of a transfer syntax."""
     if transfer_syntax_uid == IMPLICIT_LE:
         return True, True
     return False, transfer_syntax_uid != EXPLICIT_BE
 
 
-def _is_encapsulated(syntax: str) -> bool:
+def is_native_syntax(syntax: str) -> bool:
+    """Whether ``syntax`` is a known transfer syntax with native (uncompressed) pixel data.
+
+    Its pixel data always has a defined length, so how it is rebuilt never
+    depends on the bytes of the pixels (False for unknown or private UIDs).
+    """
+    try:
+        uid = UID(syntax)
+        return uid.is_transfer_syntax and not uid.is_encapsulated
+    except ValueError:
+        return False
+
+
+def is_encapsulated(syntax: str) -> bool:
     """Whether pixel data of ``syntax`` is encapsulated (False for unknown UIDs)."""
     try:
         uid = UID(syntax)
@@ -103,14 +116,22 @@ def _known_tag(tag: int) -> bool:
     return True
 
 
-class _Rebuilder:
+class ElementRebuilder:
+    """MINT attributes -> raw pydicom elements in one encoding (values as stored)."""
+
     def __init__(
-        self, read_item: ReadItem, implicit: bool, little: bool, encapsulated: bool = False
+        self,
+        read_item: ReadItem,
+        implicit: bool,
+        little: bool,
+        encapsulated: bool = False,
+        native: bool = False,
     ) -> None:
         self.read_item = read_item
         self.implicit = implicit
         self.little = little
         self.encapsulated = encapsulated
+        self.native = native
 
     def raw(self, tag: int, vr: str, value: bytes, undefined: bool = False) -> RawDataElement:
         length = UNDEFINED_LENGTH if undefined else len(value)
@@ -144,11 +165,16 @@ class _Rebuilder:
             return self.pixel_data(attribute, context)
         if attribute.bid is not None:
             return self.raw(tag, vr, self.item(attribute.bid))
+        return self.raw(tag, vr, self.plain_value(attribute, encodings))
+
+    def plain_value(self, attribute: Attribute, encodings: tuple[str, ...]) -> bytes:
+        """The value of an attribute that is neither a sequence nor a binary item."""
+        vr = attribute.vr
         if vr in TEXT_VRS:
-            return self.raw(tag, vr, text_bytes(attribute, encodings))
+            return text_bytes(attribute, encodings)
         if is_number_vr(vr):
-            return self.raw(tag, vr, number_bytes(attribute, self.little))
-        return self.raw(tag, vr, attribute.data or b"")
+            return number_bytes(attribute, self.little)
+        return attribute.data or b""
 
     def item(self, bid: int) -> bytes:
         return bytes(self.read_item(bid))
@@ -158,8 +184,10 @@ class _Rebuilder:
         if attribute.encapsulation is not None:
             value = pixeldata.join_encapsulated(frames, attribute.encapsulation)
             return self.raw(attribute.tag, attribute.vr, value, undefined=True)
-        if len(frames) == 1 and frames[0][:4] == pixeldata.ITEM_TAG:
+        if len(frames) == 1 and frames[0][:4] == pixeldata.ITEM_TAG and not self.native:
             # encapsulated data that could not be cut into fragments: kept whole
+            # (never in a known native syntax, whose pixel data has a defined
+            # length even if its first pixels happen to read as an item tag)
             return self.raw(attribute.tag, attribute.vr, frames[0], undefined=True)
         if self.encapsulated:
             # Compressed frames without a recorded fragment layout (metadata from
@@ -170,7 +198,7 @@ class _Rebuilder:
         return self.raw(attribute.tag, attribute.vr, value)
 
 
-def _set_encoding(ds: Dataset, implicit: bool, little: bool) -> None:
+def set_encoding(ds: Dataset, implicit: bool, little: bool) -> None:
     """Mark ``ds`` and its items as encoded, items inheriting the character set.
 
     Elements were put in place without ``Dataset.__setitem__`` (which would
@@ -183,8 +211,27 @@ def _set_encoding(ds: Dataset, implicit: bool, little: bool) -> None:
         if isinstance(elem, DataElement) and elem.VR == "SQ":
             for item in elem.value:
                 item._parent_encoding = charset
-                _set_encoding(item, implicit, little)
+                set_encoding(item, implicit, little)
     ds.set_original_encoding(implicit, little, charset)
+
+
+def find_instance(study: Study, series_uid: str, sop_uid: str) -> tuple[Series, Instance]:
+    """The series and instance asked for; ItemNotFound if either is not in ``study``."""
+    series = study.series.get(series_uid)
+    if series is None:
+        raise ItemNotFound(f"series {series_uid} is not in study {study.study_instance_uid}")
+    instance = series.instances.get(sop_uid)
+    if instance is None:
+        raise ItemNotFound(f"instance {sop_uid} is not in series {series_uid}")
+    return series, instance
+
+
+def syntax_of(instance: Instance, meta: Attributes) -> str:
+    """The transfer syntax an instance is rebuilt in (its own, else its meta's, else implicit)."""
+    syntax_attribute = meta.get(0x00020010)
+    return instance.transfer_syntax_uid or (
+        (syntax_attribute.val or "").strip("\x00 ") if syntax_attribute else IMPLICIT_LE
+    )
 
 
 def instance_to_dataset(
@@ -195,28 +242,23 @@ def instance_to_dataset(
     ``read_item(bid)`` returns a binary item's content; it is called once per
     item the instance refers to (frames in order).
     """
-    series = study.series.get(series_uid)
-    if series is None:
-        raise ItemNotFound(f"series {series_uid} is not in study {study.study_instance_uid}")
-    instance = series.instances.get(sop_uid)
-    if instance is None:
-        raise ItemNotFound(f"instance {sop_uid} is not in series {series_uid}")
+    series, instance = find_instance(study, series_uid, sop_uid)
     merged = effective_attributes(study, series, instance)
     meta = {tag: a for tag, a in merged.items() if tag >> 16 == _META_GROUP}
     body = {tag: a for tag, a in merged.items() if tag >> 16 != _META_GROUP}
-    syntax_attribute = meta.get(0x00020010)
-    syntax = instance.transfer_syntax_uid or (
-        (syntax_attribute.val or "").strip("\x00 ") if syntax_attribute else IMPLICIT_LE
-    )
-    implicit, little = _encoding_of(syntax)
+    syntax = syntax_of(instance, meta)
+    implicit, little = encoding_of(syntax)
     try:
         ds = Dataset()
-        encapsulated = _is_encapsulated(syntax)
-        _Rebuilder(read_item, implicit, little, encapsulated).fill(ds, body, DEFAULT_ENCODINGS)
-        _set_encoding(ds, implicit, little)
+        encapsulated = is_encapsulated(syntax)
+        native = is_native_syntax(syntax)
+        ElementRebuilder(read_item, implicit, little, encapsulated, native).fill(
+            ds, body, DEFAULT_ENCODINGS
+        )
+        set_encoding(ds, implicit, little)
         if meta:
             file_meta = FileMetaDataset()
-            _Rebuilder(read_item, False, True).fill(file_meta, meta, DEFAULT_ENCODINGS)
+            ElementRebuilder(read_item, False, True).fill(file_meta, meta, DEFAULT_ENCODINGS)
             file_meta.set_original_encoding(False, True, file_meta._character_set)
             ds.file_meta = file_meta
             ds.preamble = instance.preamble or b"\x00" * 128

@@ -25,25 +25,30 @@ DEFAULT_MAX_DOCUMENT_SIZE = 256 * 1024 * 1024
 
 @dataclass(frozen=True)
 class DocumentLimits:
-    """What decoding one client document may cost."""
+    """What decoding one client document may cost.
 
-    #: Largest document (after gunzip), bytes.
+    These are configuration options (``[limits]`` section, ``documents.*``).
+    Part-10 instances are limited to 250,000 elements
+    (convert.structure.Part10Limits), so what was stored from a file fits
+    within max_set_size too.
+
+    * ``max_size``: largest metadata document (after gunzip), bytes; the
+      smaller of this and http.max_metadata_bytes applies
+    * ``max_nodes``: attributes + sequence items + instances + series in one
+      document (XML: elements, JSON: objects); a 20,000-instance study with
+      20 attributes per instance after normalization needs about 450,000
+    * ``max_set_size``: attributes in one set (a data set, an item), items in
+      one sequence; real data sets hold a few hundred, an enhanced
+      multi-frame instance one functional-group item per frame
+    * ``max_json_separators``: separators (,) in a JSON document, a bound on
+      the values and members the parser builds (each costs it about 200 bytes)
+    * ``max_seconds``: wall-clock budget for decoding one document, seconds
+    """
+
     max_size: int = DEFAULT_MAX_DOCUMENT_SIZE
-    #: Attributes + sequence items + instances + series (XML: elements, JSON:
-    #: objects). A 20,000-instance study with 20 attributes per instance
-    #: after normalization needs about 450,000.
     max_nodes: int = 500_000
-    #: Attributes in one set (a data set, an item), items in one sequence.
-    #: Real data sets hold a few hundred attributes; an enhanced multi-frame
-    #: instance has one functional-group item per frame. Part-10 instances are
-    #: limited to 250,000 elements (convert.structure.Part10Limits), so what
-    #: was stored from a file fits here too.
     max_set_size: int = 100_000
-    #: Separators (``,``) in a JSON document: a bound on the array values and
-    #: object members the parser builds (each costs it about 200 bytes; XML
-    #: and GPB carry a multi-valued attribute as one string).
     max_json_separators: int = 2_000_000
-    #: Wall-clock budget for decoding one document, seconds.
     max_seconds: float = 20.0
 
 

@@ -149,9 +149,27 @@ class _Reader:
         self._delimiter = b"--" + boundary
         self._buffer = bytearray()
         self._eof = False
+        # One reused landing buffer: ``read(n)`` on the request stream
+        # (werkzeug's LimitedStream, a RawIOBase) allocates and zeroes a fresh
+        # n-byte bytearray per call and copies it once more into the bytes it
+        # returns; ``readinto`` fills this one instead.
+        self._landing: memoryview | None = (
+            memoryview(bytearray(READ_SIZE)) if hasattr(stream, "readinto") else None
+        )
 
     def _fill(self) -> bool:
         if self._eof:
+            return False
+        if self._landing is not None:
+            try:
+                count = self._stream.readinto(self._landing)  # type: ignore[attr-defined]
+            except NotImplementedError:  # a RawIOBase that only implements read()
+                self._landing = None
+                return self._fill()
+            if count:
+                self._buffer += self._landing[:count]
+                return True
+            self._eof = True
             return False
         chunk = self._stream.read(READ_SIZE)
         if not chunk:

@@ -23,14 +23,21 @@ from mintstore.errors import InvalidInput
 
 @dataclass(frozen=True)
 class SpoolLimits:
-    """Memory and part-count bounds of one upload."""
+    """Memory and part-count bounds of one upload.
 
-    #: Bytes of one request's parts kept in memory; beyond it, parts go to disk.
+    These are configuration options (``[limits]`` section, ``spool.*``).
+
+    * ``memory_per_request``: bytes of one request's parts kept in memory;
+      beyond it, parts go to one spool file on disk
+    * ``memory_per_part``: largest part kept in memory, bytes (a bigger one
+      goes to disk at once)
+    * ``max_parts``: parts in one multipart body (400 beyond); a
+      20,000-instance MINT upload sends one metadata part and about one
+      binary part per instance
+    """
+
     memory_per_request: int = 4 * 1024**2
-    #: Largest part kept in memory (a bigger one goes to disk at once).
     memory_per_part: int = 1024 * 1024
-    #: Parts in one multipart body (400 beyond): a 20,000-instance MINT upload
-    #: sends one metadata part and about one binary part per instance.
     max_parts: int = 200_000
 
 
@@ -122,9 +129,28 @@ class _MemoryBody(io.RawIOBase):
     def getvalue(self) -> bytes:
         return self._buffer.getvalue()
 
+    def fileno(self) -> int:
+        """The spool file's, once this part continues there (see ``_Segment.fileno``)."""
+        if self._segment is None:
+            raise io.UnsupportedOperation("a part in memory has no file")
+        return self._segment.fileno()
+
+    @property
+    def file_offset(self) -> int:
+        return self._segment.start if self._segment is not None else 0
+
+    def __len__(self) -> int:
+        return self._segment.size if self._segment is not None else len(self._buffer.getbuffer())
+
     def read(self, size: int = -1) -> bytes:
         if self._segment is not None:
             return self._segment.read(size)
+        if self._buffer.tell() == 0 and (size is None or size < 0):
+            # The whole part, as the converter reads it: getvalue() hands over
+            # the buffer's bytes without copying them (read() would copy).
+            data = self._buffer.getvalue()
+            self._buffer.seek(len(data))
+            return data
         return self._buffer.read(size)
 
     def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
@@ -144,7 +170,9 @@ class _MemoryBody(io.RawIOBase):
 
     def close(self) -> None:
         if self._segment is None and not self.closed:
-            self._spool._charge(-len(self._buffer.getbuffer()))
+            # getvalue(), not getbuffer(): a buffer read() handed over is shared,
+            # and exporting it would copy it.
+            self._spool._charge(-len(self._buffer.getvalue()))
             self._buffer = io.BytesIO()
         super().close()
 
@@ -194,6 +222,18 @@ class _Segment(io.RawIOBase):
         data = self.read(len(target))
         target[: len(data)] = data
         return len(data)
+
+    def fileno(self) -> int:
+        """The spool file's descriptor: this part is ``len(self)`` bytes at ``file_offset``
+        of it (the Part-10 reader maps it and leaves large values there)."""
+        return self._fd
+
+    @property
+    def file_offset(self) -> int:
+        return self.start
+
+    def __len__(self) -> int:
+        return self.size
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]

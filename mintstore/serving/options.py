@@ -25,6 +25,11 @@ class ServingOptions:
     io_timeout: float = option(
         60.0, "seconds a body read or a response write may wait for the client"
     )
+    max_uploads: int = option(
+        6,
+        "requests with a body a worker serves at once (at most threads - 1); more are "
+        "answered 503 with Retry-After at once, so slow uploads cannot take every thread",
+    )
     graceful_timeout: float = option(
         30.0, "on SIGTERM, seconds in-flight requests get to finish before the workers stop"
     )
@@ -39,7 +44,7 @@ class ServingOptions:
     access_log: bool = option(True, "one log line per request")
 
     def __post_init__(self) -> None:
-        for name in ("workers", "threads", "max_connections"):
+        for name in ("workers", "threads", "max_connections", "max_uploads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if not 0 <= self.port <= 65535:

@@ -25,6 +25,8 @@ from typing import Any
 
 from gunicorn.workers import gthread
 
+from .upload_gate import UploadSlots, has_body, refusal, upload_slots
+
 #: How long a fresh connection may hold a thread waiting for its first bytes.
 FIRST_BYTES_WAIT = 0.05
 #: A head longer than this is left to gunicorn's parser, which refuses it (431/400).
@@ -57,6 +59,7 @@ class SlowClientSafeWorker(gthread.ThreadWorker):  # type: ignore[misc]
 
     header_timeout: float = 15.0
     io_timeout: float = 60.0
+    max_uploads: int = 6
 
     def accept(self, listener: socket.socket) -> None:
         try:
@@ -89,6 +92,31 @@ class SlowClientSafeWorker(gthread.ThreadWorker):  # type: ignore[misc]
             if verdict is not True:
                 return verdict
         return super().handle(conn)
+
+    def handle_request(self, req: Any, conn: Any) -> Any:
+        """Serve one request; one with a body only while an upload slot is free."""
+        if not has_body(req.headers):
+            return super().handle_request(req, conn)
+        slots = self._upload_slots()
+        if not slots.enter():
+            self.log.info("503 to %s: %d uploads in progress", _peer(conn), slots.slots)
+            # Answered without reading the body, closed here rather than after
+            # draining a body that may be trickling in.
+            _refuse_and_close(conn.sock, answer=refusal(slots.slots))
+            return False
+        try:
+            return super().handle_request(req, conn)
+        finally:
+            slots.leave()
+
+    def _upload_slots(self) -> UploadSlots:
+        found: UploadSlots | None = getattr(self, "_mint_upload_slots", None)
+        if found is None:
+            # Made on first use (under the GIL, by the first upload's thread at
+            # the latest; two threads racing would at worst make it twice at once).
+            found = UploadSlots(upload_slots(self.max_uploads, self.cfg.threads))
+            self._mint_upload_slots = found
+        return found
 
     def _gather_head(self, conn: Any) -> Any:
         """True when the next request head is complete; ``_DEFER`` or False otherwise."""
@@ -134,8 +162,9 @@ class SlowClientSafeWorker(gthread.ThreadWorker):  # type: ignore[misc]
         return gthread._DEFER
 
 
-def _refuse_and_close(sock: socket.socket) -> None:
-    """408 if the client can take it at once, then close without lingering.
+def _refuse_and_close(sock: socket.socket, *, answer: bytes = _TIMEOUT_RESPONSE) -> None:
+    """``answer`` (a 408 by default) if the client can take it at once, then close
+    without lingering.
 
     gunicorn's graceful close drains the client for up to two seconds on the
     worker's event loop; for a client that is trickling bytes that would
@@ -143,7 +172,8 @@ def _refuse_and_close(sock: socket.socket) -> None:
     """
     try:
         sock.setblocking(False)
-        sock.send(_TIMEOUT_RESPONSE)
+        sock.send(answer)
+        sock.shutdown(socket.SHUT_WR)
     except OSError:
         pass
     finally:
@@ -162,10 +192,13 @@ def _peer(conn: Any) -> str:
     return str(client)
 
 
-def configured(header_timeout: float, io_timeout: float) -> type[SlowClientSafeWorker]:
-    """A worker class carrying this server's timeouts (gunicorn instantiates the class)."""
+def configured(
+    header_timeout: float, io_timeout: float, max_uploads: int = 6
+) -> type[SlowClientSafeWorker]:
+    """A worker class carrying this server's timeouts and upload cap (gunicorn
+    instantiates the class)."""
     return type(
         "SlowClientSafeWorker",
         (SlowClientSafeWorker,),
-        {"header_timeout": header_timeout, "io_timeout": io_timeout},
+        {"header_timeout": header_timeout, "io_timeout": io_timeout, "max_uploads": max_uploads},
     )

@@ -7,7 +7,8 @@ from .config import Converter, MetadataCodec, StoreConfig
 from .facade import StudyStore
 from .ingest import IngestSession
 from .jobs import JobRecord, new_job_id
-from .opening import open_study_store
+from .migration import MigrationReport
+from .opening import migrate_study_store, open_study_store
 from .types import (
     Actor,
     Change,
@@ -24,20 +25,24 @@ from .types import (
     VerifyProblem,
     VerifyReport,
 )
+from .upkeep import ArchiveJobs, IndexMaintenance
 from .version import StudyVersion, version_etag
 
 __all__ = [
     "Actor",
+    "ArchiveJobs",
     "Change",
     "ChangePage",
     "CommitResult",
     "Converter",
     "CopyReport",
     "GcReport",
+    "IndexMaintenance",
     "IngestSession",
     "JobRecord",
     "Lease",
     "MetadataCodec",
+    "MigrationReport",
     "SearchHit",
     "SearchPage",
     "SearchQuery",
@@ -48,6 +53,7 @@ __all__ = [
     "SystemChange",
     "VerifyProblem",
     "VerifyReport",
+    "migrate_study_store",
     "new_job_id",
     "open_study_store",
     "version_etag",

@@ -60,7 +60,9 @@ class StoreConfig:
       system change log is followed at most once per W for the whole store
       and warm reads list nothing). Own commits are always seen at once.
     * ``cache_bytes``: memory bound of the decoded documents and item
-      tables cached by digest (both immutable, so never invalidated).
+      tables cached by digest (both immutable, so never invalidated); a
+      further sixteenth of it holds the checksums that reads check after a
+      blob's first SHA-256-checked read.
     * ``publish_patience``: how long a committer retries its change-log entry
       through transient store failures before it answers anyway (the commit
       is durable; the entry is then backfilled by the study's next commit,

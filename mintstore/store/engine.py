@@ -184,12 +184,16 @@ class Engine:
         """Store a version's documents and return its (not yet written) commit record."""
         codec = self.config.codec
         study.version = version
-        metadata_digest, _ = self.blobs.put(codec.encode(study))
-        items_digest, _ = self.blobs.put(encode_item_table(table))
-        payload_digest = metadata_digest
-        if payload is not None:
-            payload.version = version
-            payload_digest, _ = self.blobs.put(codec.encode(payload))
+        # One durability barrier for the version's documents (the file store
+        # syncs their new directories together), all before the record exists.
+        with self.objects.create_batch() as batch:
+            metadata_digest, _ = self.blobs.put_in(batch, codec.encode(study))
+            items_digest, _ = self.blobs.put_in(batch, encode_item_table(table))
+            payload_digest = metadata_digest
+            if payload is not None:
+                payload.version = version
+                payload_digest, _ = self.blobs.put_in(batch, codec.encode(payload))
+            batch.finish()
         now = self.config.clock()
         return CommitRecord(
             study_uid=study.study_instance_uid,

@@ -29,6 +29,7 @@ from .engine import Engine
 from .ingest import IngestSession
 from .jobs import JobRecord, load_job, save_job
 from .layout import study_key
+from .migration import refuse_old_layout
 from .types import (
     Actor,
     Change,
@@ -44,6 +45,7 @@ from .types import (
 )
 from .uids import check_study_uids, check_uid
 from .update import delete_study, update_study
+from .upkeep import ArchiveJobs, IndexMaintenance
 from .version import ItemOpener, StudyVersion
 
 
@@ -54,13 +56,12 @@ class StudyStore:
         self.objects = objects
         self.config = config if config is not None else StoreConfig()
         ensure_descriptor(objects)
+        refuse_old_layout(objects)
         self._engine = Engine(objects, self.config)
-
-    @property
-    def core(self) -> Engine:
-        """The engine's parts, for mintstore's own sharded jobs (``mintstore.bulk``)
-        and white-box tests. Front-ends use the methods of this class only."""
-        return self._engine
+        self.index_maintenance = IndexMaintenance(self._engine)
+        """Compaction and wholesale index rebuilds (maintenance jobs, benchmarks)."""
+        self.archive_jobs = ArchiveJobs(self._engine)
+        """Change-log backfills and reference lists for the sharded jobs and imports."""
 
     # --- writing -------------------------------------------------------------------
 

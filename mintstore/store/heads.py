@@ -28,16 +28,13 @@ from collections.abc import Callable
 
 from mintstore.errors import StoreError
 
-from .changelog import ChangeLog, encode_token
-from .layout import log_key, study_key
+from .changelog import ChangeLog
+from .layout import log_key
 from .log import StudyLog
 
 #: How many studies' newest versions one process remembers (LRU); a
 #: forgotten study is simply listed again on its next read.
 MAX_TRACKED = 200_000
-#: Change-log entries read per request while following.
-FOLLOW_PAGE = 1000
-
 _ABSENT = -1
 
 
@@ -61,7 +58,7 @@ class HeadTracker:
         self._lock = threading.Lock()
         self._follow_lock = threading.Lock()
         self._known: OrderedDict[str, int] = OrderedDict()  # skey -> version, -1 = none
-        self._position: str | None = None  # continuation token of the change log
+        self._position: int | None = None  # the last change-log entry followed
         self._followed_at: float | None = None
 
     @property
@@ -137,22 +134,18 @@ class HeadTracker:
         started = self._monotonic()
         try:
             if self._position is None:
-                self._position = encode_token(self._changes.tail())
+                self._position = self._changes.tail()
                 self._followed_at = started
                 return
-            while True:
-                page = self._changes.page(
-                    since=None, continuation=self._position, limit=FOLLOW_PAGE, offset=0
-                )
-                for change in page.changes:
-                    # Only studies this process has looked at are tracked; the
-                    # others are listed on their first read (after this position).
-                    self._remember(
-                        study_key(change.study_uid), change.version, only_newer=True, add=False
-                    )
-                self._position = page.continuation
-                if len(page.changes) < FOLLOW_PAGE:
-                    break
+            # Raw entries, not validated changes: an entry exists only once its
+            # version's commit record does, so even a void duplicate names a
+            # committed version. That spares the marker GET per entry a page
+            # of valid changes costs (1 GET per new entry + 1, not 2 + 1).
+            for entry in self._changes.entries_after(self._position):
+                # Only studies this process has looked at are tracked; the
+                # others are listed on their first read (after this position).
+                self._remember(entry.study_key, entry.record.version, only_newer=True, add=False)
+                self._position = entry.sequence
         except StoreError:
             # The store is unreachable: forget what we knew rather than serve
             # it beyond the window; the next read retries (and lists).

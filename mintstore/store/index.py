@@ -176,11 +176,26 @@ class SearchIndex:
             self._install(self._build(manifests.newest(self.objects)))
 
     def _follow(self, snapshot: Snapshot) -> None:
-        """Fold the entries that appeared since (one GET when there are none)."""
+        """Fold the entries that appeared since (one GET when there are none).
+
+        One entry at a time for the first two (the usual case: a few new
+        entries, no wasted requests); past that, many at a time
+        (``fetch_after``): after a burst of commits elsewhere, hundreds of
+        sequential GETs took 9-15 s on moto server, in a search.
+        """
         with self._follow_lock:
-            for entry in self.changes.entries_after(snapshot.applied):
+            read = 0
+            for entry in self.changes.entries_after(snapshot.applied, 2):
                 snapshot.overlay.apply(entry.study_key, entry.record.index)
                 snapshot.applied = entry.sequence
+                read += 1
+            while read >= 2:
+                entries = self.changes.fetch_after(snapshot.applied, self.options.tail_batch)
+                for entry in entries:
+                    snapshot.overlay.apply(entry.study_key, entry.record.index)
+                    snapshot.applied = entry.sequence
+                if len(entries) < self.options.tail_batch:
+                    break
 
     def refresh(self) -> None:
         snapshot = self._ensure()

@@ -11,7 +11,6 @@ already stored, so only metadata work is repeated) and we try again.
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from types import TracebackType
 from typing import Any, BinaryIO, Self
 
 from mintstore.errors import DuplicateInstance, InvalidDicom, InvalidInput, InvalidUID
+from mintstore.file_range import FileRange, content_sha256
 from mintstore.model import Study, instance_attributes
 
 from . import duplicates
@@ -95,7 +95,12 @@ class IngestSession:
         return work
 
     def add_part10(self, stream: BinaryIO) -> str:
-        """Parse one Part-10 instance and store its binary items; returns its study UID."""
+        """Parse one Part-10 instance and store its binary items; returns its study UID.
+
+        Large values of a file-backed ``stream`` stay in it (file ranges) and
+        are written to blobs before this returns, so the caller may close
+        ``stream`` at once; the rest upload in the background as before.
+        """
         dataset = self._engine.config.converter.read_part10(stream)
         uid = _dataset_uid(dataset, "StudyInstanceUID")
         self._add_dataset(self._work(uid), dataset)
@@ -119,8 +124,13 @@ class IngestSession:
             work.builder = converter.new_builder(remaining, work.builder.next_bid)
             items = work.builder.add_dataset(dataset)
         work.study = work.builder.study
+        in_file = []
         for bid, content in items:
             work.pending[bid] = self._uploader.submit(content)
+            if isinstance(content, FileRange):
+                in_file.append(work.pending[bid])
+        for future in in_file:  # they read the caller's file: done before it closes
+            future.result()
         work.new_sops.add(sop_uid)
 
     def _digest(self, work: _Work, bid: int) -> str | None:
@@ -134,8 +144,7 @@ class IngestSession:
         if not duplicate.identical_metadata:
             return False
         return all(
-            hashlib.sha256(content).hexdigest() == self._digest(work, bid)
-            for bid, content in duplicate.items
+            content_sha256(content) == self._digest(work, bid) for bid, content in duplicate.items
         )
 
     def add_mint(self, metadata: Study, items: Mapping[int, Callable[[], BinaryIO]]) -> None:

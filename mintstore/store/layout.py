@@ -97,6 +97,19 @@ def seq_key(number: int) -> str:
     return f"{SEQ_PREFIX}{number // SEQ_FOLDER_SIZE:012d}/{number:016d}.json"
 
 
+def legacy_seq_key(number: int) -> str:
+    """Where mintstore up to 8776e24 kept entry ``number``: flat, one folder for all.
+
+    Read only by ``mintstore migrate`` (mintstore.store.migration).
+    """
+    return f"{SEQ_PREFIX}{number:016d}.json"
+
+
+#: Written by ``mintstore migrate`` once the old entries are copied and the
+#: index rebuilt: a resumed migration then only finishes deleting old keys.
+MIGRATION_KEY = "changes/migrated.json"
+
+
 def number_of_seq_key(key: str) -> int | None:
     name = key.rsplit("/", 1)[-1]
     if not name.endswith(".json") or not name[:-5].isdigit():

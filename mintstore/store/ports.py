@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, BinaryIO, Protocol
 
+from mintstore.file_range import ItemContent
 from mintstore.model import Attributes, Study
 
 
@@ -30,7 +31,7 @@ class MetadataCodec(Protocol):
 class StudyBuilderLike(Protocol):
     """What the engine needs from ``mintstore.convert.StudyBuilder``."""
 
-    def add_dataset(self, dataset: Any) -> list[tuple[int, bytes | memoryview]]:
+    def add_dataset(self, dataset: Any) -> list[tuple[int, ItemContent]]:
         """Add one instance; raises DuplicateInstance if its SOP UID is already there."""
         ...
 
@@ -69,6 +70,13 @@ class Converter(Protocol):
     ) -> Any: ...
 
     def write_part10(self, dataset: Any, out: BinaryIO) -> None: ...
+
+    def part10_writer(
+        self, study: Study, read_item: Callable[[int], bytes]
+    ) -> Callable[[str, str, BinaryIO], None]:
+        """``write(series_uid, sop_uid, out)``: many instances of ``study`` as Part-10
+        files, the same bytes as instance_to_dataset + write_part10, work shared."""
+        ...
 
     def check_values(self, study: Study) -> None:
         """Raise InvalidInput unless every value of an uploaded study encodes as DICOM."""

@@ -132,6 +132,17 @@ class StudyVersion:
             chosen.append((bid, row[1], self._opener(*row)))
         return iter(chosen)
 
+    def cheaply_checked_items(self) -> set[int]:
+        """The items whose reads check a checksum remembered from an earlier
+        SHA-256-checked read in this process (~15 GB/s instead of ~1.7 GB/s).
+
+        Reading one of these on a helper thread costs more in hand-overs than
+        the check saves; the others are worth reading ahead (SHA-256 releases
+        the GIL, so it runs on the second core while this one sends).
+        """
+        remembers = self._engine.blobs.remembers
+        return {bid for bid, (digest, _) in self._items().items() if remembers(digest)}
+
     def _opener(self, digest: str, size: int) -> ItemOpener:
         return lambda: self._guard(lambda: self._engine.blobs.open(digest, size))
 
@@ -154,6 +165,24 @@ class StudyVersion:
         converter = self._engine.config.converter
         dataset = converter.instance_to_dataset(study, series_uid, sop_uid, self.read_item)
         converter.write_part10(dataset, out)
+
+    def instance_files(self) -> Callable[[str, str, BinaryIO], None]:
+        """``write(series_uid, sop_uid, out)`` for many instances of this version.
+
+        Each instance comes out as :meth:`instance_part10` writes it; the
+        elements its instances share are encoded once (a ZIP of 2,000
+        instances costs about what their binary items cost to read).
+        """
+        study = self.metadata()
+        write = self._engine.config.converter.part10_writer(study, self.read_item)
+
+        def write_instance(series_uid: str, sop_uid: str, out: BinaryIO) -> None:
+            series = study.series.get(series_uid)
+            if series is None or sop_uid not in series.instances:
+                raise ItemNotFound(f"study {self.study_uid} has no instance {series_uid}/{sop_uid}")
+            write(series_uid, sop_uid, out)
+
+        return write_instance
 
     # --- failures ----------------------------------------------------------------------
 

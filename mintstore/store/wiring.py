@@ -9,11 +9,15 @@ engine stays cheap. Depends on the ports only, never on the configuration.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
+from mintstore.file_range import ItemContent
 from mintstore.model import Attributes, Study
 
 from .ports import Converter, MetadataCodec, StudyBuilderLike
+
+if TYPE_CHECKING:
+    from mintstore.convert.structure import Part10Limits
 
 
 class GpbCodec:
@@ -40,7 +44,7 @@ class _Builder:
 
         self._builder = StudyBuilder(existing=existing, next_bid=next_bid, adopt=True)
 
-    def add_dataset(self, dataset: Any) -> list[tuple[int, bytes | memoryview]]:
+    def add_dataset(self, dataset: Any) -> list[tuple[int, ItemContent]]:
         return self._builder.add_dataset(dataset)
 
     def add_mint_instance(
@@ -54,9 +58,7 @@ class _Builder:
 
         # The instance keeps its own transfer syntax, None included.
         syntax = cast(str, transfer_syntax_uid)
-        extracted = Extracted(
-            attributes, list[tuple[int, bytes | memoryview]](items), syntax, preamble
-        )
+        extracted = Extracted(attributes, list[tuple[int, ItemContent]](items), syntax, preamble)
         self._builder.add_extracted(extracted)
 
     @property
@@ -69,12 +71,21 @@ class _Builder:
 
 
 class DicomConverter:
-    """Part-10 <-> Study through ``mintstore.convert`` (imported on first use)."""
+    """Part-10 <-> Study through ``mintstore.convert`` (imported on first use).
+
+    ``part10_limits`` bound what reading one instance may cost (the
+    configuration's ``[limits]``; None: the converter's defaults).
+    """
+
+    def __init__(self, part10_limits: Part10Limits | None = None) -> None:
+        self.part10_limits = part10_limits
 
     def read_part10(self, stream: BinaryIO) -> Any:
         from mintstore.convert import read_part10
 
-        return read_part10(stream)
+        if self.part10_limits is None:
+            return read_part10(stream)
+        return read_part10(stream, self.part10_limits)
 
     def new_builder(self, existing: Study | None, next_bid: int) -> StudyBuilderLike:
         builder: StudyBuilderLike = _Builder(existing, next_bid)
@@ -91,6 +102,13 @@ class DicomConverter:
         from mintstore.convert import write_part10
 
         write_part10(dataset, out)
+
+    def part10_writer(
+        self, study: Study, read_item: Callable[[int], bytes]
+    ) -> Callable[[str, str, BinaryIO], None]:
+        from mintstore.convert.study_files import part10_writer
+
+        return part10_writer(study, read_item)
 
     def check_values(self, study: Study) -> None:
         from mintstore.convert.checking import check_rebuildable

@@ -1,14 +1,17 @@
 """Every store read of the browser view, in one module.
 
-The index a search runs on (:meth:`StudyStore.search`) knows patient ID,
-accession number, study date and modalities, not the patient's name or the
-study description; those come from each study's metadata, summarised once per
-study version into a small :class:`StudyCard` kept in an LRU cache (a version
-never changes, so a cached card is never stale). A name search therefore
-reads the metadata of the candidates the index gives, at most
-:data:`SCAN_LIMIT` of them per search, and says when it stopped there.
-When the DICOMweb index (QIDO-RS, with patient names) lands, ``find_studies``
-is the one function to switch over.
+A results row (:class:`StudyCard`) comes from the search index alone: its
+rows carry the patient's name, the study description and the series and
+instance counts (docs/index.md), so neither a search nor a name search reads
+any study's metadata. Only a row written before those columns existed (its
+``series`` is 0; ``mintstore reindex`` rewrites such rows) falls back to the
+study's metadata, summarised once per study version into a card kept in an
+LRU cache (a version never changes, so a cached card is never stale).
+
+The index has no lookup by name, so a name search walks the index rows the
+other criteria select (with continuation: each page O(page)) and matches
+the names itself, at most :data:`SCAN_LIMIT` rows per search, and says when
+it stopped there.
 """
 
 from __future__ import annotations
@@ -19,14 +22,16 @@ import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO
 
 from mintstore.model import Attribute, Attributes, Instance, Series, Study
 from mintstore.store import SearchHit, SearchQuery, StudyStore
 
-#: Most candidate studies one name search reads the metadata of.
-SCAN_LIMIT = 2000
+#: Most index rows one name search looks at (rows, not documents: cheap).
+SCAN_LIMIT = 20_000
+#: Most study metadata documents one name search reads (rows without names).
+DOCUMENT_LIMIT = 2000
 _CARDS = 4096
 
 PATIENT_NAME = 0x00100010
@@ -122,6 +127,9 @@ class CardCache:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def card(self, store: StudyStore, hit: SearchHit) -> StudyCard:
+        from_index = card_from_hit(hit)
+        if from_index is not None:
+            return from_index
         key = (hit.study_uid, hit.version)
         with self._lock:
             found = self._cards.get(key)
@@ -134,6 +142,29 @@ class CardCache:
             while len(self._cards) > self.size:
                 self._cards.popitem(last=False)
         return made
+
+
+def card_from_hit(hit: SearchHit) -> StudyCard | None:
+    """The card of an index row, or None for a row without the study-level columns.
+
+    Every committed study has a series, so ``series == 0`` marks a row
+    written before ``series``/``patient_name``/``study_description`` were
+    indexed: its card must come from the metadata.
+    """
+    if hit.series <= 0:
+        return None
+    return StudyCard(
+        study_uid=hit.study_uid,
+        version=hit.version,
+        patient_name=hit.patient_name or "",
+        patient_id=hit.patient_id or "",
+        study_date=hit.study_date or "",
+        description=hit.study_description or "",
+        accession=hit.accession_number or "",
+        modalities=tuple(sorted({m for m in hit.modalities if m})),
+        series_count=hit.series,
+        instance_count=hit.instances,
+    )
 
 
 def _make_card(study: Study, hit: SearchHit) -> StudyCard:
@@ -155,13 +186,14 @@ def _make_card(study: Study, hit: SearchHit) -> StudyCard:
 
 
 def _hits(store: StudyStore, criteria: Criteria, batch: int) -> Iterator[SearchHit]:
-    offset = 0
+    """Every hit of the criteria, in pages followed by continuation (each O(page))."""
+    query = criteria.query(batch, 0)
     while True:
-        page = store.search(criteria.query(batch, offset))
+        page = store.search(query)
         yield from page.results
-        if len(page.results) < batch:
+        if not page.continuation:
             return
-        offset += len(page.results)
+        query = replace(query, continuation=page.continuation)
 
 
 def find_studies(
@@ -175,12 +207,15 @@ def find_studies(
         cards = [cache.card(store, hit) for hit in hits[:size]]
         return ResultsPage(cards, len(hits) > size, len(cards), False)
     matched: list[StudyCard] = []
-    scanned = 0
-    for hit in _hits(store, criteria, 200):
-        if scanned >= SCAN_LIMIT:
+    scanned = documents = 0
+    for hit in _hits(store, criteria, 500):
+        if scanned >= SCAN_LIMIT or documents >= DOCUMENT_LIMIT:
             return ResultsPage(matched[offset : offset + size], False, scanned, True)
         scanned += 1
-        card = cache.card(store, hit)
+        card = card_from_hit(hit)
+        if card is None:  # an old row: its name is in the metadata only
+            documents += 1
+            card = cache.card(store, hit)
         names = (card.patient_name, person_name(card.patient_name))
         if any(matcher.fullmatch(name) for name in names):
             matched.append(card)

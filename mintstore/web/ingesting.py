@@ -14,6 +14,7 @@ from mintstore.model import Study
 from mintstore.store import CommitResult
 
 from . import context
+from .input_limits import InputLimits
 from .upload import BinaryItem, MetadataDocument, Part10, UploadReader
 
 
@@ -29,6 +30,7 @@ def ingest_request(on_study: Callable[[str], None] | None = None) -> list[Commit
         accept_part10=True,
         max_metadata_bytes=config.max_metadata_bytes,
         spool_dir=config.spool_dir,
+        limits=config.component(InputLimits),
     )
     with reader, context.store().begin_ingest() as session:
         metadata: Study | None = None

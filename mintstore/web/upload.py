@@ -44,15 +44,17 @@ from mintstore.model import Study
 from mintstore.multipart import SPOOL_IN_MEMORY, Part, boundary_of, iter_parts
 from mintstore.multipart.spool import RequestSpool
 
+from .input_limits import InputLimits
+
 _BINARY_NAME = re.compile(r"binary([0-9]{1,9})(?:\.dat)?")
 #: ``Content-ID: <7@study>`` (what the whole-study message sends) or ``<binary7>``.
 _BINARY_CONTENT_ID = re.compile(r"<?(?:binary)?([0-9]{1,9})(?:@[^>]*)?>?")
 _FIELD_LIMIT = 4096
 _DICOM_TYPES = frozenset({"application/dicom", "application/dicom+octet-stream"})
 
-#: Metadata documents from clients are decoded within these bounds (nodes,
-#: set size, time; the size limit is the server's max_metadata_bytes).
-CLIENT_DOCUMENT_LIMITS = formats.DocumentLimits()
+#: Metadata documents from clients are decoded within ``limits.documents`` (nodes,
+#: set size, time; the size limit is also the server's max_metadata_bytes).
+DEFAULT_INPUT_LIMITS = InputLimits()
 
 
 class SpooledItem:
@@ -139,11 +141,17 @@ class UploadReader:
     """The current request's body as typed parts; closing it releases every spool."""
 
     def __init__(
-        self, *, accept_part10: bool, max_metadata_bytes: int, spool_dir: str | None = None
+        self,
+        *,
+        accept_part10: bool,
+        max_metadata_bytes: int,
+        spool_dir: str | None = None,
+        limits: InputLimits = DEFAULT_INPUT_LIMITS,
     ) -> None:
         self._accept_part10 = accept_part10
         self._max_metadata_bytes = max_metadata_bytes
         self._spool_dir = spool_dir
+        self._limits = limits
         self._opened: list[IO[bytes]] = []
         self._spool: RequestSpool | None = None
         self._bids: set[int] = set()
@@ -181,7 +189,9 @@ class UploadReader:
             return
         fmt = format_of_media_type(mimetype)
         if fmt is not None:
-            yield MetadataDocument(_decode_metadata(stream, fmt, self._max_metadata_bytes))
+            yield MetadataDocument(
+                _decode_metadata(stream, fmt, self._max_metadata_bytes, self._limits.documents)
+            )
             return
         if not mimetype.startswith("multipart/"):
             raise UnsupportedMediaType(
@@ -189,7 +199,7 @@ class UploadReader:
                 "multipart/related, multipart/form-data or a MINT metadata document"
             )
         boundary = boundary_of(request.headers["Content-Type"])
-        self._spool = RequestSpool(self._spool_dir)
+        self._spool = RequestSpool(self._spool_dir, self._limits.spool)
         for part in iter_parts(stream, boundary, self._spool_dir, self._spool):
             self._opened.append(part.body)
             yield self._typed(part)
@@ -239,7 +249,9 @@ class UploadReader:
         if self._metadata_seen:
             raise InvalidInput("more than one metadata part in the upload")
         self._metadata_seen = True
-        return MetadataDocument(_decode_metadata(part.body, fmt, self._max_metadata_bytes))
+        return MetadataDocument(
+            _decode_metadata(part.body, fmt, self._max_metadata_bytes, self._limits.documents)
+        )
 
 
 def _is_part10(part: Part) -> bool:
@@ -279,11 +291,13 @@ def _read_limited(stream: IO[bytes], limit: int) -> bytes:
     return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
-def _decode_metadata(stream: IO[bytes], fmt: str, limit: int) -> Study:
+def _decode_metadata(
+    stream: IO[bytes], fmt: str, limit: int, limits: formats.DocumentLimits
+) -> Study:
     data = _read_limited(stream, limit)
     if not data:
         raise InvalidMetadata("empty metadata document")
-    return formats.decode(data, fmt, gzip=None, max_size=limit, limits=CLIENT_DOCUMENT_LIMITS)
+    return formats.decode(data, fmt, gzip=None, max_size=limit, limits=limits)
 
 
 def _spool(stream: IO[bytes], spool_dir: str | None) -> IO[bytes]:

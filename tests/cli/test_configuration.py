@@ -154,3 +154,22 @@ def test_maintenance_reads_the_store_and_its_tunables_from_the_configuration(
     out = capsys.readouterr().out
     assert "reindexed" in out and "0 problems" in out and "deleted 0 blobs" in out
     assert (store / "mintstore.json").exists()
+
+
+def test_the_retired_dicomweb_duplicates_is_refused_and_its_short_flag_moved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # One duplicate policy for every write path: [store] duplicates.
+    loaded = load_configuration(_serve("--duplicates", "replace"), {})  # type: ignore[arg-type]
+    assert loaded.get(StoreConfig).duplicates == "replace"
+    assert loaded.origins["store.duplicates"] == "flag --store-duplicates"
+    config = tmp_path / "mint.toml"
+    config.write_text('[dicomweb]\nduplicates = "replace"\n')
+    with pytest.raises(ConfigurationError, match=r"dicomweb\.duplicates was retired.*\[store\]"):
+        load_configuration(_serve("--config", str(config)), {})  # type: ignore[arg-type]
+    environ = {"MINTSTORE_DICOMWEB_DUPLICATES": "replace"}
+    with pytest.raises(ConfigurationError, match=r"MINTSTORE_DICOMWEB_DUPLICATES: .*retired"):
+        load_configuration(_serve(), environ)  # type: ignore[arg-type]
+    with pytest.raises(SystemExit):
+        _serve("--dicomweb-duplicates", "replace")
+    assert "dicomweb.duplicates was retired" in capsys.readouterr().err

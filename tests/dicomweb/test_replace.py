@@ -1,4 +1,5 @@
-"""``--duplicates replace``: other content under a stored SOP Instance UID becomes a new version."""
+"""``--duplicates replace`` (the engine's ``[store] duplicates``): other content under a
+stored SOP Instance UID becomes a new version, through STOW-RS."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import io
 import pydicom
 from pydicom.uid import generate_uid
 
+from mintstore.store import StoreConfig
 from mintstore.web import ServerConfig, create_app
-from mintstore.web.dicomweb import DicomWebConfig
 from mintstore.web.dicomweb.multipart import single_body
 
 from .corpus import PYDICOM_FILES, same_elements
@@ -25,7 +26,7 @@ def _part10(ds: pydicom.Dataset) -> bytes:
 def test_conflicting_instance_is_committed_as_a_new_version() -> None:
     config = ServerConfig(
         store_url="memory://dicomweb-replace",
-        components={DicomWebConfig: DicomWebConfig(duplicates="replace")},
+        engine=StoreConfig(duplicates="replace"),
     )
     app = create_app(config)
     client = app.test_client()

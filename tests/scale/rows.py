@@ -11,7 +11,6 @@ import random
 from datetime import UTC, datetime
 
 from mintstore.store import StudyStore
-from mintstore.store.layout import study_key
 from mintstore.store.records import CommitRecord, IndexRow
 
 MODALITIES = ["CT", "MR", "US", "CR", "DX", "MG", "PT", "NM"]
@@ -56,7 +55,4 @@ def record_of(row: IndexRow) -> CommitRecord:
 
 def publish(store: StudyStore, row: IndexRow) -> int:
     """Give a row its change-log entry, as a commit does after its commit record."""
-    skey = study_key(row.study_uid)
-    number = store.core.changes.publish(skey, record_of(row))
-    store.core.index.note(number, skey, row)
-    return number
+    return store.archive_jobs.publish_change(record_of(row))

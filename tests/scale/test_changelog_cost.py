@@ -9,6 +9,7 @@ from pathlib import Path
 from mintstore.adapters.counting import CountingStore
 from mintstore.adapters.filesystem import FileStore
 from mintstore.store import StoreConfig, StudyStore
+from mintstore.store.changelog import encode_token
 from mintstore.store.index_options import IndexOptions
 from mintstore.store.layout import SEQ_FOLDER_SIZE, SEQ_PREFIX
 
@@ -24,9 +25,9 @@ def _costs(objects: CountingStore, store: StudyStore, rng: random.Random) -> dic
     objects.reset()
     publish(store, synthetic_row(rng.randrange(10**6), rng))
     costs["append"] = objects.total
-    tail = store.core.changes.tail()
+    token = encode_token(store.archive_jobs.change_log_tail())
     objects.reset()
-    assert list(store.core.changes.entries_after(tail)) == []
+    assert store.system_changes(continuation=token).changes == []
     costs["tail read"] = objects.total
     objects.reset()
     fresh = StudyStore(objects, CONFIG)
@@ -47,12 +48,12 @@ def test_append_tail_and_page_costs_do_not_grow_with_history(tmp_path: Path) -> 
     rng = random.Random(1)
     for index in range(60):
         publish(store, synthetic_row(index, rng))
-    store.core.index.compact_now(force=True)
+    store.index_maintenance.compact_now(force=True)
     short = _costs(objects, store, rng)
     for index in range(SEQ_FOLDER_SIZE // 20):
         publish(store, synthetic_row(1000 + index, rng))
         if index % 250 == 249:
-            store.core.index.compact_now()
+            store.index_maintenance.compact_now()
     long = _costs(objects, store, rng)
     # A fresh process finds the tail from the manifest's upto: O(log of the
     # distance), and compaction bounds the distance (compact_every = 500).

@@ -71,7 +71,7 @@ def test_duckdb_over_the_partitions_agrees_with_search(tmp_path: Path) -> None:
         publish(store, row)
         rows.append(row)
         if index % 100 == 99:
-            store.core.index.compact_now()
+            store.index_maintenance.compact_now()
     victim = rows[10]
     publish(store, IndexRow(victim.study_uid, 1, victim.last_modified, deleted=True))
     moved = replace(rows[20], version=1, patient_id="MOVED")

@@ -13,6 +13,8 @@ from typing import Any
 from mintstore.adapters import ObjectStore
 from mintstore.adapters.filesystem import FileStore
 from mintstore.store import Actor, SearchQuery, StoreConfig, StudyStore, manifest, partitions
+from mintstore.store.changelog import ChangeLog
+from mintstore.store.compaction import Compactor
 from mintstore.store.index_options import IndexOptions
 from mintstore.store.layout import INDEX_PREFIX, PARTITION_PREFIX, partition_key
 
@@ -27,6 +29,13 @@ CONFIG = StoreConfig(
     ),
 )
 
+
+def compactor(objects: ObjectStore, config: StoreConfig) -> Compactor:
+    """The compactor a process with ``config`` would run (white-box: claims, cleaning)."""
+    StudyStore(objects, config)  # descriptor
+    return Compactor(objects, ChangeLog(objects, config), config)
+
+
 #: Crashed compactors leave claims; these expire at once so the next one may run.
 NO_CLAIM_WAIT = replace(CONFIG, index=replace(CONFIG.index, claim_ttl=timedelta(0)))
 
@@ -38,7 +47,7 @@ def _writer(root: str, seed: int, count: int, barrier: Any, found: Any) -> None:
     for index in range(count):
         publish(store, synthetic_row(seed * 100_000 + index, rng))
         if index % 10 == 9:
-            store.core.index.compact_now()
+            store.index_maintenance.compact_now()
     barrier.wait()
     found.put((seed, sorted(all_pages(store, SearchQuery(limit=200)))))
 
@@ -88,7 +97,7 @@ def _crash_during_compaction(root: str, die_after: int) -> None:
 
     setattr(partitions, "write", write)  # noqa: B010 - patched in this child process only
     setattr(manifest, "create", create)  # noqa: B010
-    store.core.index.compact_now(force=True)
+    store.index_maintenance.compact_now(force=True)
     os._exit(0)
 
 
@@ -101,7 +110,7 @@ def test_a_crash_during_compaction_leaves_a_readable_index(tmp_path: Path) -> No
         row = synthetic_row(index, rng)
         publish(store, row)
         truth.add(row.study_uid)
-    store.core.index.compact_now(force=True)
+    store.index_maintenance.compact_now(force=True)
     for index in range(200, 260):
         row = synthetic_row(index, rng)
         publish(store, row)
@@ -117,10 +126,10 @@ def test_a_crash_during_compaction_leaves_a_readable_index(tmp_path: Path) -> No
     leftovers = {info.key for info in store.objects.list(PARTITION_PREFIX)}
     # The survivors compact normally; once past the grace the crashed
     # compactions' partitions are collected.
-    assert store.core.index.compact_now(force=True) is not None
+    assert store.index_maintenance.compact_now(force=True) is not None
     later = store.config.clock() + timedelta(hours=1)
-    future = StudyStore(store.objects, replace(NO_CLAIM_WAIT, clock=lambda: later))
-    future.core.index.compactor.clean(manifest.newest(store.objects))
+    future = compactor(store.objects, replace(NO_CLAIM_WAIT, clock=lambda: later))
+    future.clean(manifest.newest(store.objects))
     remaining = {info.key for info in store.objects.list(PARTITION_PREFIX)}
     live = {partition_key(n) for n in manifest.newest(store.objects).live_files()}
     assert remaining == live
@@ -143,7 +152,7 @@ def test_reindex_from_the_studies_reproduces_the_same_rows(tmp_path: Path) -> No
             session.commit(actor)
         uids.append(uid)
     store.delete(uids[4], actor)
-    store.core.index.compact_now(force=True)
+    store.index_maintenance.compact_now(force=True)
 
     def rows() -> dict[str, Any]:
         found = {}
@@ -166,11 +175,11 @@ def test_reindex_from_the_studies_reproduces_the_same_rows(tmp_path: Path) -> No
 
 def test_a_live_claim_keeps_other_compactors_out_until_it_expires(tmp_path: Path) -> None:
     objects = FileStore(tmp_path / "store")
-    first = StudyStore(objects, CONFIG).core.index.compactor
-    second = StudyStore(objects, CONFIG).core.index.compactor
+    first = compactor(objects, CONFIG)
+    second = compactor(objects, CONFIG)
     assert first.claim(1)
     assert not second.claim(1)
     later = CONFIG.clock() + CONFIG.index.claim_ttl + timedelta(seconds=1)
-    patient = StudyStore(objects, replace(CONFIG, clock=lambda: later)).core.index.compactor
+    patient = compactor(objects, replace(CONFIG, clock=lambda: later))
     assert patient.claim(1)
     assert not second.claim(1)

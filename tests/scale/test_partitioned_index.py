@@ -8,12 +8,15 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pytest
 
 from mintstore.adapters import ObjectStore
 from mintstore.adapters.filesystem import FileStore
 from mintstore.adapters.memory import MemoryStore
 from mintstore.store import SearchQuery, StoreConfig, StudyStore, manifest, partitions
+from mintstore.store.changelog import ChangeLog
+from mintstore.store.index import SearchIndex
 from mintstore.store.index_options import IndexOptions
 from mintstore.store.records import IndexRow
 from mintstore.store.search import matcher
@@ -113,10 +116,11 @@ def test_search_agrees_with_the_fold_through_compactions(objects: ObjectStore) -
                 publish(store, gone)
                 truth[gone.study_uid] = gone
         if index % 60 == 59:
-            store.core.index.compact_now()
+            store.index_maintenance.compact_now()
     newest = manifest.newest(objects)
     assert len(newest.base) > 2, "the base should have been split into several partitions"
-    assert newest.upto < store.core.changes.tail(), "a tail should remain after the manifest"
+    tail = store.archive_jobs.change_log_tail()
+    assert newest.upto < tail, "a tail should remain after the manifest"
     fresh = StudyStore(objects, SMALL)
     for query in queries(truth, rng):
         want = expected(truth, query)
@@ -126,7 +130,7 @@ def test_search_agrees_with_the_fold_through_compactions(objects: ObjectStore) -
     # offset counts within the page stream, and never skips or repeats
     paged = all_pages(fresh, SearchQuery(limit=10, offset=3))
     assert len(paged) == len(set(paged))
-    store.core.index.compact_now(force=True)
+    store.index_maintenance.compact_now(force=True)
     after = StudyStore(objects, SMALL)
     assert all_pages(after, SearchQuery(limit=500)) == expected(truth, SearchQuery())
     assert not manifest.newest(objects).deltas
@@ -136,10 +140,10 @@ def test_a_page_reads_a_bounded_number_of_row_groups(objects: ObjectStore) -> No
     rng = random.Random(11)
     store = StudyStore(objects, SMALL)
     rows = [synthetic_row(i, rng) for i in range(1200)]
-    store.core.index.replace([(f"k{i}", row) for i, row in enumerate(rows)], 0)
-    reader = StudyStore(objects, SMALL)
+    store.index_maintenance.replace([(f"k{i}", row) for i, row in enumerate(rows)], 0)
+    reader = SearchIndex(objects, ChangeLog(objects, SMALL), SMALL)  # white-box: its cache
     reader.search(SearchQuery(limit=1))
-    cache = reader.core.index._cache
+    cache = reader._cache
     pages = 0
     page = reader.search(SearchQuery(limit=20))
     while page.continuation and pages < 30:
@@ -148,3 +152,20 @@ def test_a_page_reads_a_bounded_number_of_row_groups(objects: ObjectStore) -> No
         assert len(cache._groups) - before <= 2
         pages += 1
     assert pages == 30
+
+
+def test_packed_lookup_rows_round_trip_any_text() -> None:
+    """The exact-match groups' JSON rows (built with Arrow compute) read back exactly."""
+    rows = [synthetic_row(n, random.Random(n)) for n in range(6)]
+    odd = ['a"b\\c', "\x01\n\x1f\u00e9\u4e2d", "", None, "plain", "tab\there"]
+    rows = [
+        replace(row, patient_name=name, study_description=name, modalities=mods)
+        for row, name, mods in zip(
+            rows, odd, [("CT",), (), ('q"', "MR"), (), ("US",), ("X",)], strict=True
+        )
+    ]
+    table = partitions.lookup_table(partitions.rows_table((f"k{n}", r) for n, r in enumerate(rows)))
+    exact = table.filter(pc.match_substring_regex(table["lookup"], "^[AP]"))
+    back = dict(partitions.table_rows(partitions.packed(exact)))
+    columnar = dict(partitions.table_rows(exact))
+    assert back == columnar and {r.patient_name for r in back.values()} >= {odd[0], odd[1]}

@@ -85,14 +85,14 @@ def test_manifest_compaction_and_reload(object_store: ObjectStore) -> None:
     config = StoreConfig(compact_every=3, index=IndexOptions(background=False))
     writer = StudyStore(object_store, config)
     uids = [_add(writer, patient=f"P{i}") for i in range(7)]
-    assert writer.core.index.compact_now() is not None  # 7 entries waiting >= 3
+    assert writer.index_maintenance.compact_now() is not None  # 7 entries waiting >= 3
     manifests = [info.key for info in object_store.list(MANIFEST_PREFIX)]
     assert manifests, "no manifest written"
     writer.delete(uids[0], ACTOR)
     reader = StudyStore(object_store, config)
     assert _uids(reader) == set(uids[1:])
     assert _uids(reader, patient_id="P3") == {uids[3]}
-    assert writer.core.index.compact_now(force=True) is not None  # merged into the base
+    assert writer.index_maintenance.compact_now(force=True) is not None  # merged into the base
     again = StudyStore(object_store, config)
     assert _uids(again) == set(uids[1:])
     assert _uids(again, patient_id="P0") == set()

@@ -131,6 +131,23 @@ def test_window_is_bounded_and_own_writes_are_seen_at_once(object_store: ObjectS
     assert reader.metadata(uid).attributes[0x00100020].val == "MINE"
 
 
+def test_a_window_refresh_reads_each_new_change_entry_once(object_store: ObjectStore) -> None:
+    writer = StudyStore(object_store)
+    uid, _, _ = _create(writer)
+    counting = CountingStore(object_store)
+    reader = StudyStore(counting, StoreConfig(freshness=timedelta(seconds=0.3)))
+    assert reader.open_version(uid).version == 0
+    _create(writer)
+    _create(writer)
+    assert _touch(writer, uid, "ELSEWHERE") == 1
+    time.sleep(0.4)
+    counting.reset()
+    assert reader.open_version(uid).version == 1
+    # The follow: the 3 new entries and the missing 4th (no LIST, no marker
+    # reads); then the new head's commit record.
+    assert dict(counting.counts) == {"get": 3 + 1 + 1}, dict(counting.counts)
+
+
 def test_new_study_from_elsewhere_appears_within_the_window(object_store: ObjectStore) -> None:
     reader = StudyStore(object_store, StoreConfig(freshness=timedelta(seconds=0.5)))
     writer = StudyStore(object_store)

@@ -86,3 +86,40 @@ def test_bad_input_is_a_message_not_an_error(app: Flask) -> None:
     assert answer.status_code == 200
     assert "not a date" in answer.get_data(as_text=True)
     assert "<script>" not in client.get("/?patient=<script>", headers=HTML).get_data(as_text=True)
+
+
+def test_name_search_reads_no_metadata(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cards come from the index rows (patient_name, description, counts) alone."""
+    from mintstore.store import StudyStore
+
+    def no_metadata(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the browser search read a study's metadata")
+
+    monkeypatch.setattr(StudyStore, "metadata", no_metadata)
+    client = app.test_client()
+    page = client.get("/?patient=*anna1*&modality=MR", headers=HTML).get_data(as_text=True)
+    assert sorted(_names(page)) == [f"Smith, Anna{d}" for d in (11, 13, 15, 17, 19)], page[-3000:]
+    assert len(_names(client.get("/", headers=HTML).get_data(as_text=True))) == 25
+
+
+def test_rows_without_names_fall_back_to_metadata() -> None:
+    """A row indexed before patient_name existed (series 0) still gets its card."""
+    from datetime import UTC, datetime
+
+    from mintstore.store import SearchHit
+    from mintstore.web.browser_queries import card_from_hit
+
+    old = SearchHit("1.2.3", 0, datetime.now(UTC), patient_id="P1")
+    assert card_from_hit(old) is None
+    new = SearchHit(
+        "1.2.3",
+        1,
+        datetime.now(UTC),
+        patient_name="A^B",
+        series=2,
+        instances=5,
+        modalities=("MR", "CT"),
+    )
+    card = card_from_hit(new)
+    assert card is not None and card.patient_name == "A^B" and card.modalities == ("CT", "MR")
+    assert (card.series_count, card.instance_count) == (2, 5)

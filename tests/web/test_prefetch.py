@@ -65,3 +65,17 @@ def test_a_corrupted_item_read_ahead_raises_integrity_error() -> None:
     assert _read(next(stream)) == contents[0]
     with pytest.raises(IntegrityError):
         next(stream)
+
+
+def test_parts_named_inline_are_passed_through_unread() -> None:
+    blobs = BlobStore(MemoryStore(secrets.token_hex(8)), StoreConfig())
+    contents = [secrets.token_bytes(1000) for _ in range(4)]
+    parts = _blob_parts(blobs, contents)
+    out = list(prefetched(parts, inline={"1@study", "3@study"}))
+    assert [part.open is source.open for part, source in zip(out, parts, strict=True)] == [
+        False,
+        True,
+        False,
+        True,
+    ]
+    assert [_read(part) for part in out] == contents

@@ -33,12 +33,6 @@ class DicomWebConfig:
     max_scanned_studies: int = option(
         5000, "most studies a cross-study QIDO-RS reads while filtering beyond the index"
     )
-    duplicates: str = option(
-        "reject",
-        "STOW-RS of other content under a stored SOP Instance UID: fail that instance "
-        "(reject) or commit it as a new version, the old kept in history (replace)",
-        choices=("reject", "replace"),
-    )
     thumbnail_size: int = option(128, "longest side of a thumbnail without a viewport")
 
     def __post_init__(self) -> None:
@@ -50,22 +44,22 @@ class DicomWebConfig:
             if not self.public_url.startswith(("http://", "https://")):
                 raise ConfigurationError(f"DICOMweb URL {self.public_url!r} must be http(s)://...")
             object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
-        if self.duplicates not in ("reject", "replace"):
-            raise ConfigurationError(
-                f"duplicates must be reject or replace, not {self.duplicates!r}"
-            )
         if self.max_results < 1 or self.max_scanned_studies < 1 or self.thumbnail_size < 1:
             raise ConfigurationError("DICOMweb limits must be positive")
 
 
 #: The configuration section: ``--dicomweb-*`` flags, plus the short spellings.
+#: ``duplicates`` was this front-end's own copy of the engine's duplicate policy;
+#: STOW-RS follows ``[store] duplicates`` like every write path (``--duplicates``
+#: is now that option's short spelling), and the old file key, variable and
+#: flag are refused with this pointer.
 SECTION = Section(
     "dicomweb",
     DicomWebConfig,
     flag_prefix="dicomweb-",
-    aliases={
-        "cors_origins": "--cors-origin",
-        "public_url": "--dicomweb-url",
-        "duplicates": "--duplicates",
+    aliases={"cors_origins": "--cors-origin", "public_url": "--dicomweb-url"},
+    retired={
+        "duplicates": "[store] duplicates (--store-duplicates or --duplicates, "
+        "MINTSTORE_STORE_DUPLICATES): one policy for every write path"
     },
 )

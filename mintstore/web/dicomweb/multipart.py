@@ -37,8 +37,28 @@ def part_head(boundary: str, part_type: str, length: int, location: str | None =
     return (head + "\r\n").encode("ascii")
 
 
+def body_length(boundary: str, parts: Iterable[tuple[str, int]]) -> int:
+    """The exact size of :func:`iter_body`'s output for parts of these (type, length)."""
+    total = sum(len(part_head(boundary, kind, length)) + length + 2 for kind, length in parts)
+    return total + len(f"--{boundary}--\r\n")
+
+
 def iter_body(boundary: str, makers: Iterable[PartMaker], ahead: int = 4) -> Iterator[bytes]:
-    """The body, making up to ``ahead`` parts concurrently, in order."""
+    """The body, making up to ``ahead`` parts concurrently, in order.
+
+    ``ahead=0`` makes each part on the calling thread when its turn comes: for
+    parts that are cheap to make, waiting for another thread's result costs
+    more (a wake-up per part, long on a busy machine) than making them here.
+    """
+    if ahead <= 0:
+        for maker in makers:
+            part_type, body = maker()
+            pieces = [body] if isinstance(body, bytes) else body
+            yield part_head(boundary, part_type, sum(len(p) for p in pieces))
+            yield from pieces
+            yield b"\r\n"
+        yield f"--{boundary}--\r\n".encode("ascii")
+        return
     pool = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="wado")
     pending: deque[Future[tuple[str, bytes | list[bytes]]]] = deque()
     source = iter(makers)

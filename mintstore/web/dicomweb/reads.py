@@ -8,7 +8,7 @@ between. Only :class:`StudyStore`'s public methods are used.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -60,11 +60,15 @@ class Snapshot:
         """Bytes ``start`` to ``end`` (exclusive) of one item."""
         return self.handle.read_item_range(bid, start, end)
 
-    def dataset(self, series_uid: str, sop_uid: str) -> Any:
-        """The instance rebuilt as a pydicom Dataset (all its binary items read)."""
+    def dataset(
+        self, series_uid: str, sop_uid: str, read_item: Callable[[int], bytes] | None = None
+    ) -> Any:
+        """The instance rebuilt as a pydicom Dataset (all its binary items read,
+        by ``read_item`` when given: a Part-10 template is built with stand-ins)."""
         self.instance(series_uid, sop_uid)
         converter = self.store.config.converter
-        return converter.instance_to_dataset(self.study, series_uid, sop_uid, self.read_item)
+        reader = self.read_item if read_item is None else read_item
+        return converter.instance_to_dataset(self.study, series_uid, sop_uid, reader)
 
     def write_part10(self, dataset: Any, out: BinaryIO) -> None:
         self.store.config.converter.write_part10(dataset, out)

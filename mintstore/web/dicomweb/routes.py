@@ -3,7 +3,8 @@
 Each view parses its request, takes one :class:`~.reads.Snapshot` of the
 study and hands over to :mod:`.qido`, :mod:`.wado`, :mod:`.stow` or
 :mod:`.rendering`. Errors are the domain errors of :mod:`mintstore.errors`
-(or werkzeug's HTTP ones) and become JSON bodies in :mod:`.http_errors`.
+(or werkzeug's HTTP ones) and become JSON bodies by the handlers of
+:mod:`mintstore.web.errors`, in the DICOMweb dialect of :mod:`.service`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from mintstore.web.params import parse_int
 from mintstore.web.selection import MAX_BID
 from mintstore.web.uids import validate_uid
 
-from . import multipart, qido, rendering, stow, wado
+from ..doc_cache import DocumentCache
+from . import multipart, part10_template, qido, rendering, stow, wado
 from .config import DicomWebConfig
 from .media import DICOM, DICOM_JSON, OCTET, parse_accept, type_matches
 from .pixels import parse_frame_list, pixel_layout
@@ -159,10 +161,15 @@ def _retrieve(study: str, series: str | None = None, sop: str | None = None) -> 
     for _, _, stored in chosen:
         wado.check_transcodable(stored, syntax)
     boundary = multipart.new_boundary()
+    templates = context.document_cache()  # the makers run on other threads
+    if syntax is None:
+        sized = _sized_body(snapshot, chosen, boundary, templates)
+        if sized is not None:
+            return sized
 
     def maker(series_uid: str, sop_uid: str) -> multipart.PartMaker:
         def make() -> tuple[str, bytes | list[bytes]]:
-            body = wado.instance_part10(snapshot, series_uid, sop_uid, syntax)
+            body = wado.instance_part10(snapshot, series_uid, sop_uid, syntax, templates)
             return DICOM, body
 
         return make
@@ -170,6 +177,46 @@ def _retrieve(study: str, series: str | None = None, sop: str | None = None) -> 
     makers = (maker(s, i) for s, i, _ in chosen)
     body = stream_with_context(multipart.iter_body(boundary, makers))
     return Response(body, content_type=multipart.content_type(boundary, DICOM, syntax))
+
+
+def _sized_body(
+    snapshot: Snapshot, chosen: list[tuple[str, str, str]], boundary: str, templates: DocumentCache
+) -> Response | None:
+    """Instances as stored, with a Content-Length, when every one has a content-free
+    Part-10 template (None otherwise: the body is then sent chunked).
+
+    Clients read a body of known length far more cheaply than a chunked one
+    (http.client: 0.04 s vs 0.27 s of CPU for a 150 MB study), and can show progress.
+    """
+    plans = []
+    for series_uid, sop_uid, _ in chosen:
+        template = wado.part10_template_of(snapshot, series_uid, sop_uid, templates)
+        if template is None or not template.content_free:
+            return None
+        plans.append((template, template.length(snapshot.item_size)))
+
+    def maker(template: part10_template.Template, length: int) -> multipart.PartMaker:
+        def make() -> tuple[str, bytes | list[bytes]]:
+            pieces = template.fill(snapshot.read_item)
+            if pieces is None or sum(len(piece) for piece in pieces) != length:
+                # Cannot happen for a content-free template (sizes are checked
+                # as items are read); a body that disagrees with its announced
+                # length must not end as if it were well formed.
+                raise OSError("an instance's Part-10 file differs from its announced length")
+            return DICOM, pieces
+
+        return make
+
+    total = multipart.body_length(boundary, [(DICOM, length) for _, length in plans])
+    makers = (maker(template, length) for template, length in plans)
+    # Items already checked once here (cheap checksum) are read inline; else
+    # parts are made ahead on threads, where SHA-256 runs off the GIL.
+    cheap = snapshot.handle.cheaply_checked_items()
+    inline = all(bid in cheap for template, _ in plans for bid in template.bids())
+    body = stream_with_context(multipart.iter_body(boundary, makers, ahead=0 if inline else 4))
+    response = Response(body, content_type=multipart.content_type(boundary, DICOM))
+    response.content_length = total
+    return response
 
 
 @blueprint.get("/studies/<study>")
@@ -406,7 +453,6 @@ def _stow(study: str | None) -> Response:
         context.actor("DICOMweb"),
         study_uid=study,
         spool_dir=context.config().spool_dir,
-        replace_duplicates=settings().duplicates == "replace",
     )
     studies = {o.study for o in result.outcomes if o.failure is None and o.study}
     the_study = study or (next(iter(studies)) if len(studies) == 1 else None)

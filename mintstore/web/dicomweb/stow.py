@@ -29,7 +29,6 @@ from mintstore.store import Actor, IngestSession
 
 from .media import DICOM, DICOM_JSON
 from .reads import StoreReads
-from .replace import replace_instance
 from .stow_json import json_instances
 
 #: FailureReason values (PS3.4 Annex GG / PS3.7 C).
@@ -142,39 +141,26 @@ def store_body(
     *,
     study_uid: str | None,
     spool_dir: str | None = None,
-    replace_duplicates: bool = False,
 ) -> StowResult:
     """Read the request body, store what can be stored, commit, report.
 
-    With ``replace_duplicates`` an instance that conflicts with a stored one
-    is committed afterwards as a new version of its study (:mod:`.replace`).
+    An instance under a stored SOP Instance UID with other content follows
+    the engine's duplicate policy (``[store] duplicates``): refused (0111H)
+    or committed in the new version, the old content kept in history.
     """
     result = StowResult()
     with ExitStack() as stack:
         session = stack.enter_context(reads.begin_ingest())
-        conflicts: list[tuple[Part, Outcome]] = []
         for part in _parts(content_type, stream, spool_dir):
             if isinstance(part, Outcome):  # a JSON dataset that could not be made
                 result.outcomes.append(part)
                 continue
             stack.callback(part.body.close)
-            outcome = _store_part(session, part, study_uid)
-            result.outcomes.append(outcome)
-            if outcome.failure == DUPLICATE_SOP_INSTANCE:
-                conflicts.append((part, outcome))
+            result.outcomes.append(_store_part(session, part, study_uid))
         if not result.outcomes:
             raise InvalidInput("the STOW-RS request holds no parts")
         if any(o.failure is None for o in result.outcomes):
             session.commit(actor)
-        if replace_duplicates:
-            for part, outcome in conflicts:
-                part.body.seek(0)
-                try:
-                    replace_instance(reads, cast(BinaryIO, part.body), actor)
-                except InvalidInput as invalid:
-                    outcome.reason = f"could not replace the stored instance: {invalid}"
-                    continue
-                outcome.failure, outcome.reason = None, ""
     return result
 
 

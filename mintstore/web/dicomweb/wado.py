@@ -12,17 +12,19 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pydicom.uid import UID
 from werkzeug.exceptions import NotAcceptable
 
+from mintstore.convert.to_dicom import is_native_syntax
 from mintstore.errors import NotSupported
 from mintstore.model import Attributes, Instance, Series
 from mintstore.render import native_bytes
 
-from . import dicom_json
+from ..doc_cache import DocumentCache
+from . import dicom_json, part10_template
 from .media import (
     DICOM,
     EXPLICIT_BE,
@@ -172,9 +174,22 @@ def iter_zip(snapshot: Snapshot, chosen: list[tuple[str, str]]) -> Iterator[byte
 
 
 def instance_part10(
-    snapshot: Snapshot, series_uid: str, sop_uid: str, syntax: str | None
+    snapshot: Snapshot,
+    series_uid: str,
+    sop_uid: str,
+    syntax: str | None,
+    templates: DocumentCache | None = None,
 ) -> list[bytes]:
-    """One instance as a Part-10 file (in pieces), as stored or in ``syntax``."""
+    """One instance as a Part-10 file (in pieces), as stored or in ``syntax``.
+
+    As stored and with ``templates`` (the app's document cache), the bytes
+    around the binary items are built once per version and kept there
+    (:mod:`.part10_template`); the items are read and checked on every call.
+    """
+    if syntax is None and templates is not None:
+        pieces = _from_template(snapshot, series_uid, sop_uid, templates)
+        if pieces is not None:
+            return pieces
     out = ChunkSink()
     dataset = snapshot.dataset(series_uid, sop_uid)
     stored = str(dataset.file_meta.get("TransferSyntaxUID", EXPLICIT_LE))
@@ -186,6 +201,41 @@ def instance_part10(
         buffer, enforce_file_format=True, implicit_vr=syntax == IMPLICIT_LE, little_endian=True
     )
     return [buffer.getvalue()]
+
+
+def part10_template_of(
+    snapshot: Snapshot, series_uid: str, sop_uid: str, templates: DocumentCache
+) -> part10_template.Template | None:
+    """The instance's Part-10 template (built once per version; no item is read)."""
+
+    def rebuild(read_item: Callable[[int], bytes]) -> list[bytes]:
+        out = ChunkSink()
+        dataset = snapshot.dataset(series_uid, sop_uid, read_item)
+        snapshot.write_part10(dataset, out)  # type: ignore[arg-type]
+        return out.chunks()
+
+    def build() -> bytes:
+        _, instance = snapshot.instance(series_uid, sop_uid)
+        syntax = instance.transfer_syntax_uid
+        content_free = syntax is not None and is_native_syntax(syntax)
+        return part10_template.build(rebuild, snapshot.item_size, content_free)
+
+    key = (
+        snapshot.study_uid,
+        snapshot.version,
+        "part10-template",
+        f"{series_uid}/{sop_uid}",
+        False,
+    )
+    encoded = templates.get_or_build(key, build)
+    return part10_template.decode(encoded) if encoded else None
+
+
+def _from_template(
+    snapshot: Snapshot, series_uid: str, sop_uid: str, templates: DocumentCache
+) -> list[bytes] | None:
+    template = part10_template_of(snapshot, series_uid, sop_uid, templates)
+    return None if template is None else template.fill(snapshot.read_item)
 
 
 def check_transcodable(stored: str, syntax: str | None) -> None:

@@ -29,7 +29,7 @@ from mintstore.store import StudyVersion
 
 from ..negotiate import accepts
 from ..pinning import open_version, set_validators
-from ..prefetch import prefetched
+from ..prefetch import cheap_content_ids, prefetched
 from ..selection import parse_selection, single_bid
 from ..study_types import check_type
 
@@ -98,7 +98,7 @@ def binary_items(study: str, type_name: str, selection: str) -> BaseResponse:
         content_type = related_content_type(boundary, "application/octet-stream")
     else:
         content_type = ri_content_type(boundary)
-    body = iter_multipart(prefetched(parts), boundary, crlf=crlf)
+    body = iter_multipart(prefetched(parts, cheap_content_ids(version)), boundary, crlf=crlf)
     response = Response(stream_with_context(body), content_type=content_type)
     response.content_length = multipart_length(parts, boundary, crlf=crlf)
     set_validators(response, version)

@@ -26,6 +26,7 @@ from mintstore.store import JobRecord, new_job_id
 
 from .. import context
 from ..ingesting import ingest_request
+from ..input_limits import InputLimits
 from ..params import parse_version
 from ..responses import document, iso
 from ..uids import validate_uid
@@ -93,6 +94,7 @@ def _update_full_study(learned: _Learned) -> tuple[str | None, int | None]:
         accept_part10=False,
         max_metadata_bytes=config.max_metadata_bytes,
         spool_dir=config.spool_dir,
+        limits=config.component(InputLimits),
     )
     with reader:
         upload = reader.gather()
