@@ -4,8 +4,9 @@
    on the workers (batches of files), unless a scan cache from an earlier
    run already names the file with the same size.
 2. Group by Study Instance UID: files of a study may be anywhere.
-3. One task per study on the workers: skip the SOP Instance UIDs the study
-   already holds, ingest the rest, one commit (``tasks.import_study``).
+3. Tasks of a batch of whole studies on the workers: for each study, skip
+   the SOP Instance UIDs it already holds, ingest the rest, one commit
+   (``tasks.import_studies``).
 4. Report: studies, instances added / already stored, bytes, refused files by
    reason, as CSV or Parquet.
 
@@ -16,6 +17,7 @@ nothing the store holds.
 from __future__ import annotations
 
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -27,9 +29,13 @@ from mintstore.store import StoreConfig
 from .cluster import ClusterOptions, dask_client
 from .report import ImportSummary
 from .sources import FileRef, list_source
-from .tasks import Scanned, import_study, scan_batch
+from .tasks import Scanned, import_studies, scan_batch
 
 SCAN_BATCH = 256
+#: Files per import task (a batch of whole studies; a larger study is a task alone).
+IMPORT_BATCH = 100
+#: ...but at least this many tasks per worker thread, so the threads finish together.
+TASKS_PER_THREAD = 4
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,43 @@ def _batches(refs: list[FileRef], size: int) -> Iterator[list[FileRef]]:
         yield refs[start : start + size]
 
 
+class PhaseClock:
+    """Seconds since the previous lap (the report's per-phase timings)."""
+
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+
+    def lap(self) -> float:
+        now = time.perf_counter()
+        seconds, self._last = now - self._last, now
+        return seconds
+
+
+def study_batches(
+    order: list[str], studies: Mapping[str, list[Any]], threads: int
+) -> list[list[str]]:
+    """Consecutive studies of ``order`` in batches of about ``IMPORT_BATCH`` files.
+
+    Coarse tasks keep Dask's per-task cost (scheduling, a result's trip to
+    the driver) off small studies; the cap from ``threads`` keeps enough
+    tasks for every worker thread to have work until the end.
+    """
+    files = sum(len(studies[uid]) for uid in order)
+    limit = max(1, min(IMPORT_BATCH, files // max(1, threads * TASKS_PER_THREAD)))
+    batches: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for uid in order:
+        if current and size + len(studies[uid]) > limit:
+            batches.append(current)
+            current, size = [], 0
+        current.append(uid)
+        size += len(studies[uid])
+    if current:
+        batches.append(current)
+    return batches
+
+
 def _bar(total: int, unit: str, enabled: bool, label: str) -> Any:
     from tqdm import tqdm
 
@@ -109,6 +152,7 @@ def run_import(
 
     # Tasks on a remote cluster open stores with their own environment.
     task_environ: Mapping[str, str] = {} if cluster.scheduler else dict(environ)
+    clock = PhaseClock()
     refs = list(list_source(source, environ))
     cache = _load_cache(options.scan_cache)
     scanned: list[Scanned] = []
@@ -120,7 +164,9 @@ def run_import(
         else:
             unknown.append(ref)
     summary = ImportSummary()
+    summary.seconds["list"] = clock.lap()
     with dask_client(cluster) as client:
+        summary.seconds["start"] = clock.lap()
         say(f"dask dashboard: {client.dashboard_link}")
         if unknown:
             futures = client.map(
@@ -133,32 +179,36 @@ def run_import(
                     bar.update(len(batch))
             _save_cache(options.scan_cache, scanned)
         summary.add_scan(scanned)
+        summary.seconds["scan"] = clock.lap()
         studies: dict[str, list[tuple[FileRef, str]]] = defaultdict(list)
         for item in scanned:
             if item.study_uid is not None and item.sop_uid is not None:
                 studies[item.study_uid].append((item.ref, item.sop_uid))
         # Largest studies first: the long tasks start early, the cluster ends together.
         order = sorted(studies, key=lambda uid: -len(studies[uid]))
-        sizes = {uid: sum(ref.size for ref, _ in studies[uid]) for uid in order}
+        threads = sum(client.nthreads().values()) or 1
+        batches = study_batches(order, studies, threads)
         futures = [
             client.submit(
-                import_study,
+                import_studies,
                 store_url,
                 task_environ,
                 config,
-                uid,
-                studies[uid],
+                [(uid, studies[uid]) for uid in batch],
                 options.user,
                 pure=False,
-                key=f"import-{uid}",
+                key=f"import-{batch[0]}",
             )
-            for uid in order
+            for batch in batches
         ]
-        with _bar(sum(sizes.values()), "B", options.progress, "import") as bar:
+        total = sum(ref.size for files in studies.values() for ref, _ in files)
+        with _bar(total, "B", options.progress, "import") as bar:
             for future in as_completed(futures):
-                outcome = future.result()
-                summary.add_study(outcome)
-                bar.update(sizes[outcome.study_uid])
+                for outcome in future.result():
+                    summary.add_study(outcome)
+                    bar.update(sum(ref.size for ref, _ in studies[outcome.study_uid]))
+        summary.seconds["import"] = clock.lap()
+    summary.seconds["stop"] = clock.lap()
     if options.report is not None:
         summary.write(options.report)
     return summary

@@ -32,6 +32,8 @@ class ImportSummary:
     bytes_sent: int = 0
     refused: Counter[str] = field(default_factory=Counter)
     rows: list[dict[str, object]] = field(default_factory=list)
+    #: wall-clock seconds per phase: list, start (the cluster), scan, import, stop
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def add_refused(self, path: str, reason: str, study_uid: str | None = None) -> None:
         self.refused[reason.split(":", 1)[0]] += 1
@@ -72,6 +74,9 @@ class ImportSummary:
             f"({self.bytes_sent / 1e6:.1f} MB), {self.skipped} already stored, "
             f"{sum(self.refused.values())} refused" + (f" ({refused})" if refused else "")
         )
+
+    def timings(self) -> str:
+        return ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in self.seconds.items())
 
     def write(self, path: Path) -> None:
         """CSV, or Parquet when the name ends in .parquet."""

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 
 from mintstore.adapters import open_store
 from mintstore.errors import InvalidInput, MintError, NotFound, StoreError, StudyGone, StudyNotFound
-from mintstore.store import Actor, StoreConfig, StudyStore
+from mintstore.store import Actor, IngestSession, StoreConfig, StudyStore
 from mintstore.store.modelops import instance_uids
 
+from .headers import header_uids
 from .sources import FileRef, SourceReader
 
 HEADER_BYTES = 64 * 1024
@@ -63,6 +64,9 @@ class Scanned:
 
 
 def _header(data: bytes) -> tuple[str, str]:
+    known = header_uids(data)  # the common encodings, without building a dataset
+    if known is not None:
+        return known
     from pydicom import dcmread
 
     dataset = dcmread(
@@ -139,17 +143,40 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:200]}"
 
 
-def import_study(
+def import_studies(
     store_url: str,
     environ: Mapping[str, str],
     config: StoreConfig,
-    study_uid: str,
-    files: list[tuple[FileRef, str]],
+    studies: list[tuple[str, list[tuple[FileRef, str]]]],
     user: str,
-) -> StudyOutcome:
-    """Ingest the files of one study that it does not hold yet; one commit."""
+) -> list[StudyOutcome]:
+    """Ingest a batch of studies, one commit each, through one ingest session.
+
+    A task per batch (not per study) keeps the scheduler's per-task cost
+    off small studies, and one session per batch starts its blob-upload
+    pool once rather than per study (a pool's threads cost ~5 ms to start,
+    measured, a tenth of a small study's ingest). Each study still commits
+    on its own as soon as its files are in: a batch killed half-way has
+    committed its first studies, and the re-run skips them by SOP UID.
+    """
     store = worker_store(store_url, environ, config)
     reader = _reader(environ)
+    actor = Actor(user, socket.gethostname())
+    with store.begin_ingest() as session:
+        return [
+            _import_one(store, session, reader, study_uid, files, actor)
+            for study_uid, files in studies
+        ]
+
+
+def _import_one(
+    store: StudyStore,
+    session: IngestSession,
+    reader: SourceReader,
+    study_uid: str,
+    files: list[tuple[FileRef, str]],
+    actor: Actor,
+) -> StudyOutcome:
     outcome = StudyOutcome(study_uid, files=len(files))
     stored = stored_sops(store, study_uid)
     # Several files may carry one SOP Instance UID (copies, a truncated copy):
@@ -163,23 +190,21 @@ def import_study(
     if not by_sop:
         outcome.version = ensure_logged(store, study_uid)
         return outcome
-    with store.begin_ingest() as session:
-        for refs in by_sop.values():
-            for position, ref in enumerate(refs):
-                try:
-                    with reader.open(ref) as stream:
-                        session.add_part10(stream)
-                except StoreError:
-                    raise  # the store failed: the task fails (and is retried); nothing refused
-                except (MintError, OSError, EOFError, ValueError) as exc:
-                    outcome.refused.append((ref.name, _reason(exc)))
-                    continue
-                outcome.added += 1
-                outcome.bytes_sent += ref.size
-                outcome.skipped += len(refs) - position - 1
-                break
-        results = session.commit(Actor(user, socket.gethostname()))
-    for result in results:
+    for refs in by_sop.values():
+        for position, ref in enumerate(refs):
+            try:
+                with reader.open(ref) as stream:
+                    session.add_part10(stream)
+            except StoreError:
+                raise  # the store failed: the task fails (and is retried); nothing refused
+            except (MintError, OSError, EOFError, ValueError) as exc:
+                outcome.refused.append((ref.name, _reason(exc)))
+                continue
+            outcome.added += 1
+            outcome.bytes_sent += ref.size
+            outcome.skipped += len(refs) - position - 1
+            break
+    for result in session.commit(actor):
         if result.study_uid == study_uid:
             outcome.version = result.version
     return outcome

@@ -72,6 +72,7 @@ def run_import(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         say=lambda line: print(line, file=sys.stderr),
     )
     print(summary.text())
+    print(f"time: {summary.timings()}")
     if args.report is not None:
         print(f"report: {args.report}")
     return 1 if summary.refused else 0
