@@ -241,6 +241,13 @@ class FileStore(ObjectStore):
                     self._publish(target, lambda: os.link(temp, target), key, created_in)
                 else:
                     self._publish(target, lambda: os.replace(temp, target), key, created_in)
+            except AlreadyExists:
+                # The caller will rely on the object another writer holds (a
+                # blob's digest names its content): that writer may not have
+                # synced its new names yet, so sync them before answering.
+                for directory in self._held_chain(target):
+                    _fsync_existing_directory(directory)
+                raise
             finally:
                 temp.unlink(missing_ok=True)
             # The new name first, then the directories created for it (deepest
@@ -248,6 +255,19 @@ class FileStore(ObjectStore):
             for directory in dict.fromkeys([target.parent, *reversed(created_in)]):
                 _fsync_existing_directory(directory)
         return _info(key, status)
+
+    def _held_chain(self, target: Path) -> list[Path]:
+        """The directories from ``target``'s own up to the root, deepest first.
+
+        Syncing them makes a name another writer published durable even if
+        that writer has not synced it (or the directories it created) yet.
+        """
+        chain = [target.parent]
+        for directory in target.parent.parents:
+            chain.append(directory)
+            if directory == self._root:
+                break
+        return chain
 
     @staticmethod
     def _write_temp(temp: Path, data: PutData) -> os.stat_result:
@@ -514,10 +534,7 @@ class FileCreateBatch(CreateBatch):
                     existing = None
                 if on_existing(existing):
                     self._files._publish(target, lambda: os.replace(temp, target), key, created_in)
-                for directory in target.parent.parents:
-                    directories.append(directory)
-                    if directory == self._files.root:
-                        break
+                directories.extend(self._files._held_chain(target)[1:])
             temp.unlink(missing_ok=True)
         directories.extend(reversed(created_in))
         return directories

@@ -74,3 +74,39 @@ def test_every_created_directory_has_its_parent_fsynced(tmp_path: Path, keys: li
         assert str((root / key).parent) in created
     for directory in created:
         assert str(Path(directory).parent) in synced
+
+
+_HELD_SCRIPT = """
+import sys
+from mintstore.adapters.base import PutMode
+from mintstore.errors import AlreadyExists
+from mintstore.adapters.filesystem import FileStore
+store = FileStore(sys.argv[1])
+store.put(sys.argv[2], b"{}", mode=PutMode.CREATE)
+print("PUT-START", flush=True)
+try:
+    store.put(sys.argv[2], b"{}", mode=PutMode.CREATE)
+except AlreadyExists:
+    print("HELD", flush=True)
+"""
+
+
+def test_a_create_that_finds_the_key_held_syncs_its_directory_chain(tmp_path: Path) -> None:
+    # A blob's create that loses to another writer is taken as stored: that
+    # writer may not have synced its names yet, so the loser syncs every
+    # directory from the key's own to the store's root before it answers.
+    root = tmp_path / "store"
+    key = "blobs/sha256/aa/bb/aabbcc"
+    log = tmp_path / "strace.log"
+    done = subprocess.run(
+        ["strace", "-f", "-y", "-qq", "-e", "trace=fsync,write", "-o", str(log),
+         sys.executable, "-c", _HELD_SCRIPT, str(root), key],
+        check=True, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert "HELD" in done.stdout
+    lines = log.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if "PUT-START" in line)
+    synced = [m.group(1) for line in lines[start:] if (m := _FSYNC.match(line))]
+    chain = [root / "blobs/sha256/aa/bb", root / "blobs/sha256/aa", root / "blobs/sha256"]
+    for directory in [*chain, root / "blobs", root]:
+        assert str(directory) in synced, f"{directory} not fsynced: {synced}"
