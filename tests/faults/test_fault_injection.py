@@ -249,7 +249,14 @@ def test_answers_stay_true_while_the_object_store_fails(tmp_path: Path) -> None:
                 f"&read_timeout={READ_TIMEOUT}&connect_timeout={READ_TIMEOUT}"
             )
             with ServerProcess(
-                store_url, environ=AWS_TEST_ENVIRON, log_path=tmp_path / "server.log"
+                store_url,
+                environ=AWS_TEST_ENVIRON,
+                # Room for every write this test has in flight at once (each
+                # workload runs two guarded updates side by side): its subject
+                # is the object store's faults, not the server's upload cap,
+                # whose 503s would leave some studies never created.
+                options=["--threads", str(2 * WORKERS + 4), "--max-uploads", str(2 * WORKERS + 2)],
+                log_path=tmp_path / "server.log",
             ) as server:
                 proxy.enabled = True
                 follower = Follower(server.url)
