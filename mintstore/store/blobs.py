@@ -30,13 +30,13 @@ import xxhash
 
 from mintstore.adapters import ObjectInfo, ObjectReader, ObjectStore, PutMode
 from mintstore.adapters.base import CreateBatch
+from mintstore.adapters.thread_pool import FixedThreadPool, shared_pool
 from mintstore.errors import AlreadyExists, IntegrityError, NotFound
 from mintstore.file_range import FileRange, ItemContent
 
 from .config import StoreConfig
 from .digest_cache import DigestCache
 from .layout import blob_key
-from .upload_pool import UploadPool, shared_upload_pool
 
 #: Uploads from a stream are spooled to memory up to this size, then to disk:
 #: the digest (and so the key) is only known once the last byte was read.
@@ -253,11 +253,11 @@ class ParallelUploader:
     the store absorbs them blocks instead of queueing a whole study.
     """
 
-    def __init__(self, blobs: BlobStore, workers: int, pool: UploadPool | None = None) -> None:
+    def __init__(self, blobs: BlobStore, workers: int, pool: FixedThreadPool | None = None) -> None:
         self._blobs = blobs
         # The process's pool, its threads already running: a session starts no
-        # thread (see upload_pool.py for the stall that per-session pools caused).
-        self._pool = pool if pool is not None else shared_upload_pool(workers)
+        # thread (see adapters/thread_pool.py for the stall that per-session pools caused).
+        self._pool = pool if pool is not None else shared_pool("blob", workers)
         self._slots = threading.BoundedSemaphore(max(1, workers) * 2)
         self._futures: list[Future[tuple[str, int]]] = []
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from mintstore.adapters.memory import MemoryStore
+from mintstore.adapters.thread_pool import FixedThreadPool, shared_pool
 from mintstore.store import StoreConfig
 from mintstore.store.blobs import BlobStore, ParallelUploader
-from mintstore.store.upload_pool import UploadPool, shared_upload_pool
 
 PROBE = Path(__file__).with_name("upload_threads_probe.py")
 
@@ -49,14 +49,14 @@ def test_sessions_start_no_threads_and_finish_in_time(tmp_path: Path) -> None:
 
 
 def test_pool_is_shared_and_its_threads_already_run() -> None:
-    pool = shared_upload_pool(3)
-    assert shared_upload_pool(3) is pool
+    pool = shared_pool("blob", 3)
+    assert shared_pool("blob", 3) is pool
     names = {t.name for t in threading.enumerate()}
     assert {"blob_0", "blob_1", "blob_2"} <= names
 
 
 def test_results_and_failures_reach_the_caller() -> None:
-    pool = UploadPool(2, name="test-pool")
+    pool = FixedThreadPool(2, name="test-pool")
     try:
         assert pool.submit(lambda: 41 + 1).result(timeout=10) == 42
         with pytest.raises(ZeroDivisionError):
@@ -67,7 +67,7 @@ def test_results_and_failures_reach_the_caller() -> None:
 
 def test_close_cancels_only_the_sessions_queued_uploads() -> None:
     """A closed session's queued uploads are dropped; another session's still run."""
-    pool = UploadPool(1, name="test-close")
+    pool = FixedThreadPool(1, name="test-close")
     blobs = BlobStore(MemoryStore("upload-close"), StoreConfig())
     gate = threading.Event()
     try:

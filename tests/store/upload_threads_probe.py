@@ -4,8 +4,8 @@ Ingests studies (into a file store under the directory given as argument)
 from 4 threads, one session per study as ``mintstore import`` makes one per
 task batch, with a generation-2 gc callback like Dask's
 (reads the process's RSS, logs) and a low gc threshold so it fires often.
-Prints JSON: how many threads were started after the first session, and the
-studies committed.
+Prints JSON: how many upload or file-store publish threads were started
+after the first session, and the studies committed.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def main() -> None:
 
     def counting_start(thread: threading.Thread) -> None:
         nonlocal started
-        if thread.name.startswith("blob"):
+        if thread.name.startswith(("blob", "publish")):
             started += 1
         real_start(thread)
 

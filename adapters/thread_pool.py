@@ -1,6 +1,8 @@
-"""A fixed pool of upload threads, started once per process and shared by sessions.
+"""Fixed pools of threads, started once per process and shared by every caller.
 
-Why not a ``ThreadPoolExecutor`` per ingest session: such a pool starts its
+Used for blob uploads (every ingest session of a process) and for the file
+store's batch publish (every commit). Why not a ``ThreadPoolExecutor`` per
+session or per commit: such a pool starts its
 threads lazily, one per ``submit``, and ``ThreadPoolExecutor.submit`` holds
 a lock shared by every executor of the process (``_global_shutdown_lock``)
 while ``Thread.start`` waits for the new thread to run. An import creates a
@@ -9,12 +11,14 @@ its task threads all the time, and one start that did not complete stalled
 every upload of the process: a stalled import's py-spy dump showed one task
 thread in ``_adjust_thread_count -> Thread.start``, the other task threads
 waiting in ``submit`` for that lock, and no trace of the thread being started
-(docs/bulk.md, "Upload threads"). Here the threads are started when the pool
-is made, before any session uses it, and ``submit`` only puts on a queue.
+(docs/bulk.md, "Upload threads"); a second stall, reproduced, had the same
+shape with the file store's per-commit publish pool. Here the threads are
+started when the pool is made, the first time it is asked for, and
+``submit`` only puts on a queue.
 
-The pool is per process, not per session: sessions bound their own backlog
-(``ParallelUploader``), the pool bounds the process's concurrent uploads.
-After a fork the child makes its own pool (threads are not inherited).
+A pool is per process and name: callers bound their own backlog
+(``ParallelUploader``), the pool bounds the process's concurrent calls.
+After a fork the child makes its own pools (threads are not inherited).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ T = TypeVar("T")
 _Job = tuple[Future[Any], Callable[[], Any]]
 
 
-class UploadPool:
+class FixedThreadPool:
     """``workers`` daemon threads, all started here, running submitted calls in order.
 
     Daemon threads: the pool lives as long as the process and must not hold
@@ -39,7 +43,7 @@ class UploadPool:
     nothing a commit depends on is running when the process ends.
     """
 
-    def __init__(self, workers: int, name: str = "blob") -> None:
+    def __init__(self, workers: int, name: str) -> None:
         self.workers = max(1, workers)
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads = [
@@ -78,16 +82,16 @@ class UploadPool:
 
 
 _lock = threading.Lock()
-_pools: dict[int, UploadPool] = {}
+_pools: dict[tuple[str, int], FixedThreadPool] = {}
 
 
-def shared_upload_pool(workers: int) -> UploadPool:
-    """This process's pool of ``workers`` upload threads, made on first use."""
-    size = max(1, workers)
+def shared_pool(name: str, workers: int) -> FixedThreadPool:
+    """This process's pool ``name`` of ``workers`` threads, made on first use."""
+    key = (name, max(1, workers))
     with _lock:
-        pool = _pools.get(size)
+        pool = _pools.get(key)
         if pool is None:
-            pool = _pools[size] = UploadPool(size)
+            pool = _pools[key] = FixedThreadPool(key[1], name)
         return pool
 
 
