@@ -33,11 +33,13 @@ import secrets
 import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_for_all
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from mintstore.errors import (
     AccessDenied,
@@ -64,6 +66,7 @@ from .base import (
     validate_prefix,
 )
 from .registry import StoreLocation
+from .thread_pool import FixedThreadPool, shared_pool
 
 #: Temporary files live here; "~" is outside the key alphabet, so no key and
 #: no listing can ever reach this directory.
@@ -79,6 +82,7 @@ _PUBLISH_ATTEMPTS = 8
 #: Threads fsyncing a batch's directories: each fsync mostly waits for the
 #: journal, and concurrent ones share a journal commit.
 _SYNC_WORKERS = 16
+T = TypeVar("T")
 
 #: A directory's entries as (name, is_directory), in key order.
 _Entries = list[tuple[str, bool]]
@@ -508,12 +512,14 @@ class FileCreateBatch(CreateBatch):
         try:
             # Links and mkdirs in parallel too: each is a system call that
             # releases the GIL, and a fresh store needs a directory per blob.
-            with ThreadPoolExecutor(
-                min(_SYNC_WORKERS, len(staged)), thread_name_prefix="publish"
-            ) as pool:
-                touched = list(pool.map(self._publish, staged))
-                directories = dict.fromkeys(d for group in touched for d in group)
-                _fsync_all(directories, pool)
+            # The process's publish pool, started once: no thread starts per
+            # commit (a per-commit ThreadPoolExecutor's Thread.start stalled
+            # an import, see thread_pool.py).
+            pool = shared_pool("publish", _SYNC_WORKERS)
+            links = [pool.submit(partial(self._publish, item)) for item in staged]
+            touched = _results(links)
+            directories = dict.fromkeys(d for group in touched for d in group)
+            _fsync_all(directories, pool)
         finally:
             for _, temp, _ in staged:
                 temp.unlink(missing_ok=True)
@@ -546,9 +552,17 @@ class FileCreateBatch(CreateBatch):
             temp.unlink(missing_ok=True)
 
 
-def _fsync_all(directories: Iterable[Path], pool: ThreadPoolExecutor) -> None:
+def _results(futures: list[Future[T]]) -> list[T]:
+    """Every future's result in order; waits for all before raising the first failure
+    (nothing of the batch may still be running when the caller unlinks its temps)."""
+    wait_for_all(futures)
+    return [future.result() for future in futures]
+
+
+def _fsync_all(directories: Iterable[Path], pool: FixedThreadPool) -> None:
     """fsync every directory on ``pool``; the first failure is raised after all ran."""
-    futures = [pool.submit(_fsync_existing_directory, path) for path in directories]
+    futures = [pool.submit(partial(_fsync_existing_directory, path)) for path in directories]
+    wait_for_all(futures)
     for future in futures:
         try:
             future.result()

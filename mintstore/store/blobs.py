@@ -21,13 +21,16 @@ import hashlib
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_for_all
+from functools import partial
 from typing import IO, cast
 
 import xxhash
 
 from mintstore.adapters import ObjectInfo, ObjectReader, ObjectStore, PutMode
 from mintstore.adapters.base import CreateBatch
+from mintstore.adapters.thread_pool import FixedThreadPool, shared_pool
 from mintstore.errors import AlreadyExists, IntegrityError, NotFound
 from mintstore.file_range import FileRange, ItemContent
 
@@ -250,16 +253,18 @@ class ParallelUploader:
     the store absorbs them blocks instead of queueing a whole study.
     """
 
-    def __init__(self, blobs: BlobStore, workers: int) -> None:
+    def __init__(self, blobs: BlobStore, workers: int, pool: FixedThreadPool | None = None) -> None:
         self._blobs = blobs
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="blob")
+        # The process's pool, its threads already running: a session starts no
+        # thread (see adapters/thread_pool.py for the stall that per-session pools caused).
+        self._pool = pool if pool is not None else shared_pool("blob", workers)
         self._slots = threading.BoundedSemaphore(max(1, workers) * 2)
         self._futures: list[Future[tuple[str, int]]] = []
 
     def submit(self, data: ItemContent) -> Future[tuple[str, int]]:
         self._slots.acquire()
         try:
-            future = self._pool.submit(self._blobs.put, data)
+            future = self._pool.submit(partial(self._blobs.put, data))
         except BaseException:
             self._slots.release()
             raise
@@ -301,4 +306,12 @@ class ParallelUploader:
             future.result()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Cancel this session's queued uploads and wait for its running ones.
+
+        The pool is shared and stays up; what a closed session left running
+        still finishes (a blob is harmless without a commit naming it).
+        """
+        futures, self._futures = self._futures, []
+        for future in futures:
+            future.cancel()
+        wait_for_all(futures)

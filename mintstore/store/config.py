@@ -48,7 +48,8 @@ class StoreConfig:
       win (a floor, and a multiple of the create's own duration). Applied by
       the registry's wrapper (``mintstore.adapters.settled``) when the store is
       opened with ``open_study_store``; ignored on every other backend.
-    * ``upload_workers``: parallel blob uploads per ingest.
+    * ``upload_workers``: parallel blob uploads per process (one pool shared
+      by every ingest session, docs/bulk.md "Upload threads").
     * ``compact_every``: compact the search index (fold the change log's tail
       into a partition) once this many entries follow its manifest.
     * ``index``: partitioning, compaction and caching of the search index.
