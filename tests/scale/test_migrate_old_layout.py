@@ -14,14 +14,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 
 from mintstore.adapters.filesystem import FileStore
 from mintstore.errors import ConfigurationError
 from mintstore.store import Actor, SearchQuery, StoreConfig, StudyStore, migration
 from mintstore.store.index_options import IndexOptions
 from mintstore.store.layout import SEQ_PREFIX, legacy_seq_key, log_key, seq_key, study_key
+from tests.part10_builder import part10_bytes, secondary_capture
 
 ACTOR = Actor("old", None)
 OldStore = tuple[Path, dict[str, str]]
@@ -43,20 +43,10 @@ OLD_INDEX_FIELDS = (
 
 
 def _part10(study_uid: str, name: str, patient_id: str, accession: str) -> bytes:
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.7")
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, generate_uid()
+    ds = secondary_capture(study_uid)
     ds.PatientName, ds.PatientID, ds.Modality = name, patient_id, "MR"
     ds.StudyDate, ds.AccessionNumber, ds.StudyDescription = "20240105", accession, "HEAD"
-    out = io.BytesIO()
-    ds.save_as(out, enforce_file_format=True)
-    return out.getvalue()
+    return part10_bytes(ds)
 
 
 def _ingest(store: StudyStore, body: bytes) -> None:

@@ -18,11 +18,10 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 from mintstore.client import MintClient
 from mintstore.testing.mint_server import ServerProcess
+from tests.part10_builder import secondary_capture
 
 SIZE = 150 * 1024 * 1024
 
@@ -30,15 +29,7 @@ SIZE = 150 * 1024 * 1024
 def _big_instance(path: Path) -> tuple[str, str, str]:
     """A Part-10 secondary capture whose pixel data is 150 MiB."""
     rows, columns = 10240, SIZE // 10240
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.7")
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds = secondary_capture()
     ds.PatientName, ds.PatientID, ds.Modality = "Big^Download", "BIG1", "OT"
     ds.Rows, ds.Columns, ds.SamplesPerPixel = rows, columns, 1
     ds.PhotometricInterpretation = "MONOCHROME2"

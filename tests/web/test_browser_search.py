@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
 from flask import Flask
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 from mintstore.web import ServerConfig, create_app
+from tests.part10_builder import part10_bytes, secondary_capture
 
 HTML = {"Accept": "text/html"}
 
 
 def _part10(name: str, patient_id: str, day: int, modality: str) -> bytes:
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.7")
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds = secondary_capture()
     ds.PatientName, ds.PatientID, ds.Modality = name, patient_id, modality
     ds.StudyDate, ds.AccessionNumber = f"202401{day:02d}", f"A{day}"
-    out = io.BytesIO()
-    ds.save_as(out, enforce_file_format=True)
-    return out.getvalue()
+    return part10_bytes(ds)
 
 
 @pytest.fixture(scope="module")
