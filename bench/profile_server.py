@@ -20,6 +20,7 @@ import collections
 import http.client
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -120,16 +121,41 @@ def main() -> int:
         trees: list[tuple[str, dict[str, str]]] = [("this tree", {})]
         if args.before is not None:
             trees.insert(0, ("before", {"PYTHONPATH": str(args.before.resolve())}))
+        figures: dict[tuple[str, str], list[tuple[float, float]]] = collections.defaultdict(list)
         for round_number in range(args.rounds):
             for label, environ in trees:
                 print(f"--- round {round_number + 1}: {label}")
-                _profile(args, work / f"store-{round_number}-{len(environ)}", files, environ)
+                store = work / f"store-{round_number}-{len(environ)}"
+                for phase, figure in _profile(args, store, files, environ).items():
+                    figures[label, phase].append(figure)
+        if args.rounds > 1:
+            _summary(figures, [label for label, _ in trees])
     return 0
+
+
+def _summary(figures: dict[tuple[str, str], list[tuple[float, float]]], trees: list[str]) -> None:
+    """Medians over the rounds: one ingest is too noisy to compare (its wall time
+    varied 1.0-1.5 s between identical runs on a quiet machine)."""
+    print(f"--- medians over {len(figures[trees[0], 'ingest'])} rounds (wall s, worker CPU s)")
+    for phase in ("ingest", "retrieve", "retrieve2"):
+        medians = {}
+        for tree in trees:
+            walls, cpus = zip(*figures[tree, phase], strict=True)
+            medians[tree] = statistics.median(walls)
+            print(
+                f"  {phase:10} {tree:10} wall {medians[tree]:.3f} "
+                f"(min {min(walls):.3f}, max {max(walls):.3f})  CPU {statistics.median(cpus):.3f}"
+            )
+        if len(trees) == 2:
+            print(f"  {phase:10} wall ratio {trees[1]}/{trees[0]}: "
+                  f"{medians[trees[1]] / medians[trees[0]]:.2f}")  # fmt: skip
 
 
 def _profile(
     args: argparse.Namespace, store: Path, files: list[Path], environ: dict[str, str]
-) -> None:
+) -> dict[str, tuple[float, float]]:
+    """Run the phases against a fresh server; (wall, worker CPU) seconds of each."""
+    figures: dict[str, tuple[float, float]] = {}
     work = store.parent
     store.mkdir()
     with ServerProcess(store.as_uri(), environ=environ) as server:
@@ -163,6 +189,7 @@ def _profile(
             wall = time.perf_counter() - started
             user1, sys1 = _cpu(worker)
             busiest = _busiest(threads0, _thread_cpu(worker))
+            figures[label] = (wall, user1 - user0 + sys1 - sys0)
             print(
                 f"{label}: wall {wall:.2f} s, worker CPU user {user1 - user0:.2f} s "
                 f"+ system {sys1 - sys0:.2f} s, {busiest}  (load {os.getloadavg()[0]:.1f})"
@@ -201,6 +228,7 @@ def _profile(
         phase("retrieve", retrieve)
         phase("retrieve2", retrieve)
         client.close()
+    return figures
 
 
 if __name__ == "__main__":
