@@ -1,6 +1,7 @@
 """DICOMweb of mintstore against Orthanc 1.10 + its DICOMweb plugin, in one run.
 
 Usage: python bench/dicomweb.py [--slices 300] [--metadata-instances 1000] [--repeat 3]
+       [--client stream|accumulate]
 
 The same raw-HTTP client code (http.client, same bytes) runs against both
 servers, each on a fresh store:
@@ -41,6 +42,7 @@ from mintstore.testing.orthanc import OrthancProcess, in_private_network, run_in
 REPO = Path(__file__).resolve().parents[1]
 JSON = {"Accept": "application/dicom+json"}
 CHUNK = 1024 * 1024
+STREAM_BUFFER = 4 * 1024 * 1024
 
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -75,6 +77,21 @@ class Peer:
         while chunk := response.read(CHUNK):
             body += chunk
         return response.status, bytes(body)
+
+    def get_streamed(
+        self, connection: http.client.HTTPConnection, path: str, headers: dict[str, str]
+    ) -> tuple[int, int]:
+        """Status and size of a body read into one reused buffer and dropped, as a
+        client that hands each chunk on (to a file, a viewer) reads it: no copy
+        of the whole body is made, so the figure is the server's rather than
+        this client's memory traffic."""
+        connection.request("GET", self.prefix + path, headers=headers)
+        response = connection.getresponse()
+        view = memoryview(bytearray(STREAM_BUFFER))
+        size = 0
+        while count := response.readinto(view):
+            size += count
+        return response.status, size
 
     def stow(self, files: list[Path]) -> int:
         boundary = "bench-" + secrets.token_hex(8)
@@ -116,13 +133,18 @@ def _timed(run: Callable[[], object]) -> float:
 class Suite:
     """The measurements against one peer; each method is one timed request (sequence)."""
 
-    def __init__(self, peer: Peer, ct_study: str, meta_study: str, meta_series: str) -> None:
+    def __init__(
+        self, peer: Peer, ct_study: str, meta_study: str, meta_series: str, streamed: bool
+    ) -> None:
         self.peer = peer
+        #: WADO-RS read by ``Peer.get_streamed`` (else accumulated, ``Peer.get``).
+        self.streamed = streamed
         self.ct_study = ct_study
         self.meta = f"/studies/{meta_study}/series/{meta_series}/metadata"
         self.results: dict[str, float] = {}
         self.wado_rounds: list[float] = []
         self.wado_cpu: list[float] = []
+        self.wado_client_cpu: list[float] = []
         self.instance = ""
         self.metadata_body = b""
 
@@ -145,14 +167,21 @@ class Suite:
         accept = {"Accept": 'multipart/related; type="application/dicom"'}
         pid = self.peer.pid() if self.peer.pid is not None else None
         cpu = _cpu_seconds(pid) if pid is not None else 0.0
+        client_cpu = time.process_time()
         started = time.perf_counter()
-        status, body = self.peer.get(connection, f"/studies/{self.ct_study}", accept)
+        path = f"/studies/{self.ct_study}"
+        if self.streamed:
+            status, size = self.peer.get_streamed(connection, path, accept)
+        else:
+            status, body = self.peer.get(connection, path, accept)
+            size = len(body)
         self.wado_rounds.append(time.perf_counter() - started)
+        self.wado_client_cpu.append(time.process_time() - client_cpu)
         if pid is not None:
             self.wado_cpu.append(_cpu_seconds(pid) - cpu)
         self.keep_best("wado_s", self.wado_rounds[-1])
         assert status == 200, status
-        self.results["wado_bytes"] = len(body)
+        self.results["wado_bytes"] = size
         connection.close()
 
     def metadata(self) -> None:
@@ -271,12 +300,19 @@ def run(args: argparse.Namespace) -> int:
 
             orthanc_root = orthanc.url + "/dicom-web"
             suites = [
-                Suite(Peer("mintstore", root, mint_worker), ct_study, meta_study, meta_series),
+                Suite(
+                    Peer("mintstore", root, mint_worker),
+                    ct_study,
+                    meta_study,
+                    meta_series,
+                    args.client == "stream",
+                ),
                 Suite(
                     Peer("orthanc", orthanc_root, lambda: orthanc.process.pid),
                     ct_study,
                     meta_study,
                     meta_series,
+                    args.client == "stream",
                 ),
             ]
             measure(suites, warm_files, ct_files, meta_files, args.repeat)
@@ -287,7 +323,11 @@ def run(args: argparse.Namespace) -> int:
         for suite in suites:
             rounds = ", ".join(f"{seconds * 1000:.0f}" for seconds in suite.wado_rounds)
             cpu = ", ".join(f"{seconds:.2f}" for seconds in suite.wado_cpu)
-            print(f"WADO-RS rounds, {suite.peer.name}: {rounds} ms; server CPU {cpu} s")
+            client = ", ".join(f"{seconds:.2f}" for seconds in suite.wado_client_cpu)
+            print(
+                f"WADO-RS rounds, {suite.peer.name}: {rounds} ms; "
+                f"server CPU {cpu} s; client CPU {client} s"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
@@ -298,6 +338,7 @@ def _report(
 ) -> None:
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"DICOMweb: mintstore (file store) vs Orthanc 1.10 + DICOMweb plugin; load {load}")
+    print(f"WADO-RS client: {args.client}")
     print(
         f"CT series: {args.slices} slices of 512x512, {size / 1e6:.1f} MB; "
         f"metadata series: {args.metadata_instances} instances"
@@ -334,6 +375,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slices", type=int, default=300)
     parser.add_argument("--metadata-instances", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--client",
+        choices=("stream", "accumulate"),
+        default="stream",
+        help="WADO-RS body read into one reused buffer (stream), or gathered whole "
+        "with http.client's read() (accumulate: the client's copies cost as much "
+        "CPU as either server)",
+    )
     args = parser.parse_args(argv)
     if shutil.which("Orthanc") is None:
         print("Orthanc is not installed: run scripts/setup/60-dicom-peers.sh", file=sys.stderr)
