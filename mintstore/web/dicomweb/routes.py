@@ -179,6 +179,10 @@ def _retrieve(study: str, series: str | None = None, sop: str | None = None) -> 
     return Response(body, content_type=multipart.content_type(boundary, DICOM, syntax))
 
 
+#: Mean part size from which cheaply checked parts are still read one ahead.
+LARGE_PART = 256 * 1024
+
+
 def _sized_body(
     snapshot: Snapshot, chosen: list[tuple[str, str, str]], boundary: str, templates: DocumentCache
 ) -> Response | None:
@@ -209,11 +213,17 @@ def _sized_body(
 
     total = multipart.body_length(boundary, [(DICOM, length) for _, length in plans])
     makers = (maker(template, length) for template, length in plans)
-    # Items already checked once here (cheap checksum) are read inline; else
-    # parts are made ahead on threads, where SHA-256 runs off the GIL.
+    # Items not yet checked in this process are read (SHA-256, off the GIL) by
+    # four threads ahead of the send. Items already checked once (a cheap
+    # checksum) are read inline when parts are small: a hand-over per part
+    # costs more than the read. Large ones are read one part ahead on one
+    # thread, so a read overlaps with the previous part's socket writes
+    # (300 x 512 KB CT: warm median 158 ms instead of 220, load 5).
     cheap = snapshot.handle.cheaply_checked_items()
     inline = all(bid in cheap for template, _ in plans for bid in template.bids())
-    body = stream_with_context(multipart.iter_body(boundary, makers, ahead=0 if inline else 4))
+    large = total >= LARGE_PART * max(len(plans), 1)
+    ahead = (1 if large else 0) if inline else 4
+    body = stream_with_context(multipart.iter_body(boundary, makers, ahead=ahead))
     response = Response(body, content_type=multipart.content_type(boundary, DICOM))
     response.content_length = total
     return response
