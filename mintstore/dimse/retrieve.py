@@ -27,7 +27,7 @@ from .config import DimseConfig
 from .query import IdentifierError
 from .spool import BatchCommitter
 from .storage import status
-from .transport import no_delay
+from .transport import prompt_sender
 
 LOG = logging.getLogger("mintstore.dimse.retrieve")
 
@@ -150,7 +150,7 @@ class RetrieveSCP:
             yield None, None
             return
         planned, failure = self._plan(event)
-        options: dict[str, Any] = {"evt_handlers": [(evt.EVT_CONN_OPEN, no_delay)]}
+        options: dict[str, Any] = {"evt_handlers": [(evt.EVT_CONN_OPEN, prompt_sender)]}
         contexts = contexts_for(planned or [])
         if contexts:
             options["contexts"] = contexts
