@@ -11,7 +11,7 @@ keep them. Nothing is placed (study/series/instance) here.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 
 from pydicom.charset import convert_encodings
@@ -57,6 +57,70 @@ _AMBIGUOUS_DEFAULTS = {"OB or OW": "OW", "US or SS": "US", "US or OW": "OW", "US
 IMPLICIT_LE = "1.2.840.10008.1.2"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 EXPLICIT_BE = "1.2.840.10008.1.2.2"
+
+
+#: Raw values longer than this are converted every time: hashing them as a memo
+#: key would cost more than converting them (and binary ones become items).
+MEMO_VALUE_LIMIT = 16 * 1024
+#: Conversions a memo keeps before it starts afresh (bounds its memory).
+MEMO_CAPACITY = 8192
+
+MemoKey = tuple[int, str | None, int, bytes, bool | None, bool | None, tuple[str, ...]]
+
+
+class ConversionMemo:
+    """Attributes already converted from identical raw elements, for reuse.
+
+    The instances of one series repeat most elements byte for byte (patient,
+    study, equipment, geometry, even whole sequences), and converting a raw
+    element is a pure function of its tag, VR, length, bytes, encoding and
+    inherited character set, as long as nothing from the surrounding data
+    set was consulted (an implicit VR resolved from a private creator or an
+    ambiguous-VR rule) and no binary item was made. Only such conversions are
+    remembered; each hit hands out a fresh copy, so no two instances ever
+    share a mutable attribute (the store edits attributes in place).
+    """
+
+    def __init__(self, capacity: int = MEMO_CAPACITY) -> None:
+        self._capacity = capacity
+        self._attributes: dict[MemoKey, Attribute] = {}
+
+    def get(self, key: MemoKey) -> Attribute | None:
+        """A fresh copy of the attribute converted from ``key``, or None."""
+        found = self._attributes.get(key)
+        return None if found is None else copy_attribute(found)
+
+    def remember(self, key: MemoKey, attribute: Attribute) -> None:
+        """Keep ``attribute`` (the caller must not hand it out afterwards)."""
+        if len(self._attributes) >= self._capacity:
+            self._attributes.clear()
+        self._attributes[key] = attribute
+
+    def __len__(self) -> int:
+        return len(self._attributes)
+
+
+def copy_attribute(attribute: Attribute) -> Attribute:
+    """A copy sharing only immutable values (text, bytes); sequence items copied too."""
+    items = attribute.items
+    return Attribute(
+        attribute.tag,
+        attribute.vr,
+        val=attribute.val,
+        data=attribute.data,
+        bid=attribute.bid,
+        bsize=attribute.bsize,
+        framecount=attribute.framecount,
+        items=None if items is None else [_copy_item(item) for item in items],
+        encapsulation=attribute.encapsulation,
+        exclude=attribute.exclude,
+        undefined_length=attribute.undefined_length,
+    )
+
+
+def _copy_item(item: Item) -> Item:
+    copied = {tag: copy_attribute(a) for tag, a in item.attributes.items()}
+    return Item(copied, undefined_length=item.undefined_length)
 
 
 @dataclass
@@ -110,10 +174,19 @@ def charset_of(ds: Dataset, inherited: tuple[str, ...]) -> tuple[str, ...]:
 
 
 class _Extractor:
-    def __init__(self, first_bid: int, value_file: tuple[int, int] | None) -> None:
+    def __init__(
+        self,
+        first_bid: int,
+        value_file: tuple[int, int] | None,
+        memo: ConversionMemo | None = None,
+    ) -> None:
         self.next_bid = first_bid
         self.value_file = value_file
         self.items: list[tuple[int, ItemContent]] = []
+        self.memo = memo
+        # VRs resolved from the surrounding data set so far: a conversion that
+        # needed one is not a function of its raw element alone (no memo).
+        self.contextual = 0
 
     def new_item(self, content: ItemContent) -> int:
         bid = self.next_bid
@@ -125,8 +198,14 @@ class _Extractor:
         encodings = charset_of(ds, encodings)
         little = ds.original_encoding[1] is not False
         attributes: Attributes = {}
-        for tag in sorted(ds._dict):
-            elem: DataElement | RawDataElement = ds.get_item(tag, keep_deferred=True)
+        for tag, elem in _in_tag_order(ds._dict):
+            if (
+                isinstance(elem, RawDataElement)
+                and elem.value is not None
+                and not (top and tag == PIXEL_DATA_TAG)
+            ):  # the common case, read from the file: no pydicom layer needed
+                attributes[tag] = self.raw_element(ds, tag, elem, encodings)
+                continue
             if not _is_deferred(elem):
                 elem = ds.get_item(tag)  # converts an empty raw value, as it always did
             elif isinstance(elem, RawDataElement):
@@ -137,15 +216,10 @@ class _Extractor:
                 elem = in_file
             if isinstance(elem, DataElement) and elem.VR != "SQ":
                 elem = encoded_element(elem, little, encodings)
-            # Plain int keys, as a decoded document has: pydicom's BaseTag
-            # compares in Python, and every later walk of the study (checks and
-            # sorting at each commit's encode, for the study's whole life in
-            # this process) would pay that per attribute.
-            key = int(tag)
-            if top and key == PIXEL_DATA_TAG and isinstance(elem, RawDataElement):
-                attributes[key] = self.pixel_data(ds, elem, attributes)
+            if top and tag == PIXEL_DATA_TAG and isinstance(elem, RawDataElement):
+                attributes[tag] = self.pixel_data(ds, elem, attributes)
             else:
-                attributes[key] = self.element(ds, key, elem, encodings)
+                attributes[tag] = self.element(ds, tag, elem, encodings)
         return attributes
 
     def deferred(
@@ -187,6 +261,40 @@ class _Extractor:
             encapsulation=layout,
         )
 
+    def raw_element(
+        self, ds: Dataset, tag: int, elem: RawDataElement, encodings: tuple[str, ...]
+    ) -> Attribute:
+        """:meth:`element`, or a copy of what an identical raw element became."""
+        value = elem.value
+        memo = self.memo
+        if memo is None or type(value) is not bytes or len(value) > MEMO_VALUE_LIMIT:
+            return self.element(ds, tag, elem, encodings)
+        key: MemoKey = (
+            tag,
+            elem.VR,
+            elem.length,
+            value,
+            elem.is_implicit_VR,
+            elem.is_little_endian,
+            encodings,
+        )
+        found = memo.get(key)
+        if found is not None:
+            return found
+        bids, contextual = self.next_bid, self.contextual
+        attribute = self.element(ds, tag, elem, encodings)
+        if self.next_bid == bids and self.contextual == contextual:
+            memo.remember(key, copy_attribute(attribute))
+        return attribute
+
+    def resolve_vr(self, ds: Dataset, elem: RawDataElement) -> str:
+        """:func:`resolve_vr`, counting the resolutions that looked beyond ``elem``."""
+        vr = _vr_without_context(elem)
+        if vr is not None:
+            return vr
+        self.contextual += 1
+        return resolve_vr(ds, elem)
+
     def element(
         self,
         ds: Dataset,
@@ -196,7 +304,7 @@ class _Extractor:
     ) -> Attribute:
         if not isinstance(elem, RawDataElement) or elem.VR == "SQ":
             return self.sequence_or_converted(ds, tag, elem, encodings)
-        vr = resolve_vr(ds, elem)
+        vr = self.resolve_vr(ds, elem)
         if vr == "SQ":
             return self.sequence_or_converted(ds, tag, ds[tag], encodings)
         raw = raw_value(elem)
@@ -236,7 +344,7 @@ class _Extractor:
         return Attribute(tag, "SQ", items=items, undefined_length=bool(elem.is_undefined_length))
 
     def pixel_data(self, ds: Dataset, elem: RawDataElement, attributes: Attributes) -> Attribute:
-        vr = resolve_vr(ds, elem)
+        vr = self.resolve_vr(ds, elem)
         if elem.length == UNDEFINED_LENGTH:
             raw = elem.value or b""
             split = pixeldata.split_encapsulated(
@@ -270,6 +378,24 @@ class _Extractor:
                     return None
                 values.append(found[0])
         return values[0], values[1]
+
+
+def _in_tag_order(
+    elements: MutableMapping[BaseTag, DataElement | RawDataElement],
+) -> list[tuple[int, DataElement | RawDataElement]]:
+    """The elements by ascending tag, with plain int tags.
+
+    Plain int keys, as a decoded document has: pydicom's BaseTag compares in
+    Python, and every later walk of the study (checks and sorting at each
+    commit's encode, for the study's whole life in this process) would pay
+    that per attribute. Files are almost always in tag order already;
+    checking that on ints costs far less than sorting the BaseTags.
+    """
+    pairs = [(int(tag), elem) for tag, elem in elements.items()]
+    tags = [tag for tag, _ in pairs]
+    if tags != sorted(tags):
+        pairs.sort(key=lambda pair: pair[0])
+    return pairs
 
 
 def _is_deferred(elem: DataElement | RawDataElement) -> bool:
@@ -368,8 +494,8 @@ def raw_value(elem: RawDataElement) -> bytes:
     return bytes(value)
 
 
-def resolve_vr(ds: Dataset, elem: RawDataElement) -> str:
-    """The VR of a raw element, as pydicom would decide it."""
+def _vr_without_context(elem: RawDataElement) -> str | None:
+    """The VR the element states, or the public dictionary's unambiguous one; else None."""
     vr = elem.VR
     if vr and len(vr) == 2:
         return str(vr)
@@ -380,6 +506,14 @@ def resolve_vr(ds: Dataset, elem: RawDataElement) -> str:
             vr = None
         if vr and len(vr) == 2:
             return str(vr)
+    return None
+
+
+def resolve_vr(ds: Dataset, elem: RawDataElement) -> str:
+    """The VR of a raw element, as pydicom would decide it."""
+    vr = _vr_without_context(elem)
+    if vr is not None:
+        return vr
     try:
         vr = ds[elem.tag].VR
     except Exception as exc:
@@ -419,13 +553,15 @@ def frame_geometry(attributes: Attributes) -> pixeldata.FrameGeometry | None:
     return pixeldata.FrameGeometry(frame_count(attributes), rows, columns, samples, bits)
 
 
-def extract_dataset(ds: Dataset, first_bid: int) -> Extracted:
+def extract_dataset(ds: Dataset, first_bid: int, memo: ConversionMemo | None = None) -> Extracted:
     """Convert ``ds`` (raw elements as read from a file) into MINT attributes.
 
     Decoded elements (a dataset built or edited in memory) are encoded first;
-    raises :class:`InvalidDicom` when a value is broken.
+    raises :class:`InvalidDicom` when a value is broken. ``memo`` (kept by a
+    builder across the instances of a study) lets an element identical to one
+    converted before be copied instead of converted again.
     """
-    extractor = _Extractor(first_bid, value_file(ds))
+    extractor = _Extractor(first_bid, value_file(ds), memo)
     attributes: Attributes = {}
     meta = getattr(ds, "file_meta", None)
     if meta is not None:
