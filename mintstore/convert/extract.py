@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal, cast, overload
 
 from pydicom.charset import convert_encodings
 from pydicom.datadict import dictionary_VR
@@ -356,10 +357,11 @@ class _Extractor:
             frames: list[bytes] | list[memoryview] = split[0]
             layout = split[1]
         else:
-            raw = raw_value(elem)
-            if not raw:
+            native = raw_value(elem, copy=False)
+            if not native:
                 return Attribute(PIXEL_DATA_TAG, vr)
-            frames = pixeldata.split_native(raw, frame_geometry(attributes))
+            # a memoryview (a large value read without copying) splits the same way
+            frames = pixeldata.split_native(cast(bytes, native), frame_geometry(attributes))
             layout = None
         return self.frame_items(vr, frames, layout)
 
@@ -483,14 +485,24 @@ def encoded_element(
     return RawDataElement(elem.tag, vr, length, value, 0, False, little_endian)
 
 
-def raw_value(elem: RawDataElement) -> bytes:
-    """The element's bytes, refusing values shorter than their declared length."""
+@overload
+def raw_value(elem: RawDataElement) -> bytes: ...
+@overload
+def raw_value(elem: RawDataElement, *, copy: Literal[False]) -> bytes | memoryview: ...
+def raw_value(elem: RawDataElement, *, copy: bool = True) -> bytes | memoryview:
+    """The element's bytes, refusing values shorter than their declared length.
+
+    ``copy=False`` keeps a memoryview (a large PixelData read without copying)
+    as it is, for a caller that only slices it into items.
+    """
     value = elem.value or b""
     if elem.length != UNDEFINED_LENGTH and len(value) != elem.length:
         raise InvalidDicom(
             f"element ({elem.tag >> 16:04X},{elem.tag & 0xFFFF:04X}) is truncated: "
             f"{len(value)} of {elem.length} bytes"
         )
+    if not copy and isinstance(value, memoryview):
+        return value
     return bytes(value)
 
 
