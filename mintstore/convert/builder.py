@@ -49,7 +49,8 @@ class StudyBuilder:
 
     ``memo`` remembers converted elements so that the instances of a series,
     which repeat most elements byte for byte, are not converted again element
-    by element (a fresh one per builder unless the caller shares one).
+    by element (a fresh one per builder unless the caller shares one; used
+    from the second instance on).
     """
 
     def __init__(
@@ -87,7 +88,10 @@ class StudyBuilder:
 
     def add_dataset(self, ds: Dataset) -> NewItems:
         """Add one instance; returns its binary items (bid, content)."""
-        return self.add_extracted(_extract(ds, self._next_bid, self._memo))
+        # Remembering costs a copy per element: worth it only once a second
+        # instance shows that this is a series, not a single upload.
+        memo = self._memo if self._study is not None and self._study.instance_count else None
+        return self.add_extracted(_extract(ds, self._next_bid, memo))
 
     def add_extracted(self, extracted: Extracted) -> NewItems:
         """Add one instance already in MINT form, its bids numbered from :attr:`next_bid`.
@@ -152,7 +156,7 @@ class StudyBuilder:
             raise DuplicateInstance(sop_uid, identical_metadata=identical, items=pairs)
 
 
-def _extract(ds: Dataset, first_bid: int, memo: ConversionMemo) -> Extracted:
+def _extract(ds: Dataset, first_bid: int, memo: ConversionMemo | None) -> Extracted:
     try:
         return extract_dataset(ds, first_bid, memo)
     except InvalidDicom:

@@ -128,8 +128,10 @@ def _checked_read(data: FileBytes, stream: BinaryIO, limits: Part10Limits, defer
         check_structure(data, implicit=implicit, little=little, deflated=deflated, limits=limits)
     # A deflated data set is inflated into memory by pydicom: its offsets are not the file's.
     defer_size = DEFER_SIZE if defer and not deflated else None
-    # A deflated data set is not in ``data`` as it stands; a deferring read is pydicom's.
-    quick = _read_quickly(data, stream) if defer_size is None and not deflated else None
+    # Only where the file announces explicit VR little endian (not deflated: that
+    # data set is not in ``data`` as it stands); a deferring read is pydicom's.
+    explicit_le = syntax is not None and not implicit and little and not deflated
+    quick = _read_quickly(data, stream) if explicit_le and defer_size is None else None
     ds = quick or _read(stream, len(data), bytes(data[:2]), defer_size)
     read_implicit, read_little = ds.original_encoding
     if not looks_like_dicom or (bool(read_implicit), read_little is not False) != (
