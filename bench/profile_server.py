@@ -158,7 +158,11 @@ def _profile(
     figures: dict[str, tuple[float, float]] = {}
     work = store.parent
     store.mkdir()
-    with ServerProcess(store.as_uri(), environ=environ) as server:
+    # ``python -m`` puts the working directory first on sys.path: a server
+    # started from a checkout would import that checkout, whatever PYTHONPATH says.
+    source = environ.get("PYTHONPATH")
+    cwd = Path(source) if source else None
+    with ServerProcess(store.as_uri(), environ=environ, cwd=cwd) as server:
         worker = _worker_of(server.process.pid)
         client = MintClient(server.url)
         port = int(server.url.rsplit(":", 1)[1])
