@@ -219,6 +219,10 @@ class _Extractor:
                 elem = encoded_element(elem, little, encodings)
             if top and tag == PIXEL_DATA_TAG and isinstance(elem, RawDataElement):
                 attributes[tag] = self.pixel_data(ds, elem, attributes)
+            elif isinstance(elem, RawDataElement) and elem.value is not None:
+                # encoded from a decoded element (file meta pydicom decoded, a UID
+                # the caller looked up): as repetitive as the elements read raw
+                attributes[tag] = self.raw_element(ds, tag, elem, encodings)
             else:
                 attributes[tag] = self.element(ds, tag, elem, encodings)
         return attributes
