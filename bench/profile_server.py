@@ -62,7 +62,8 @@ def _busiest(before: dict[str, tuple[float, float]], after: dict[str, tuple[floa
 
 def _worker_of(master: int) -> int:
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return int(children[0])
+    # A server without worker processes (werkzeug's, before gunicorn) serves itself.
+    return int(children[0]) if children else master
 
 
 CATEGORIES = [
