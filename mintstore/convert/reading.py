@@ -210,11 +210,14 @@ def _read_quickly(data: FileBytes, stream: BinaryIO) -> Dataset | None:
     """
     if not isinstance(data, bytes) or data[128:132] != b"DICM":
         return None
-    stream.seek(0)
-    ds = read_partial(stream, stop_when=_stop_at_once)
-    if ds._dict or ds.original_encoding != (False, True) or ds.buffer is not stream:
-        return None  # a command set, not explicit VR little endian, or inflated elsewhere
-    elements = read_body(data, stream.tell(), stream)
+    try:
+        stream.seek(0)
+        ds = read_partial(stream, stop_when=_stop_at_once)
+        if ds._dict or ds.original_encoding != (False, True) or ds.buffer is not stream:
+            return None  # a command set, not explicit VR little endian, or inflated elsewhere
+        elements = read_body(data, stream.tell(), stream)
+    except Exception:  # whatever is wrong, pydicom's reading says it (as InvalidDicom)
+        return None
     if elements is None:
         return None
     ds._dict.update(elements)

@@ -14,11 +14,13 @@ import io
 import warnings
 from pathlib import Path
 
+import pytest
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
 from mintstore.convert.reading import _read_quickly, read_part10
 from mintstore.convert.roundtrip import pydicom_corpus
+from mintstore.errors import InvalidDicom
 from mintstore.synthetic import write_ct_series
 from tests.shared_data import ri_testdata
 
@@ -66,3 +68,14 @@ def test_a_large_pixel_data_value_is_read_without_a_copy(tmp_path: Path) -> None
     pixels = ds.get_item(0x7FE00010).value
     assert isinstance(pixels, memoryview) and pixels.obj is data
     assert pixels == dcmread(io.BytesIO(data)).get_item(0x7FE00010).value
+
+
+def test_a_malformed_file_is_refused_as_before(tmp_path: Path) -> None:
+    """What the quick reader cannot read is pydicom's to refuse (InvalidDicom), not a crash."""
+    series = write_ct_series(tmp_path, 1, rows=64, columns=64, seed=1)
+    data = bytearray(series.paths[0].read_bytes())
+    meta_length = data.index(b"\x08\x00", 132)  # where the data set starts
+    broken = bytes(data[:meta_length]) + b"\x08\x00\x05\x00SQ\x00\x00\xff\xff\xff\xff" + b"\x01"
+    with pytest.raises(InvalidDicom):
+        read_part10(broken)
+    assert _read_quickly(broken, io.BytesIO(broken)) is None
