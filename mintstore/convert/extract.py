@@ -63,8 +63,11 @@ EXPLICIT_BE = "1.2.840.10008.1.2.2"
 #: Raw values longer than this are converted every time: hashing them as a memo
 #: key would cost more than converting them (and binary ones become items).
 MEMO_VALUE_LIMIT = 16 * 1024
-#: Conversions a memo keeps before it starts afresh (bounds its memory).
+#: Conversions, and bytes of raw values, a memo keeps before it starts afresh:
+#: a series repeats a few hundred elements, and a builder lives as long as an
+#: upload, so its memory stays small whatever the input.
 MEMO_CAPACITY = 8192
+MEMO_BYTES = 4 * 1024**2
 
 MemoKey = tuple[int, str | None, int, bytes, bool | None, bool | None, tuple[str, ...]]
 
@@ -82,8 +85,10 @@ class ConversionMemo:
     share a mutable attribute (the store edits attributes in place).
     """
 
-    def __init__(self, capacity: int = MEMO_CAPACITY) -> None:
+    def __init__(self, capacity: int = MEMO_CAPACITY, max_bytes: int = MEMO_BYTES) -> None:
         self._capacity = capacity
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._attributes: dict[MemoKey, Attribute] = {}
 
     def get(self, key: MemoKey) -> Attribute | None:
@@ -93,9 +98,12 @@ class ConversionMemo:
 
     def remember(self, key: MemoKey, attribute: Attribute) -> None:
         """Keep ``attribute`` (the caller must not hand it out afterwards)."""
-        if len(self._attributes) >= self._capacity:
+        size = len(key[3])
+        if len(self._attributes) >= self._capacity or self._bytes + size > self._max_bytes:
             self._attributes.clear()
+            self._bytes = 0
         self._attributes[key] = attribute
+        self._bytes += size
 
     def __len__(self) -> int:
         return len(self._attributes)

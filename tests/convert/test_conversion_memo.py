@@ -20,7 +20,7 @@ from pydicom.uid import ImplicitVRLittleEndian
 from mintstore.convert import StudyBuilder
 from mintstore.convert.extract import ConversionMemo, extract_dataset
 from mintstore.convert.normalize import effective_attributes
-from mintstore.model import Attributes
+from mintstore.model import Attribute, Attributes
 from tests.convert.helpers import SERIES_A, assert_rebuilds, build, instance
 
 SOP_1 = "1.2.826.0.1.3680043.2.1125.10.1"
@@ -143,3 +143,13 @@ def test_equal_bytes_read_in_a_different_context_are_converted_again() -> None:
     values = [_effective(builder, sop)[SMALLEST_PIXEL_VALUE] for sop in (SOP_1, SOP_2)]
     assert [(v.vr, v.val) for v in values] == [("US", "65535"), ("SS", "-1")]
     assert_rebuilds(builder, items, [unsigned, signed])
+
+
+def test_the_memo_stays_within_its_bounds() -> None:
+    memo = ConversionMemo(capacity=3, max_bytes=10)
+    for index in range(5):
+        key = (index, "LO", 4, b"abcd", False, True, ("iso8859",))
+        memo.remember(key, Attribute(index, "LO", val="abcd"))
+        assert len(memo) <= 2  # 3 values of 4 bytes would pass 10 bytes
+    found = memo.get((4, "LO", 4, b"abcd", False, True, ("iso8859",)))
+    assert found == Attribute(4, "LO", val="abcd")
