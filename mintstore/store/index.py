@@ -47,7 +47,13 @@ from .manifest import Manifest, PartitionRef
 from .overlay import Overlay
 from .partitions import SEPARATOR, LookupFile, PartitionFile, RowGroupCache
 from .records import IndexRow
-from .search import continuation_after, date_bounds, make_continuation, matcher
+from .search import (
+    continuation_after,
+    continuation_pin,
+    date_bounds,
+    make_continuation,
+    matcher,
+)
 from .types import SearchHit, SearchPage, SearchQuery
 
 _log = logging.getLogger(__name__)
@@ -57,8 +63,12 @@ _CHUNK = 128
 class BasePart:
     """A base partition; its two files are opened (footer read) on first use."""
 
-    def __init__(self, objects: ObjectStore, ref: PartitionRef, cache: RowGroupCache) -> None:
+    def __init__(
+        self, objects: ObjectStore, ref: PartitionRef, cache: RowGroupCache, ahead: int = 1
+    ) -> None:
         self.ref = ref
+        #: Row groups fetched per request by scans that go on (continued pages).
+        self.ahead = ahead
         self._objects = objects
         self._cache = cache
         self._lock = threading.Lock()
@@ -135,7 +145,8 @@ class SearchIndex:
     def _build(self, manifest: Manifest) -> Snapshot:
         overlay = Overlay()
         overlay.apply_all(read_delta_rows(self.objects, manifest.deltas).values())
-        base = [BasePart(self.objects, ref, self._cache) for ref in manifest.base]
+        ahead = self.options.read_ahead_groups
+        base = [BasePart(self.objects, ref, self._cache, ahead) for ref in manifest.base]
         snapshot = Snapshot(manifest, base, overlay, manifest.upto, [r.low for r in manifest.base])
         # Entries after upto: bounded by compaction, read many at a time.
         while True:
@@ -197,10 +208,25 @@ class SearchIndex:
                 if len(entries) < self.options.tail_batch:
                     break
 
-    def refresh(self) -> None:
+    def refresh(self, pinned: int | None = None) -> None:
+        """Fold what is new before a search (and look for a newer manifest now and then).
+
+        ``pinned``: the change-log position a continuation token names. A
+        continuation page must see at least what its first page saw (not
+        the newest tail), so when this process has folded that far already
+        the tail check (one GET, a round trip per page on an object store)
+        is skipped.
+        """
         snapshot = self._ensure()
         now = time.monotonic()
-        if now - self._last_check >= self.config.index_refresh.total_seconds():
+        if pinned is not None and snapshot.applied >= pinned:
+            pass  # what the token pins is folded: nothing to read
+        elif (
+            pinned is not None
+            or now - self._last_check >= self.config.index_refresh.total_seconds()
+        ):
+            # (Behind the token: folded now whatever ``index_refresh`` says,
+            # so a page never sees less than the page before it.)
             self._last_check = now
             self._follow(snapshot)
         behind = snapshot.applied - snapshot.manifest.upto >= self.config.compact_every
@@ -292,7 +318,7 @@ class SearchIndex:
             raise InvalidInput("limit must be >= 1 and offset >= 0")
         accept = matcher(query)
         after = continuation_after(query.continuation)
-        self.refresh()
+        self.refresh(continuation_pin(query.continuation))
         for _ in range(3):
             snapshot = self._ensure()
             try:
@@ -312,6 +338,7 @@ class SearchIndex:
         after: str | None,
     ) -> SearchPage:
         wanted = query.offset + query.limit + 1
+        applied = snapshot.applied  # what this page sees at least (its token pins it)
         overlay = snapshot.overlay
         found: list[IndexRow] = []
         base_stream = ((row.study_uid, 0, row) for row in self._base_rows(snapshot, query, after))
@@ -337,7 +364,7 @@ class SearchIndex:
                     break
         page = found[query.offset : query.offset + query.limit]
         more = len(found) > query.offset + query.limit
-        token = make_continuation(page[-1].study_uid) if more and page else None
+        token = make_continuation(page[-1].study_uid, applied) if more and page else None
         return SearchPage([_hit(row) for row in page], token)
 
     # --- the base partitions ------------------------------------------------------------
@@ -415,7 +442,9 @@ def _exact(part: BasePart, value: str, after: str | None) -> Iterator[IndexRow]:
     if value[0] in "PA" and not keys.may_contain(value):
         return
     low = value + SEPARATOR + (after or "")
-    yield from _chunked(keys.scan(low, value + "\x01", inclusive_low=after is None))
+    # A continued modality page reads on: fetch its groups several at a time.
+    ahead = part.ahead if after is not None and value[0] == "M" else 1
+    yield from _chunked(keys.scan(low, value + "\x01", inclusive_low=after is None, ahead=ahead))
 
 
 def _union(part: BasePart, values: list[str], after: str | None) -> Iterator[IndexRow]:
@@ -430,7 +459,7 @@ def _union(part: BasePart, values: list[str], after: str | None) -> Iterator[Ind
 def _by_range(part: BasePart, first: str, last: str, after: str | None) -> Iterator[IndexRow]:
     """Every lookup row in [first, last) of the partition, re-sorted by UID."""
     chosen: list[tuple[str, partitions.Slice, int]] = []
-    for piece in part.keys().scan(first, last):
+    for piece in part.keys().scan(first, last, ahead=part.ahead):  # reads the whole range
         for offset, key in enumerate(piece.keys()):
             uid = key.rpartition(SEPARATOR)[2]
             if after is None or uid > after:
@@ -451,7 +480,10 @@ def _by_range(part: BasePart, first: str, last: str, after: str | None) -> Itera
 
 
 def _scan_main(part: BasePart, after: str | None) -> Iterator[IndexRow]:
-    yield from _chunked(part.main().scan(after or "", None, inclusive_low=after is None))
+    # A continued page (read-all) reads on in UID order: several groups a GET.
+    ahead = part.ahead if after is not None else 1
+    scan = part.main().scan(after or "", None, inclusive_low=after is None, ahead=ahead)
+    yield from _chunked(scan)
 
 
 def _hit(row: IndexRow) -> SearchHit:

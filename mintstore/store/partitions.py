@@ -339,11 +339,19 @@ def read_whole(objects: ObjectStore, name: str) -> pa.Table:
 class _SpanFile(io.RawIOBase):
     """A read-only file over one object: the footer or one row group, fetched once."""
 
-    def __init__(self, objects: ObjectStore, key: str, size: int, start: int, end: int) -> None:
+    def __init__(
+        self,
+        objects: ObjectStore,
+        key: str,
+        size: int,
+        start: int,
+        end: int,
+        data: bytes | None = None,
+    ) -> None:
         super().__init__()
         self._size = size
         self._start = start
-        self._data = objects.get_range(key, start, end)
+        self._data = objects.get_range(key, start, end) if data is None else data
         self._objects = objects
         self._key = key
         self._position = 0
@@ -378,6 +386,8 @@ class _SpanFile(io.RawIOBase):
 
 
 _FOOTER_GUESS = 256 * 1024
+#: At most this many bytes in one read-ahead request (:meth:`SortedFile.fetch_ahead`).
+READ_AHEAD_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -420,6 +430,34 @@ class RowGroupCache:
         self._lock = threading.Lock()
         self._groups: OrderedDict[tuple[str, int], _Group] = OrderedDict()
         self._bytes = 0
+        # Row groups fetched ahead (one ranged GET for several), still encoded:
+        # a quarter of the budget, so read-ahead never costs decoding work a
+        # scan does not use, nor more memory than this.
+        self._raw: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._raw_bytes = 0
+        self._raw_capacity = capacity_bytes // 4
+
+    def take_raw(self, key: tuple[str, int]) -> bytes | None:
+        """The encoded bytes of a row group fetched ahead (removed: it is decoded next)."""
+        with self._lock:
+            data = self._raw.pop(key, None)
+            if data is not None:
+                self._raw_bytes -= len(data)
+            return data
+
+    def has(self, key: tuple[str, int]) -> bool:
+        with self._lock:
+            return key in self._groups or key in self._raw
+
+    def put_raw(self, key: tuple[str, int], data: bytes) -> None:
+        with self._lock:
+            if key in self._raw or key in self._groups:
+                return
+            self._raw[key] = data
+            self._raw_bytes += len(data)
+            while self._raw_bytes > self._raw_capacity and len(self._raw) > 1:
+                _, old = self._raw.popitem(last=False)
+                self._raw_bytes -= len(old)
 
     def get(self, key: tuple[str, int]) -> _Group | None:
         with self._lock:
@@ -445,9 +483,47 @@ class SortedFile:
     lows: list[str]
     highs: list[str]
     bloom: bytes | None = None
+    objects: ObjectStore
+    key: str
+    _cache: RowGroupCache
+    _spans: list[tuple[int, int]]
 
     def group(self, number: int) -> _Group:
         raise NotImplementedError
+
+    def _encoded(self, number: int) -> bytes:
+        """A row group's bytes: fetched ahead already, else one ranged GET."""
+        data = self._cache.take_raw((self.key, number))
+        if data is None:
+            begin, end = self._spans[number]
+            data = self.objects.get_range(self.key, begin, end)
+        return data
+
+    def fetch_ahead(self, number: int, ahead: int) -> None:
+        """Fetch row groups ``number`` .. ``number + ahead - 1`` with one ranged GET.
+
+        For scans that will read on in order (read-all and other continued
+        pages): adjacent row groups are adjacent bytes, so one request can
+        carry several. Stops at the first group already held and at
+        :data:`READ_AHEAD_BYTES`, so the request and what it leaves in the
+        cache stay bounded.
+        """
+        if ahead <= 1 or self._cache.has((self.key, number)):
+            return
+        begin = self._spans[number][0]
+        last = number
+        while (
+            last + 1 < min(self.row_groups, number + ahead)
+            and not self._cache.has((self.key, last + 1))
+            and self._spans[last + 1][1] - begin <= READ_AHEAD_BYTES
+        ):
+            last += 1
+        if last == number:
+            return
+        data = self.objects.get_range(self.key, begin, self._spans[last][1])
+        for index in range(number, last + 1):
+            first, end = self._spans[index]
+            self._cache.put_raw((self.key, index), data[first - begin : end - begin])
 
     @property
     def row_groups(self) -> int:
@@ -461,12 +537,23 @@ class SortedFile:
         """The first row group whose maximum is >= ``value`` (row_groups if none)."""
         return bisect.bisect_left(self.highs, value)
 
-    def scan(self, low: str, high: str | None, *, inclusive_low: bool = True) -> Iterator[Slice]:
-        """Slices of row groups whose sort values lie in [low, high) (or (low, high))."""
+    def scan(
+        self, low: str, high: str | None, *, inclusive_low: bool = True, ahead: int = 1
+    ) -> Iterator[Slice]:
+        """Slices of row groups whose sort values lie in [low, high) (or (low, high)).
+
+        ``ahead`` > 1: a group not held yet is fetched with the next ones
+        (:meth:`fetch_ahead`), for a scan that is expected to go on.
+        """
         number = self.first_group_reaching(low)
         while number < self.row_groups:
             if high is not None and self.lows[number] >= high:
                 return
+            if high is None:
+                self.fetch_ahead(number, ahead)
+            else:  # not past the groups the range can touch
+                reach = bisect.bisect_left(self.lows, high, lo=number) - number
+                self.fetch_ahead(number, min(ahead, reach))
             group = self.group(number)
             keys = group.keys
             first = (bisect.bisect_left if inclusive_low else bisect.bisect_right)(keys, low)
@@ -501,7 +588,7 @@ class PartitionFile(SortedFile):
         index = self.metadata.schema.names.index(sort_column)
         self.lows = []
         self.highs = []
-        self._spans: list[tuple[int, int]] = []
+        self._spans = []
         for number in range(self.metadata.num_row_groups):
             group = self.metadata.row_group(number)
             stats = group.column(index).statistics
@@ -524,7 +611,8 @@ class PartitionFile(SortedFile):
         if cached is not None:
             return cached
         begin, end = self._spans[number]
-        source = _SpanFile(self.objects, self.key, self._size, begin, end)
+        data = self._encoded(number)
+        source = _SpanFile(self.objects, self.key, self._size, begin, end, data)
         table = _decode(source, self.metadata, number)
         group = _Group(table, table[self.sort_column].to_pylist())
         self._cache.put((self.key, number), group)
@@ -556,8 +644,7 @@ class LookupFile(SortedFile):
         cached = self._cache.get((self.key, number))
         if cached is not None:
             return cached
-        begin, end = self._spans[number]
-        table = _decode(self.objects.get_range(self.key, begin, end))
+        table = _decode(self._encoded(number))
         group = _Group(table, table["lookup"].to_pylist())
         self._cache.put((self.key, number), group)
         return group
