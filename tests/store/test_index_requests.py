@@ -1,0 +1,254 @@
+"""Requests the partitioned index makes: pinned continuation pages and read-ahead.
+
+Counted through a wrapper that records the key of every read, so each test
+asserts what an object store is asked (the figure that costs money and round
+trips on S3), and that the answers stay exactly those of the fold.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from mintstore.adapters.memory import MemoryStore
+from mintstore.errors import InvalidInput
+from mintstore.store import SearchQuery, StoreConfig, StudyStore, partitions
+from mintstore.store.index import SearchIndex
+from mintstore.store.index_options import IndexOptions
+from mintstore.store.layout import PARTITION_PREFIX, SEQ_PREFIX
+from mintstore.store.records import IndexRow
+from mintstore.store.search import continuation_after, continuation_pin, make_continuation
+from tests.scale.rows import publish, synthetic_row
+
+SMALL = StoreConfig(
+    compact_every=40,
+    index=IndexOptions(
+        background=False, partition_rows=300, delta_rows=150, max_deltas=3, merge_partitions=2
+    ),
+)
+
+
+class KeyedReads(MemoryStore):
+    """A memory store that remembers the key (and range) of every read."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.reads: list[tuple[str, str]] = []
+        self._reads_lock = threading.Lock()
+
+    def _note(self, operation: str, key: str) -> None:
+        with self._reads_lock:
+            self.reads.append((operation, key))
+
+    def get(self, key: str) -> Any:
+        self._note("get", key)
+        return super().get(key)
+
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        self._note("get_range", key)
+        return super().get_range(key, start, end)
+
+    def take(self) -> list[tuple[str, str]]:
+        with self._reads_lock:
+            taken, self.reads = self.reads, []
+        return taken
+
+
+@pytest.fixture
+def objects() -> Iterator[KeyedReads]:
+    store = KeyedReads(f"idxreq-{random.randrange(10**9)}")
+    with store:
+        yield store
+
+
+@pytest.fixture(autouse=True)
+def small_row_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(partitions, "ROW_GROUP_ROWS", 32)
+    monkeypatch.setattr(partitions, "EXACT_ROW_GROUP_ROWS", 8)
+
+
+def _load(store: StudyStore, count: int, seed: int) -> dict[str, IndexRow]:
+    rng = random.Random(seed)
+    rows = [synthetic_row(i, rng) for i in range(count)]
+    store.index_maintenance.replace([(f"k{i}", row) for i, row in enumerate(rows)], 0)
+    return {row.study_uid: row for row in rows}
+
+
+def _log_reads(reads: list[tuple[str, str]]) -> int:
+    return sum(1 for _, key in reads if key.startswith(SEQ_PREFIX))
+
+
+def test_tokens_round_trip_and_old_tokens_still_work() -> None:
+    token = make_continuation("1.2.3", 41)
+    assert continuation_after(token) == "1.2.3"
+    assert continuation_pin(token) == 41
+    old = make_continuation("1.2.3")
+    assert continuation_after(old) == "1.2.3" and continuation_pin(old) is None
+    for text in ("uid2.x.1.2", "uid2.12", "uid2..1.2", "uid3.1.2"):
+        bad = base64.urlsafe_b64encode(text.encode()).decode()
+        with pytest.raises(InvalidInput):
+            continuation_pin(bad)
+        with pytest.raises(InvalidInput):
+            continuation_after(bad)
+
+
+def test_continued_pages_skip_the_tail_check_when_folded(objects: KeyedReads) -> None:
+    store = StudyStore(objects, SMALL)
+    truth = _load(store, 400, 3)
+    for index in range(5):  # a tail after the manifest
+        row = synthetic_row(1000 + index, random.Random(index))
+        publish(store, row)
+        truth[row.study_uid] = row
+    reader = StudyStore(objects, SMALL)
+    objects.take()
+    page = reader.search(SearchQuery(limit=25))
+    assert _log_reads(objects.take()) >= 1, "the first page checks the change log's tail"
+    seen = [hit.study_uid for hit in page.results]
+    pages = 0
+    while page.continuation:
+        page = reader.search(SearchQuery(limit=25, continuation=page.continuation))
+        seen.extend(hit.study_uid for hit in page.results)
+        assert _log_reads(objects.take()) == 0, "a pinned page read the change log"
+        pages += 1
+    assert pages >= 10
+    assert seen == sorted(truth)
+
+
+@pytest.mark.parametrize("window", [timedelta(0), timedelta(hours=1)])
+def test_a_process_behind_the_token_folds_up_to_it(objects: KeyedReads, window: timedelta) -> None:
+    store = StudyStore(objects, SMALL)
+    truth = _load(store, 200, 4)
+    # Even with a freshness window (index_refresh) a page sees what its token pins.
+    behind = StudyStore(objects, replace(SMALL, index_refresh=window))
+    first = behind.search(SearchQuery(limit=10))  # loaded now, then not refreshed
+    assert first.continuation
+    ahead = StudyStore(objects, SMALL)
+    late = replace(synthetic_row(5000, random.Random(9)), study_uid="9.9.9.late")
+    publish(ahead, late)
+    token = ahead.search(SearchQuery(limit=10)).continuation  # pins the late entry
+    assert continuation_pin(token) is not None
+    objects.take()
+    rest: list[str] = []
+    page = behind.search(SearchQuery(limit=500, continuation=token))
+    rest.extend(hit.study_uid for hit in page.results)
+    assert _log_reads(objects.take()) >= 1, "behind the token: the tail must be read"
+    assert "9.9.9.late" in rest, "the page saw less than the page that made its token"
+    assert rest == sorted(set(truth) | {"9.9.9.late"})[10:]
+
+
+def test_pinned_paging_never_skips_or_repeats_across_commits_and_compaction(
+    objects: KeyedReads,
+) -> None:
+    rng = random.Random(21)
+    writer = StudyStore(objects, SMALL)
+    truth = _load(writer, 600, 5)
+    present_throughout = set(truth)
+    reader = StudyStore(objects, SMALL)
+    seen: list[str] = []
+    page = reader.search(SearchQuery(limit=17))
+    seen.extend(hit.study_uid for hit in page.results)
+    step = 0
+    while page.continuation:
+        # Elsewhere: new studies, updates that change searchable values,
+        # deletions, and compactions (which fold and rewrite partitions).
+        for _ in range(7):
+            row = synthetic_row(10_000 + step, rng)
+            publish(writer, row)
+            step += 1
+        victim = rng.choice(sorted(present_throughout))
+        old = truth[victim]
+        publish(writer, replace(old, version=old.version + 1, modalities=("XA",)))
+        truth[victim] = replace(old, version=old.version + 1)
+        if step % 3 == 0:
+            doomed = rng.choice(sorted(present_throughout - {victim}))
+            gone = IndexRow(doomed, truth[doomed].version + 1, old.last_modified, deleted=True)
+            publish(writer, gone)
+            present_throughout.discard(doomed)
+        if step % 5 == 0:
+            writer.index_maintenance.compact_now(force=True)
+            _search_index(reader).load()  # the reader switches manifests mid-paging
+        page = reader.search(SearchQuery(limit=17, continuation=page.continuation))
+        seen.extend(hit.study_uid for hit in page.results)
+    assert len(seen) == len(set(seen)), "a study was repeated"
+    assert seen == sorted(seen), "pages went back in UID order"
+    missing = present_throughout - set(seen)
+    assert not missing, f"skipped {len(missing)} studies present throughout"
+
+
+def test_read_all_fetches_adjacent_row_groups_together(objects: KeyedReads) -> None:
+    plain = StoreConfig(compact_every=40, index=replace(SMALL.index, read_ahead_groups=1))
+    store = StudyStore(objects, SMALL)
+    truth = _load(store, 900, 6)
+
+    def read_all(config: StoreConfig) -> tuple[list[str], int]:
+        reader = StudyStore(objects, config)
+        reader.search(SearchQuery(patient_id="nobody"))  # opened: footers, lookups
+        objects.take()
+        seen: list[str] = []
+        page = reader.search(SearchQuery(limit=20))
+        seen.extend(hit.study_uid for hit in page.results)
+        while page.continuation:
+            page = reader.search(SearchQuery(limit=20, continuation=page.continuation))
+            seen.extend(hit.study_uid for hit in page.results)
+        reads = objects.take()
+        ranged = [key for op, key in reads if op == "get_range" and key.endswith(".parquet")]
+        return seen, len(ranged)
+
+    together, fewer = read_all(SMALL)
+    alone, one_each = read_all(plain)
+    assert together == alone == sorted(truth)
+    assert one_each >= 900 // 32  # one GET per 32-row group
+    assert fewer * 4 <= one_each, (fewer, one_each)
+
+
+def test_read_ahead_stays_within_its_byte_bound(
+    objects: KeyedReads, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = StudyStore(objects, SMALL)
+    truth = _load(store, 600, 8)
+    sizes: list[int] = []
+    inner = objects.get_range
+
+    def measured(key: str, start: int, end: int) -> bytes:
+        data = inner(key, start, end)
+        footer = end >= objects.head(key).size  # opening a file: not read-ahead
+        if key.startswith(PARTITION_PREFIX) and not footer:
+            sizes.append(len(data))
+        return data
+
+    monkeypatch.setattr(objects, "get_range", measured)
+    bound = 3000
+    monkeypatch.setattr(partitions, "READ_AHEAD_BYTES", bound)
+    reader = StudyStore(objects, SMALL)
+    reader.search(SearchQuery(patient_id="nobody"))
+    seen: list[str] = []
+    page = reader.search(SearchQuery(limit=20))  # opens the main files (footers)
+    seen.extend(hit.study_uid for hit in page.results)
+    sizes.clear()
+    while page.continuation:
+        page = reader.search(SearchQuery(limit=20, continuation=page.continuation))
+        seen.extend(hit.study_uid for hit in page.results)
+    assert seen == sorted(truth)
+    group = max(b - a for a, b in _main_spans(reader))
+    assert max(sizes) <= max(bound, group), (max(sizes), bound, group)
+    assert len(sizes) < len(_main_spans(reader)), "read-ahead should still join groups"
+
+
+def _search_index(store: StudyStore) -> SearchIndex:
+    index: SearchIndex = store.index_maintenance._index  # white-box: the process's view
+    return index
+
+
+def _main_spans(store: StudyStore) -> list[tuple[int, int]]:
+    snapshot = _search_index(store)._ensure()
+    spans: list[tuple[int, int]] = []
+    for part in snapshot.base:
+        spans.extend(part.main()._spans)
+    return spans
