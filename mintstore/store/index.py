@@ -43,6 +43,7 @@ from . import partitions
 from .changelog import ChangeLog
 from .compaction import Compactor, read_delta_rows
 from .config import StoreConfig
+from .layout import partition_key
 from .manifest import Manifest, PartitionRef
 from .overlay import Overlay
 from .partitions import SEPARATOR, LookupFile, PartitionFile, RowGroupCache
@@ -74,11 +75,34 @@ class BasePart:
         self._lock = threading.Lock()
         self._main: PartitionFile | None = None
         self._keys: LookupFile | None = None
+        self._ends: partitions.Footers | None = None
+
+    def _footers(self) -> partitions.Footers | None:
+        """Both files' ends, read once with one GET (partitions written since run 6).
+
+        Held until both files are open (a main-file footer is tens of KB).
+        Called with ``_lock`` held.
+        """
+        if self.ref.footers is None:
+            return None
+        if self._ends is None:
+            key = partition_key(self.ref.footers)
+            self._ends = partitions.decode_footers(self._objects.get_bytes(key), key)
+        return self._ends
+
+    def _opened(self) -> None:
+        if self._main is not None and self._keys is not None:
+            self._ends = None
 
     def main(self) -> PartitionFile:
         with self._lock:
             if self._main is None:
-                self._main = PartitionFile(self._objects, self.ref.name, "study_uid", self._cache)
+                ends = self._footers()
+                known = None if ends is None else (ends.main_size, ends.main_footer)
+                self._main = PartitionFile(
+                    self._objects, self.ref.name, "study_uid", self._cache, known
+                )
+                self._opened()
             return self._main
 
     def needs_opening(self) -> bool:
@@ -88,7 +112,10 @@ class BasePart:
         with self._lock:
             if self._keys is None:
                 name = self.ref.keys or self.ref.name + ".keys"
-                self._keys = LookupFile(self._objects, name, self._cache)
+                ends = self._footers()
+                known = None if ends is None else (ends.keys_size, ends.keys_tail)
+                self._keys = LookupFile(self._objects, name, self._cache, known)
+                self._opened()
             return self._keys
 
 

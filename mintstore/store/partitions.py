@@ -325,6 +325,87 @@ def write_lookup(objects: ObjectStore, name: str, keys: pa.Table) -> int:
     return len(data)
 
 
+FOOTERS_MAGIC = b"MSPF"
+FOOTERS_FORMAT = "mintstore-footers-1"
+
+
+def parquet_footer(data: bytes) -> bytes:
+    """The end of a Parquet file a reader needs first: metadata, its length, ``PAR1``."""
+    length = int.from_bytes(data[-8:-4], "little")
+    return data[-(length + 8) :]
+
+
+def lookup_tail(data: bytes) -> bytes:
+    """The end of a lookup file (:func:`encode_lookup`): index, its length, ``MSLK``."""
+    length = int.from_bytes(data[-12:-4], "little")
+    return data[-(length + 12) :]
+
+
+def encode_footers(main: bytes, keys: bytes) -> bytes:
+    """A base partition's footers file: what opening its two files reads, in one object.
+
+    Opening a partition used to cost a HEAD (the size) and a ranged GET of
+    the end of each of its two files, and the lookup index is often larger
+    than the first guess (one more GET). This small object holds both ends
+    and both sizes: one GET, no HEAD. Layout: ``MSPF``, 8-byte LE length of a
+    JSON header (format, sizes of both files and of both ends), the header,
+    the main file's footer, the lookup file's tail.
+    """
+    main_end, keys_end = parquet_footer(main), lookup_tail(keys)
+    header = json.dumps(
+        {
+            "format": FOOTERS_FORMAT,
+            "main_size": len(main),
+            "keys_size": len(keys),
+            "main_footer": len(main_end),
+            "keys_tail": len(keys_end),
+        },
+        separators=(",", ":"),
+    ).encode()
+    return FOOTERS_MAGIC + len(header).to_bytes(8, "little") + header + main_end + keys_end
+
+
+@dataclass(frozen=True)
+class Footers:
+    """A decoded footers file: each file's size and its end bytes."""
+
+    main_size: int
+    main_footer: bytes
+    keys_size: int
+    keys_tail: bytes
+
+
+def decode_footers(data: bytes, key: str) -> Footers:
+    if data[:4] != FOOTERS_MAGIC:
+        raise IntegrityError(f"{key} is not a footers file")
+    length = int.from_bytes(data[4:12], "little")
+    header = json.loads(data[12 : 12 + length])
+    if header.get("format") != FOOTERS_FORMAT:
+        raise IntegrityError(f"{key}: unknown footers format {header.get('format')!r}")
+    start = 12 + length
+    middle = start + int(header["main_footer"])
+    end = middle + int(header["keys_tail"])
+    if end != len(data):
+        raise IntegrityError(f"{key} is truncated")
+    return Footers(
+        int(header["main_size"]), data[start:middle], int(header["keys_size"]), data[middle:end]
+    )
+
+
+def write_base(objects: ObjectStore, name: str, table: pa.Table) -> list[str]:
+    """A base partition: main file, lookup file, footers file; returns their names.
+
+    The footers file is written last: a reader that finds it finds both
+    files (all three are named by the manifest, created after them).
+    """
+    main = encode(table)
+    objects.put(partition_key(name), main, mode=PutMode.CREATE)
+    keys = encode_lookup(lookup_table(table))
+    objects.put(partition_key(name + ".keys"), keys, mode=PutMode.CREATE)
+    objects.put(partition_key(name + ".footers"), encode_footers(main, keys), mode=PutMode.CREATE)
+    return [name, name + ".keys", name + ".footers"]
+
+
 def write(objects: ObjectStore, name: str, table: pa.Table) -> int:
     """Create one partition file (its name is unique to the writer); returns its size."""
     data = encode(table)
@@ -573,17 +654,27 @@ class PartitionFile(SortedFile):
     """A Parquet partition file: its footer in memory, its row groups on demand."""
 
     def __init__(
-        self, objects: ObjectStore, name: str, sort_column: str, cache: RowGroupCache
+        self,
+        objects: ObjectStore,
+        name: str,
+        sort_column: str,
+        cache: RowGroupCache,
+        known: tuple[int, bytes] | None = None,
     ) -> None:
+        """``known``: the file's size and footer (from a footers file): no request."""
         self.objects = objects
         self.name = name
         self.key = partition_key(name)
         self.sort_column = sort_column
         self._cache = cache
-        size = objects.head(self.key).size
+        if known is None:
+            size = objects.head(self.key).size
+            start = max(0, size - _FOOTER_GUESS)
+            footer = _SpanFile(objects, self.key, size, start, size)
+        else:
+            size, ending = known
+            footer = _SpanFile(objects, self.key, size, size - len(ending), size, ending)
         self._size = size
-        start = max(0, size - _FOOTER_GUESS)
-        footer = _SpanFile(objects, self.key, size, start, size)
         self.metadata = pq.ParquetFile(footer).metadata
         index = self.metadata.schema.names.index(sort_column)
         self.lows = []
@@ -622,13 +713,23 @@ class PartitionFile(SortedFile):
 class LookupFile(SortedFile):
     """A lookup file (:func:`encode_lookup`): only its index in memory."""
 
-    def __init__(self, objects: ObjectStore, name: str, cache: RowGroupCache) -> None:
+    def __init__(
+        self,
+        objects: ObjectStore,
+        name: str,
+        cache: RowGroupCache,
+        known: tuple[int, bytes] | None = None,
+    ) -> None:
+        """``known``: the file's size and tail (from a footers file): no request."""
         self.objects = objects
         self.name = name
         self.key = partition_key(name)
         self._cache = cache
-        size = objects.head(self.key).size
-        tail = objects.get_range(self.key, max(0, size - _FOOTER_GUESS), size)
+        if known is None:
+            size = objects.head(self.key).size
+            tail = objects.get_range(self.key, max(0, size - _FOOTER_GUESS), size)
+        else:
+            size, tail = known
         if tail[-4:] != LOOKUP_MAGIC:
             raise IntegrityError(f"{self.key} is not a lookup file")
         length = int.from_bytes(tail[-12:-4], "little")

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from mintstore.adapters.memory import MemoryStore
-from mintstore.errors import InvalidInput
-from mintstore.store import SearchQuery, StoreConfig, StudyStore, partitions
-from mintstore.store.index import SearchIndex
+from mintstore.errors import IntegrityError, InvalidInput
+from mintstore.store import SearchQuery, StoreConfig, StudyStore, manifest, partitions
+from mintstore.store.index import BasePart, SearchIndex
 from mintstore.store.index_options import IndexOptions
-from mintstore.store.layout import PARTITION_PREFIX, SEQ_PREFIX
+from mintstore.store.layout import PARTITION_PREFIX, SEQ_PREFIX, partition_key
 from mintstore.store.records import IndexRow
 from mintstore.store.search import continuation_after, continuation_pin, make_continuation
 from tests.scale.rows import publish, synthetic_row
@@ -252,3 +252,52 @@ def _main_spans(store: StudyStore) -> list[tuple[int, int]]:
     for part in snapshot.base:
         spans.extend(part.main()._spans)
     return spans
+
+
+def test_opening_a_partition_is_one_get_of_its_footers(objects: KeyedReads) -> None:
+    store = StudyStore(objects, SMALL)
+    truth = _load(store, 700, 12)
+    newest = manifest.newest(objects)
+    assert len(newest.base) >= 2 and all(ref.footers for ref in newest.base)
+    heads: list[str] = []
+    inner_head = objects.head
+
+    def counted_head(key: str) -> Any:
+        heads.append(key)
+        return inner_head(key)
+
+    objects.head = counted_head  # type: ignore[method-assign]
+    reader = StudyStore(objects, SMALL)
+    row = next(iter(truth.values()))
+    objects.take()
+    found = reader.search(SearchQuery(patient_id=row.patient_id))
+    assert row.study_uid in {hit.study_uid for hit in found.results}
+    seen = reader.search(SearchQuery(limit=1000)).results  # opens the main files too
+    assert [hit.study_uid for hit in seen] == sorted(truth)
+    reads = objects.take()
+    opened = [key for op, key in reads if key.endswith(".footers")]
+    assert sorted(opened) == sorted(partition_key(ref.footers or "") for ref in newest.base)
+    assert not [key for key in heads if key.startswith(PARTITION_PREFIX)], "a HEAD to open"
+    # The same view as opening each file by its own footer (the layout before run 6).
+    snapshot = _search_index(reader)._ensure()
+    cache = partitions.RowGroupCache(1 << 20)
+    for part, ref in zip(snapshot.base, newest.base, strict=True):
+        old = BasePart(objects, replace(ref, footers=None), cache)
+        assert (old.keys().lows, old.keys().highs) == (part.keys().lows, part.keys().highs)
+        assert old.keys().bloom == part.keys().bloom
+        assert old.main()._spans == part.main()._spans
+        assert old.main().lows == part.main().lows
+
+
+def test_a_damaged_footers_file_is_refused() -> None:
+    main = partitions.encode(partitions.rows_table([("k", synthetic_row(1, random.Random(1)))]))
+    keys = partitions.encode_lookup(
+        partitions.lookup_table(partitions.rows_table([("k", synthetic_row(1, random.Random(1)))]))
+    )
+    data = partitions.encode_footers(main, keys)
+    decoded = partitions.decode_footers(data, "x")
+    assert decoded.main_size == len(main) and main.endswith(decoded.main_footer)
+    assert decoded.keys_size == len(keys) and keys.endswith(decoded.keys_tail)
+    for bad in (data[:-1], b"XXXX" + data[4:]):
+        with pytest.raises(IntegrityError):
+            partitions.decode_footers(bad, "x")
