@@ -417,8 +417,34 @@ class SearchIndex:
             return
         start = max(0, bisect.bisect_right(snapshot.lows, after) - 1) if after else 0
         produce = self._driver(snapshot, query)
+        exact = query.accession_number and "A" + query.accession_number
+        exact = exact or (query.patient_id and "P" + query.patient_id)
+        if exact:
+            self._fetch_together(snapshot.base[start:], exact, after)
         for part in snapshot.base[start:]:
             yield from produce(part, after)
+
+    def _fetch_together(self, parts: list[BasePart], value: str, after: str | None) -> None:
+        """Read the row group each partition may hold ``value`` in, all at once.
+
+        A patient's studies are spread over partitions (by UID), so a search
+        by patient reads one small group in each partition whose Bloom
+        filter says yes: the same requests as one after another, but in
+        parallel they cost one round trip instead of several (~4 at 3M).
+        """
+        low = value + SEPARATOR + (after or "")
+        wanted: list[tuple[LookupFile, int]] = []
+        for part in parts:
+            keys = part.keys()
+            if not keys.may_contain(value):
+                continue
+            number = keys.first_group_reaching(low)
+            inside = number < keys.row_groups and keys.lows[number] < value + "\x01"
+            if inside and not self._cache.has((keys.key, number)):
+                wanted.append((keys, number))
+        if len(wanted) < 2:
+            return
+        list(_readers().map(lambda item: item[0].group(item[1]), wanted))
 
     def _driver(
         self, snapshot: Snapshot, query: SearchQuery
@@ -453,6 +479,19 @@ class SearchIndex:
         if options:
             return min(options, key=lambda option: option[0])[1]
         return _scan_main
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _readers() -> ThreadPoolExecutor:
+    """One small pool per process for parallel row-group reads (threads made on use)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="index-read")
+        return _pool
 
 
 def _chunked(pieces: Iterable[partitions.Slice]) -> Iterator[IndexRow]:

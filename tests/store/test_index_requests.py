@@ -301,3 +301,29 @@ def test_a_damaged_footers_file_is_refused() -> None:
     for bad in (data[:-1], b"XXXX" + data[4:]):
         with pytest.raises(IntegrityError):
             partitions.decode_footers(bad, "x")
+
+
+def test_a_patient_search_reads_its_partitions_groups_in_parallel(objects: KeyedReads) -> None:
+    rng = random.Random(13)
+    store = StudyStore(objects, SMALL)
+    rows = [synthetic_row(i, rng) for i in range(900)]
+    rows = [replace(r, patient_id="SHARED") if i % 97 == 0 else r for i, r in enumerate(rows)]
+    store.index_maintenance.replace([(f"k{i}", row) for i, row in enumerate(rows)], 0)
+    assert len(manifest.newest(objects).base) >= 3
+    threads: list[str] = []
+    inner = objects.get_range
+
+    def noted(key: str, start: int, end: int) -> bytes:
+        if key.endswith(".keys"):
+            threads.append(threading.current_thread().name)
+        return inner(key, start, end)
+
+    objects.get_range = noted  # type: ignore[method-assign]
+    reader = StudyStore(objects, SMALL)
+    found = reader.search(SearchQuery(patient_id="SHARED"))
+    want = sorted(r.study_uid for r in rows if r.patient_id == "SHARED")
+    assert [hit.study_uid for hit in found.results] == want
+    assert sum(name.startswith("index-read") for name in threads) >= 2, threads
+    threads.clear()
+    again = reader.search(SearchQuery(patient_id="SHARED"))  # cached now: no reads
+    assert [hit.study_uid for hit in again.results] == want and not threads
