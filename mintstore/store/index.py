@@ -75,34 +75,35 @@ class BasePart:
         self._lock = threading.Lock()
         self._main: PartitionFile | None = None
         self._keys: LookupFile | None = None
-        self._ends: partitions.Footers | None = None
+        self._fetched = False
+        self._main_end: tuple[int, bytes] | None = None
+        self._keys_end: tuple[int, bytes] | None = None
 
-    def _footers(self) -> partitions.Footers | None:
+    def _footers(self) -> None:
         """Both files' ends, read once with one GET (partitions written since run 6).
 
-        Held until both files are open (a main-file footer is tens of KB).
+        Each end is held only until its file is open (a search by patient
+        never opens the main file: its footer, tens of KB, is all that stays).
         Called with ``_lock`` held.
         """
-        if self.ref.footers is None:
-            return None
-        if self._ends is None:
-            key = partition_key(self.ref.footers)
-            self._ends = partitions.decode_footers(self._objects.get_bytes(key), key)
-        return self._ends
-
-    def _opened(self) -> None:
-        if self._main is not None and self._keys is not None:
-            self._ends = None
+        if self.ref.footers is None or self._fetched:
+            return
+        key = partition_key(self.ref.footers)
+        ends = partitions.decode_footers(self._objects.get_bytes(key), key)
+        self._fetched = True
+        if self._main is None:
+            self._main_end = (ends.main_size, ends.main_footer)
+        if self._keys is None:
+            self._keys_end = (ends.keys_size, ends.keys_tail)
 
     def main(self) -> PartitionFile:
         with self._lock:
             if self._main is None:
-                ends = self._footers()
-                known = None if ends is None else (ends.main_size, ends.main_footer)
+                self._footers()
                 self._main = PartitionFile(
-                    self._objects, self.ref.name, "study_uid", self._cache, known
+                    self._objects, self.ref.name, "study_uid", self._cache, self._main_end
                 )
-                self._opened()
+                self._main_end = None
             return self._main
 
     def needs_opening(self) -> bool:
@@ -112,10 +113,9 @@ class BasePart:
         with self._lock:
             if self._keys is None:
                 name = self.ref.keys or self.ref.name + ".keys"
-                ends = self._footers()
-                known = None if ends is None else (ends.keys_size, ends.keys_tail)
-                self._keys = LookupFile(self._objects, name, self._cache, known)
-                self._opened()
+                self._footers()
+                self._keys = LookupFile(self._objects, name, self._cache, self._keys_end)
+                self._keys_end = None
             return self._keys
 
 

@@ -512,8 +512,9 @@ class RowGroupCache:
         self._groups: OrderedDict[tuple[str, int], _Group] = OrderedDict()
         self._bytes = 0
         # Row groups fetched ahead (one ranged GET for several), still encoded:
-        # a quarter of the budget, so read-ahead never costs decoding work a
-        # scan does not use, nor more memory than this.
+        # at most a quarter of the budget, counted in it (the cache as a whole
+        # stays within ``capacity_bytes``), so read-ahead costs no decoding a
+        # scan does not use and no memory beyond the cache's.
         self._raw: OrderedDict[tuple[str, int], bytes] = OrderedDict()
         self._raw_bytes = 0
         self._raw_capacity = capacity_bytes // 4
@@ -539,6 +540,7 @@ class RowGroupCache:
             while self._raw_bytes > self._raw_capacity and len(self._raw) > 1:
                 _, old = self._raw.popitem(last=False)
                 self._raw_bytes -= len(old)
+            self._trim()
 
     def get(self, key: tuple[str, int]) -> _Group | None:
         with self._lock:
@@ -553,9 +555,13 @@ class RowGroupCache:
                 return
             self._groups[key] = group
             self._bytes += group.size
-            while self._bytes > self._capacity and len(self._groups) > 1:
-                _, old = self._groups.popitem(last=False)
-                self._bytes -= old.size
+            self._trim()
+
+    def _trim(self) -> None:
+        """Decoded groups out, oldest first, until both kinds fit the one budget."""
+        while self._bytes + self._raw_bytes > self._capacity and len(self._groups) > 1:
+            _, old = self._groups.popitem(last=False)
+            self._bytes -= old.size
 
 
 class SortedFile:

@@ -327,3 +327,22 @@ def test_a_patient_search_reads_its_partitions_groups_in_parallel(objects: Keyed
     threads.clear()
     again = reader.search(SearchQuery(patient_id="SHARED"))  # cached now: no reads
     assert [hit.study_uid for hit in again.results] == want and not threads
+
+
+def test_fetched_ahead_bytes_count_in_the_cache_budget() -> None:
+    table = partitions.rows_table(
+        [(f"k{i}", synthetic_row(i, random.Random(i))) for i in range(40)]
+    )
+    cache = partitions.RowGroupCache(200_000)
+    group_size = 0
+    for number in range(20):
+        group = partitions._Group(table, table["study_uid"].to_pylist())
+        group_size = group.size
+        cache.put(("main", number), group)
+        cache.put_raw(("raw", number), b"x" * 20_000)
+        held = cache._bytes + cache._raw_bytes
+        assert held <= 200_000 or len(cache._groups) == 1, held
+        assert cache._raw_bytes <= 50_000
+    assert group_size > 0 and len(cache._groups) >= 1
+    assert cache.take_raw(("raw", 19)) == b"x" * 20_000
+    assert cache.take_raw(("raw", 19)) is None  # taken: decoded next, not kept twice
