@@ -490,7 +490,7 @@ def _readers() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="index-read")
+            _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="index-read")
         return _pool
 
 
