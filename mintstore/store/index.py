@@ -444,7 +444,10 @@ class SearchIndex:
                 wanted.append((keys, number))
         if len(wanted) < 2:
             return
-        list(_readers().map(lambda item: item[0].group(item[1]), wanted))
+        # Only the requests run in the pool; decoding stays on this thread.
+        # Decoding in the pool cost memory: RSS after the first search at 1M
+        # (file store) 122 MiB, against 109 like this and 107-108 sequentially.
+        list(_readers().map(lambda item: item[0].fetch(item[1]), wanted))
 
     def _driver(
         self, snapshot: Snapshot, query: SearchQuery

@@ -586,6 +586,12 @@ class SortedFile:
             data = self.objects.get_range(self.key, begin, end)
         return data
 
+    def fetch(self, number: int) -> None:
+        """Fetch one row group's bytes now, to be decoded when used (parallel reads)."""
+        if not self._cache.has((self.key, number)):
+            begin, end = self._spans[number]
+            self._cache.put_raw((self.key, number), self.objects.get_range(self.key, begin, end))
+
     def fetch_ahead(self, number: int, ahead: int) -> None:
         """Fetch row groups ``number`` .. ``number + ahead - 1`` with one ranged GET.
 
