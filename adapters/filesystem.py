@@ -399,11 +399,21 @@ class FileStore(ObjectStore):
             return handle.read(end - start)
 
     def head(self, key: str) -> ObjectInfo:
+        """The object's size and age; what it reports is durable.
+
+        A caller may rely on an object it only saw (``copy`` skips a blob the
+        target shows): another writer may have linked it and not yet synced
+        the directories, so they are synced here, as a create that finds the
+        key held does. On directories with nothing pending an fsync returns
+        at once.
+        """
         path = self._path(key)
         with _translated(key):
             status = path.stat()
-        if not stat.S_ISREG(status.st_mode):
-            raise NotFound("no such object", key=key)
+            if not stat.S_ISREG(status.st_mode):
+                raise NotFound("no such object", key=key)
+            for directory in self._held_chain(path):
+                _fsync_existing_directory(directory)
         return _info(key, status)
 
     def list(self, prefix: str = "", *, start_after: str | None = None) -> Iterator[ObjectInfo]:

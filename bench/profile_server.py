@@ -62,7 +62,8 @@ def _busiest(before: dict[str, tuple[float, float]], after: dict[str, tuple[floa
 
 def _worker_of(master: int) -> int:
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return int(children[0])
+    # A server without worker processes (werkzeug's, before gunicorn) serves itself.
+    return int(children[0]) if children else master
 
 
 CATEGORIES = [
@@ -158,7 +159,11 @@ def _profile(
     figures: dict[str, tuple[float, float]] = {}
     work = store.parent
     store.mkdir()
-    with ServerProcess(store.as_uri(), environ=environ) as server:
+    # ``python -m`` puts the working directory first on sys.path: a server
+    # started from a checkout would import that checkout, whatever PYTHONPATH says.
+    source = environ.get("PYTHONPATH")
+    cwd = Path(source) if source else None
+    with ServerProcess(store.as_uri(), environ=environ, cwd=cwd) as server:
         worker = _worker_of(server.process.pid)
         client = MintClient(server.url)
         port = int(server.url.rsplit(":", 1)[1])

@@ -94,6 +94,14 @@ class InvalidInput(MintError, ValueError):
     """Input from a client is malformed; nothing was changed because of it."""
 
 
+class SlowRequestBody(MintError, TimeoutError):
+    """A request body arrived below the server's minimum rate; nothing was stored.
+
+    A ``TimeoutError`` too, so code that handles a socket timeout on a body
+    read handles this the same way; the HTTP edge answers 408.
+    """
+
+
 class InvalidDicom(InvalidInput):
     """A DICOM Part-10 file or dataset could not be read or is not usable."""
 

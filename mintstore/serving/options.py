@@ -25,6 +25,14 @@ class ServingOptions:
     io_timeout: float = option(
         60.0, "seconds a body read or a response write may wait for the client"
     )
+    min_body_rate: float = option(
+        500.0,
+        "bytes/s a request body must arrive at while the server waits for it, measured "
+        "over body_rate_window seconds of waiting (0: no minimum); slower gets a 408",
+    )
+    body_rate_window: float = option(
+        20.0, "seconds of waiting for a request body's bytes over which min_body_rate is judged"
+    )
     max_uploads: int = option(
         6,
         "requests with a body a worker serves at once (at most threads - 1); more are "
@@ -49,7 +57,15 @@ class ServingOptions:
                 raise ValueError(f"{name} must be at least 1")
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be 0-65535")
-        for name in ("keepalive", "header_timeout", "io_timeout", "graceful_timeout"):
+        if self.min_body_rate < 0:
+            raise ValueError("min_body_rate must not be negative")
+        for name in (
+            "keepalive",
+            "header_timeout",
+            "io_timeout",
+            "graceful_timeout",
+            "body_rate_window",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         if self.proxy_hops < 1:

@@ -93,9 +93,7 @@ def serve(
             settings: dict[str, Any] = {
                 "bind": f"{options.host}:{options.port}",
                 "workers": options.workers,
-                "worker_class": configured(
-                    options.header_timeout, options.io_timeout, options.max_uploads
-                ),
+                "worker_class": configured(options),
                 "threads": options.threads,
                 "worker_connections": options.max_connections + options.threads,
                 # gunicorn takes whole seconds here.

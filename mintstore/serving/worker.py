@@ -9,7 +9,13 @@ is complete the connection goes back to the worker's poller (costing no
 thread); a head not complete within ``header_timeout`` seconds closes the
 connection. Once the head is in, the socket gets an ``io_timeout`` for every
 body read and response write, so a client that stops sending (or reading)
-frees its thread after that long.
+frees its thread after that long. A client that keeps sending, but only a
+trickle (each byte restarts ``io_timeout``), is measured instead: while a
+request body is read, the time the server spends waiting in ``recv`` and the
+bytes it gets are summed, and after ``body_rate_window`` seconds of waiting
+fewer than ``min_body_rate`` bytes per second of it end the request with a
+408. Only waiting counts, so a server that is slow to read (a busy object
+store behind it) never blames its client.
 
 Both timeouts come from gunicorn settings the runner fills in
 (``mintstore_header_timeout`` is carried on the worker class, see
@@ -25,6 +31,9 @@ from typing import Any
 
 from gunicorn.workers import gthread
 
+from mintstore.errors import SlowRequestBody
+
+from .options import ServingOptions
 from .upload_gate import UploadSlots, has_body, refusal, upload_slots
 
 #: How long a fresh connection may hold a thread waiting for its first bytes.
@@ -46,12 +55,62 @@ class TimedSocket(socket.socket):
     """
 
     io_timeout: float = 60.0
+    min_body_rate: float = 0.0
+    body_rate_window: float = 20.0
+    _metering = False
+    _tripped = False
+    _waited = 0.0
+    _received = 0
 
     def setblocking(self, flag: bool) -> None:
         if flag:
             self.settimeout(self.io_timeout)
         else:
             super().setblocking(False)
+
+    def meter_body(self, on: bool) -> None:
+        """Start (or stop) judging the rate of the bytes a request body arrives at."""
+        self._metering = on and self.min_body_rate > 0
+        self._waited, self._received = 0.0, 0
+
+    def recv(self, size: int, flags: int = 0) -> bytes:
+        if not self._metering:
+            return super().recv(size, flags)
+        self._check_not_tripped()
+        started = time.monotonic()
+        data = super().recv(size, flags)
+        self._account(time.monotonic() - started, len(data))
+        return data
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        if not self._metering:
+            return super().recv_into(buffer, nbytes, flags)
+        self._check_not_tripped()
+        started = time.monotonic()
+        count = super().recv_into(buffer, nbytes, flags)
+        self._account(time.monotonic() - started, count)
+        return count
+
+    def _check_not_tripped(self) -> None:
+        # Once too slow, every later read fails at once: nothing may wait on
+        # this client again (the refusal's drain, gunicorn's skip to the next
+        # request), and the connection is closed after the 408.
+        if self._tripped:
+            raise SlowRequestBody("the request body was already too slow")
+
+    def _account(self, waited: float, received: int) -> None:
+        self._waited += waited
+        self._received += received
+        if self._waited < self.body_rate_window:
+            return
+        rate = self._received / self._waited
+        if rate < self.min_body_rate:
+            self._tripped = True
+            raise SlowRequestBody(
+                f"the request body arrived at {rate:.0f} bytes/s over {self._waited:.0f} s of "
+                f"waiting for it, below the server's minimum of {self.min_body_rate:.0f} bytes/s"
+            )
+        self._waited, self._received = 0.0, 0
 
 
 class SlowClientSafeWorker(gthread.ThreadWorker):  # type: ignore[misc]
@@ -60,6 +119,8 @@ class SlowClientSafeWorker(gthread.ThreadWorker):  # type: ignore[misc]
     header_timeout: float = 15.0
     io_timeout: float = 60.0
     max_uploads: int = 6
+    min_body_rate: float = 0.0
+    body_rate_window: float = 20.0
 
     def accept(self, listener: socket.socket) -> None:
         try:
@@ -72,6 +133,8 @@ class SlowClientSafeWorker(gthread.ThreadWorker):  # type: ignore[misc]
             client_sock.family, client_sock.type, client_sock.proto, fileno=client_sock.detach()
         )
         timed.io_timeout = self.io_timeout
+        timed.min_body_rate = self.min_body_rate
+        timed.body_rate_window = self.body_rate_window
         timed.setblocking(True)
         self.nr_conns += 1
         conn = gthread.TConn(self.cfg, timed, client_addr, listener.getsockname())
@@ -104,10 +167,15 @@ class SlowClientSafeWorker(gthread.ThreadWorker):  # type: ignore[misc]
             # draining a body that may be trickling in.
             _refuse_and_close(conn.sock, answer=refusal(slots.slots))
             return False
+        metered = isinstance(conn.sock, TimedSocket)  # not once TLS has wrapped it
+        if metered:
+            conn.sock.meter_body(True)
         try:
             return super().handle_request(req, conn)
         finally:
             slots.leave()
+            if metered:
+                conn.sock.meter_body(False)
 
     def _upload_slots(self) -> UploadSlots:
         found: UploadSlots | None = getattr(self, "_mint_upload_slots", None)
@@ -192,13 +260,17 @@ def _peer(conn: Any) -> str:
     return str(client)
 
 
-def configured(
-    header_timeout: float, io_timeout: float, max_uploads: int = 6
-) -> type[SlowClientSafeWorker]:
-    """A worker class carrying this server's timeouts and upload cap (gunicorn
-    instantiates the class)."""
+def configured(options: ServingOptions) -> type[SlowClientSafeWorker]:
+    """A worker class carrying this server's timeouts, body rate and upload cap
+    (gunicorn instantiates the class)."""
     return type(
         "SlowClientSafeWorker",
         (SlowClientSafeWorker,),
-        {"header_timeout": header_timeout, "io_timeout": io_timeout, "max_uploads": max_uploads},
+        {
+            "header_timeout": options.header_timeout,
+            "io_timeout": options.io_timeout,
+            "max_uploads": options.max_uploads,
+            "min_body_rate": options.min_body_rate,
+            "body_rate_window": options.body_rate_window,
+        },
     )

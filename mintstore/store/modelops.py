@@ -97,18 +97,24 @@ def apply_delta(base: Study, delta: Study, *, in_place: bool = False) -> Study:
 
 
 def subset(study: Study, sop_uids: set[str]) -> Study:
-    """The part of a study holding only the given instances (a change's payload)."""
+    """The part of a study holding only the given instances (a change's payload).
+
+    A view: its containers are new, its attributes and instances are those of
+    ``study`` (shared, not copied). Every caller encodes or checks it and drops
+    it; deep-copying 300 appended instances cost 0.06-0.08 s of the commit.
+    Copy it before changing anything in it.
+    """
     result = Study(study.study_instance_uid, study.type, study.version)
-    result.attributes = copy.deepcopy(study.attributes)
+    result.attributes = dict(study.attributes)
     for series in study.sorted_series():
         chosen = {uid: inst for uid, inst in series.instances.items() if uid in sop_uids}
         if not chosen:
             continue
         part = Series(
             series.series_instance_uid,
-            copy.deepcopy(series.attributes),
-            copy.deepcopy(series.normalized_attributes),
-            copy.deepcopy(chosen),
+            dict(series.attributes),
+            dict(series.normalized_attributes),
+            chosen,
         )
         result.series[part.series_instance_uid] = part
     return result

@@ -40,6 +40,7 @@ class ServerProcess:
         options: Sequence[str] = (),
         workers: int = 1,
         log_path: Path | None = None,
+        cwd: Path | None = None,
     ) -> None:
         command = [
             sys.executable, "-m", "mintstore.cli", "serve",
@@ -53,6 +54,7 @@ class ServerProcess:
             stdout=subprocess.PIPE,
             stderr=self._log,
             env=env,
+            cwd=cwd,
             start_new_session=True,
         )
         assert self.process.stdout is not None

@@ -20,7 +20,9 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException
+from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestTimeout
+
+from mintstore.errors import SlowRequestBody
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -55,6 +57,8 @@ class CheckedInput:
             return method(*args)
         except HTTPException:
             raise
+        except SlowRequestBody as exc:
+            raise RequestTimeout(f"{exc}; nothing was stored") from None
         except OSError as exc:
             raise ClientDisconnected(
                 f"the client stopped sending the request body after {self.received} bytes "

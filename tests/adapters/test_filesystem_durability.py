@@ -84,23 +84,29 @@ from mintstore.adapters.filesystem import FileStore
 store = FileStore(sys.argv[1])
 store.put(sys.argv[2], b"{}", mode=PutMode.CREATE)
 print("PUT-START", flush=True)
+if sys.argv[3] == "head":
+    store.head(sys.argv[2])
+    print("HELD", flush=True)
 try:
-    store.put(sys.argv[2], b"{}", mode=PutMode.CREATE)
+    if sys.argv[3] == "create":
+        store.put(sys.argv[2], b"{}", mode=PutMode.CREATE)
 except AlreadyExists:
     print("HELD", flush=True)
 """
 
 
-def test_a_create_that_finds_the_key_held_syncs_its_directory_chain(tmp_path: Path) -> None:
-    # A blob's create that loses to another writer is taken as stored: that
-    # writer may not have synced its names yet, so the loser syncs every
-    # directory from the key's own to the store's root before it answers.
+@pytest.mark.parametrize("action", ["create", "head"])
+def test_finding_the_key_held_syncs_its_directory_chain(tmp_path: Path, action: str) -> None:
+    # A blob's create that loses to another writer is taken as stored, and
+    # copy skips a blob whose head it sees: that writer may not have synced
+    # its names yet, so the create (or head) syncs every directory from the
+    # key's own to the store's root before it answers.
     root = tmp_path / "store"
     key = "blobs/sha256/aa/bb/aabbcc"
     log = tmp_path / "strace.log"
     done = subprocess.run(
         ["strace", "-f", "-y", "-qq", "-e", "trace=fsync,write", "-o", str(log),
-         sys.executable, "-c", _HELD_SCRIPT, str(root), key],
+         sys.executable, "-c", _HELD_SCRIPT, str(root), key, action],
         check=True, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert "HELD" in done.stdout

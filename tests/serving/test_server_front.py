@@ -21,6 +21,7 @@ from pydicom import dcmread
 from pydicom.data import get_testdata_file
 
 from mintstore.testing.mint_server import ServerProcess
+from mintstore.testing.raw_http import read_answer
 
 LIMIT = 1024 * 1024
 
@@ -61,13 +62,7 @@ def _raw(server: ServerProcess, data: bytes, *, half_close: bool = True) -> byte
         sock.sendall(data)
         if half_close:
             sock.shutdown(socket.SHUT_WR)
-        answer = b""
-        try:
-            while chunk := sock.recv(65536):
-                answer += chunk
-        except OSError:
-            pass
-        return answer
+        return read_answer(sock)
 
 
 def _status_line(answer: bytes) -> int:
@@ -202,9 +197,7 @@ def test_100_continue_is_sent_when_the_body_is_wanted(server: ServerProcess) -> 
         interim = sock.recv(65536)
         assert interim.startswith(b"HTTP/1.1 100 Continue"), interim[:200]
         sock.sendall(body)
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
+        answer = read_answer(sock)
     assert _status_line(answer) in (200, 201), answer[:300]
 
 
