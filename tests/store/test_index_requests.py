@@ -346,3 +346,16 @@ def test_fetched_ahead_bytes_count_in_the_cache_budget() -> None:
     assert group_size > 0 and len(cache._groups) >= 1
     assert cache.take_raw(("raw", 19)) == b"x" * 20_000
     assert cache.take_raw(("raw", 19)) is None  # taken: decoded next, not kept twice
+
+
+def test_a_missing_footers_file_falls_back_to_each_files_own_end(objects: KeyedReads) -> None:
+    store = StudyStore(objects, SMALL)
+    truth = _load(store, 500, 14)
+    for ref in manifest.newest(objects).base:  # as an older version's clean-up would
+        objects.delete(partition_key(ref.footers or ""))
+    reader = StudyStore(objects, SMALL)
+    row = next(iter(truth.values()))
+    found = reader.search(SearchQuery(patient_id=row.patient_id))
+    assert row.study_uid in {hit.study_uid for hit in found.results}
+    everything = reader.search(SearchQuery(limit=1000)).results
+    assert [hit.study_uid for hit in everything] == sorted(truth)
