@@ -407,13 +407,19 @@ class FileStore(ObjectStore):
         key held does. On directories with nothing pending an fsync returns
         at once.
         """
+        info = self._seen(key)
+        with _translated(key):
+            for directory in self._held_chain(self._path(key)):
+                _fsync_existing_directory(directory)
+        return info
+
+    def _seen(self, key: str) -> ObjectInfo:
+        """``head`` without the syncs, for a caller that syncs the chain itself."""
         path = self._path(key)
         with _translated(key):
             status = path.stat()
-            if not stat.S_ISREG(status.st_mode):
-                raise NotFound("no such object", key=key)
-            for directory in self._held_chain(path):
-                _fsync_existing_directory(directory)
+        if not stat.S_ISREG(status.st_mode):
+            raise NotFound("no such object", key=key)
         return _info(key, status)
 
     def list(self, prefix: str = "", *, start_after: str | None = None) -> Iterator[ObjectInfo]:
@@ -545,7 +551,8 @@ class FileCreateBatch(CreateBatch):
                 self._files._publish(target, lambda: os.link(temp, target), key, created_in)
             except AlreadyExists:
                 try:
-                    existing: ObjectInfo | None = self._files.head(key)
+                    # The chain is synced below, with every other directory.
+                    existing: ObjectInfo | None = self._files._seen(key)
                 except NotFound:
                     existing = None
                 if on_existing(existing):

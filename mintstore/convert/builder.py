@@ -11,7 +11,7 @@ from copy import deepcopy
 
 from pydicom.dataset import Dataset
 
-from mintstore.convert.extract import Extracted, extract_dataset
+from mintstore.convert.extract import ConversionMemo, Extracted, extract_dataset
 from mintstore.convert.normalize import (
     effective_attributes,
     merge_instance,
@@ -46,6 +46,11 @@ class StudyBuilder:
     ``next_bid`` is the first free binary item id (raised past every bid the
     existing study references). Adding an instance already in the study raises
     :class:`~mintstore.errors.DuplicateInstance` and changes nothing.
+
+    ``memo`` remembers converted elements so that the instances of a series,
+    which repeat most elements byte for byte, are not converted again element
+    by element (a fresh one per builder unless the caller shares one; used
+    from the second instance on).
     """
 
     def __init__(
@@ -55,8 +60,10 @@ class StudyBuilder:
         existing: Study | None = None,
         next_bid: int = 0,
         adopt: bool = False,
+        memo: ConversionMemo | None = None,
     ) -> None:
         self._dictionary = dictionary
+        self._memo = memo if memo is not None else ConversionMemo()
         if existing is not None and not adopt:
             existing = deepcopy(existing)
         self._study = existing
@@ -81,7 +88,10 @@ class StudyBuilder:
 
     def add_dataset(self, ds: Dataset) -> NewItems:
         """Add one instance; returns its binary items (bid, content)."""
-        return self.add_extracted(_extract(ds, self._next_bid))
+        # Remembering costs a copy per element: worth it only once a second
+        # instance shows that this is a series, not a single upload.
+        memo = self._memo if self._study is not None and self._study.instance_count else None
+        return self.add_extracted(_extract(ds, self._next_bid, memo))
 
     def add_extracted(self, extracted: Extracted) -> NewItems:
         """Add one instance already in MINT form, its bids numbered from :attr:`next_bid`.
@@ -146,9 +156,9 @@ class StudyBuilder:
             raise DuplicateInstance(sop_uid, identical_metadata=identical, items=pairs)
 
 
-def _extract(ds: Dataset, first_bid: int) -> Extracted:
+def _extract(ds: Dataset, first_bid: int, memo: ConversionMemo | None) -> Extracted:
     try:
-        return extract_dataset(ds, first_bid)
+        return extract_dataset(ds, first_bid, memo)
     except InvalidDicom:
         raise
     except Exception as exc:  # a broken value pydicom only notices when decoding

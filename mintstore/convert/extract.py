@@ -11,8 +11,9 @@ keep them. Nothing is placed (study/series/instance) here.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal, cast, overload
 
 from pydicom.charset import convert_encodings
 from pydicom.datadict import dictionary_VR
@@ -57,6 +58,75 @@ _AMBIGUOUS_DEFAULTS = {"OB or OW": "OW", "US or SS": "US", "US or OW": "OW", "US
 IMPLICIT_LE = "1.2.840.10008.1.2"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 EXPLICIT_BE = "1.2.840.10008.1.2.2"
+
+
+#: Raw values longer than this are converted every time: hashing them as a memo
+#: key would cost more than converting them (and binary ones become items).
+MEMO_VALUE_LIMIT = 16 * 1024
+#: Conversions, and bytes of raw values, a memo keeps before it starts afresh:
+#: a series repeats a few hundred elements, and a builder lives as long as an
+#: upload, so its memory stays small whatever the input.
+MEMO_CAPACITY = 8192
+MEMO_BYTES = 4 * 1024**2
+
+MemoKey = tuple[int, str | None, int, bytes, bool | None, bool | None, tuple[str, ...]]
+
+
+class ConversionMemo:
+    """Attributes already converted from identical raw elements, for reuse.
+
+    The instances of one series repeat most elements byte for byte (patient,
+    study, equipment, geometry, even whole sequences), and converting a raw
+    element is a pure function of its tag, VR, length, bytes, encoding and
+    inherited character set, as long as nothing from the surrounding data
+    set was consulted (an implicit VR resolved from a private creator or an
+    ambiguous-VR rule) and no binary item was made. Only such conversions are
+    remembered; each hit hands out a fresh copy, so no two instances ever
+    share a mutable attribute (the store edits attributes in place).
+    """
+
+    def __init__(self, capacity: int = MEMO_CAPACITY, max_bytes: int = MEMO_BYTES) -> None:
+        self._capacity = capacity
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        self._attributes: dict[MemoKey, Attribute] = {}
+
+    def get(self, key: MemoKey) -> Attribute | None:
+        """A fresh copy of the attribute converted from ``key``, or None."""
+        found = self._attributes.get(key)
+        return None if found is None else copy_attribute(found)
+
+    def remember(self, key: MemoKey, attribute: Attribute) -> None:
+        """Keep ``attribute`` (the caller must not hand it out afterwards)."""
+        size = len(key[3])
+        if len(self._attributes) >= self._capacity or self._bytes + size > self._max_bytes:
+            self._attributes.clear()
+            self._bytes = 0
+        self._attributes[key] = attribute
+        self._bytes += size
+
+    def __len__(self) -> int:
+        return len(self._attributes)
+
+
+def copy_attribute(attribute: Attribute) -> Attribute:
+    """A copy sharing only immutable values (text, bytes); sequence items copied too.
+
+    Copies the instance dictionary instead of calling the constructor: this
+    runs for most elements of every instance of a series, and eleven keyword
+    arguments cost half as much again. Memo entries never hold an
+    Encapsulation (it comes with binary items), the one mutable field left shared.
+    """
+    copied: Attribute = object.__new__(Attribute)
+    copied.__dict__.update(attribute.__dict__)
+    if attribute.items is not None:
+        copied.items = [_copy_item(item) for item in attribute.items]
+    return copied
+
+
+def _copy_item(item: Item) -> Item:
+    copied = {tag: copy_attribute(a) for tag, a in item.attributes.items()}
+    return Item(copied, undefined_length=item.undefined_length)
 
 
 @dataclass
@@ -110,10 +180,19 @@ def charset_of(ds: Dataset, inherited: tuple[str, ...]) -> tuple[str, ...]:
 
 
 class _Extractor:
-    def __init__(self, first_bid: int, value_file: tuple[int, int] | None) -> None:
+    def __init__(
+        self,
+        first_bid: int,
+        value_file: tuple[int, int] | None,
+        memo: ConversionMemo | None = None,
+    ) -> None:
         self.next_bid = first_bid
         self.value_file = value_file
         self.items: list[tuple[int, ItemContent]] = []
+        self.memo = memo
+        # VRs resolved from the surrounding data set so far: a conversion that
+        # needed one is not a function of its raw element alone (no memo).
+        self.contextual = 0
 
     def new_item(self, content: ItemContent) -> int:
         bid = self.next_bid
@@ -125,8 +204,14 @@ class _Extractor:
         encodings = charset_of(ds, encodings)
         little = ds.original_encoding[1] is not False
         attributes: Attributes = {}
-        for tag in sorted(ds._dict):
-            elem: DataElement | RawDataElement = ds.get_item(tag, keep_deferred=True)
+        for tag, elem in _in_tag_order(ds._dict):
+            if (
+                isinstance(elem, RawDataElement)
+                and elem.value is not None
+                and not (top and tag == PIXEL_DATA_TAG)
+            ):  # the common case, read from the file: no pydicom layer needed
+                attributes[tag] = self.raw_element(ds, tag, elem, encodings)
+                continue
             if not _is_deferred(elem):
                 elem = ds.get_item(tag)  # converts an empty raw value, as it always did
             elif isinstance(elem, RawDataElement):
@@ -137,15 +222,14 @@ class _Extractor:
                 elem = in_file
             if isinstance(elem, DataElement) and elem.VR != "SQ":
                 elem = encoded_element(elem, little, encodings)
-            # Plain int keys, as a decoded document has: pydicom's BaseTag
-            # compares in Python, and every later walk of the study (checks and
-            # sorting at each commit's encode, for the study's whole life in
-            # this process) would pay that per attribute.
-            key = int(tag)
-            if top and key == PIXEL_DATA_TAG and isinstance(elem, RawDataElement):
-                attributes[key] = self.pixel_data(ds, elem, attributes)
+            if top and tag == PIXEL_DATA_TAG and isinstance(elem, RawDataElement):
+                attributes[tag] = self.pixel_data(ds, elem, attributes)
+            elif isinstance(elem, RawDataElement) and elem.value is not None:
+                # encoded from a decoded element (file meta pydicom decoded, a UID
+                # the caller looked up): as repetitive as the elements read raw
+                attributes[tag] = self.raw_element(ds, tag, elem, encodings)
             else:
-                attributes[key] = self.element(ds, key, elem, encodings)
+                attributes[tag] = self.element(ds, tag, elem, encodings)
         return attributes
 
     def deferred(
@@ -187,6 +271,40 @@ class _Extractor:
             encapsulation=layout,
         )
 
+    def raw_element(
+        self, ds: Dataset, tag: int, elem: RawDataElement, encodings: tuple[str, ...]
+    ) -> Attribute:
+        """:meth:`element`, or a copy of what an identical raw element became."""
+        value = elem.value
+        memo = self.memo
+        if memo is None or type(value) is not bytes or len(value) > MEMO_VALUE_LIMIT:
+            return self.element(ds, tag, elem, encodings)
+        key: MemoKey = (
+            tag,
+            elem.VR,
+            elem.length,
+            value,
+            elem.is_implicit_VR,
+            elem.is_little_endian,
+            encodings,
+        )
+        found = memo.get(key)
+        if found is not None:
+            return found
+        bids, contextual = self.next_bid, self.contextual
+        attribute = self.element(ds, tag, elem, encodings)
+        if self.next_bid == bids and self.contextual == contextual:
+            memo.remember(key, copy_attribute(attribute))
+        return attribute
+
+    def resolve_vr(self, ds: Dataset, elem: RawDataElement) -> str:
+        """:func:`resolve_vr`, counting the resolutions that looked beyond ``elem``."""
+        vr = _vr_without_context(elem)
+        if vr is not None:
+            return vr
+        self.contextual += 1
+        return resolve_vr(ds, elem)
+
     def element(
         self,
         ds: Dataset,
@@ -196,7 +314,7 @@ class _Extractor:
     ) -> Attribute:
         if not isinstance(elem, RawDataElement) or elem.VR == "SQ":
             return self.sequence_or_converted(ds, tag, elem, encodings)
-        vr = resolve_vr(ds, elem)
+        vr = self.resolve_vr(ds, elem)
         if vr == "SQ":
             return self.sequence_or_converted(ds, tag, ds[tag], encodings)
         raw = raw_value(elem)
@@ -236,7 +354,7 @@ class _Extractor:
         return Attribute(tag, "SQ", items=items, undefined_length=bool(elem.is_undefined_length))
 
     def pixel_data(self, ds: Dataset, elem: RawDataElement, attributes: Attributes) -> Attribute:
-        vr = resolve_vr(ds, elem)
+        vr = self.resolve_vr(ds, elem)
         if elem.length == UNDEFINED_LENGTH:
             raw = elem.value or b""
             split = pixeldata.split_encapsulated(
@@ -248,10 +366,11 @@ class _Extractor:
             frames: list[bytes] | list[memoryview] = split[0]
             layout = split[1]
         else:
-            raw = raw_value(elem)
-            if not raw:
+            native = raw_value(elem, copy=False)
+            if not native:
                 return Attribute(PIXEL_DATA_TAG, vr)
-            frames = pixeldata.split_native(raw, frame_geometry(attributes))
+            # a memoryview (a large value read without copying) splits the same way
+            frames = pixeldata.split_native(cast(bytes, native), frame_geometry(attributes))
             layout = None
         return self.frame_items(vr, frames, layout)
 
@@ -270,6 +389,24 @@ class _Extractor:
                     return None
                 values.append(found[0])
         return values[0], values[1]
+
+
+def _in_tag_order(
+    elements: MutableMapping[BaseTag, DataElement | RawDataElement],
+) -> list[tuple[int, DataElement | RawDataElement]]:
+    """The elements by ascending tag, with plain int tags.
+
+    Plain int keys, as a decoded document has: pydicom's BaseTag compares in
+    Python, and every later walk of the study (checks and sorting at each
+    commit's encode, for the study's whole life in this process) would pay
+    that per attribute. Files are almost always in tag order already;
+    checking that on ints costs far less than sorting the BaseTags.
+    """
+    pairs = [(int(tag), elem) for tag, elem in elements.items()]
+    tags = [tag for tag, _ in pairs]
+    if tags != sorted(tags):
+        pairs.sort(key=lambda pair: pair[0])
+    return pairs
 
 
 def _is_deferred(elem: DataElement | RawDataElement) -> bool:
@@ -357,19 +494,29 @@ def encoded_element(
     return RawDataElement(elem.tag, vr, length, value, 0, False, little_endian)
 
 
-def raw_value(elem: RawDataElement) -> bytes:
-    """The element's bytes, refusing values shorter than their declared length."""
+@overload
+def raw_value(elem: RawDataElement) -> bytes: ...
+@overload
+def raw_value(elem: RawDataElement, *, copy: Literal[False]) -> bytes | memoryview: ...
+def raw_value(elem: RawDataElement, *, copy: bool = True) -> bytes | memoryview:
+    """The element's bytes, refusing values shorter than their declared length.
+
+    ``copy=False`` keeps a memoryview (a large PixelData read without copying)
+    as it is, for a caller that only slices it into items.
+    """
     value = elem.value or b""
     if elem.length != UNDEFINED_LENGTH and len(value) != elem.length:
         raise InvalidDicom(
             f"element ({elem.tag >> 16:04X},{elem.tag & 0xFFFF:04X}) is truncated: "
             f"{len(value)} of {elem.length} bytes"
         )
+    if not copy and isinstance(value, memoryview):
+        return value
     return bytes(value)
 
 
-def resolve_vr(ds: Dataset, elem: RawDataElement) -> str:
-    """The VR of a raw element, as pydicom would decide it."""
+def _vr_without_context(elem: RawDataElement) -> str | None:
+    """The VR the element states, or the public dictionary's unambiguous one; else None."""
     vr = elem.VR
     if vr and len(vr) == 2:
         return str(vr)
@@ -380,6 +527,14 @@ def resolve_vr(ds: Dataset, elem: RawDataElement) -> str:
             vr = None
         if vr and len(vr) == 2:
             return str(vr)
+    return None
+
+
+def resolve_vr(ds: Dataset, elem: RawDataElement) -> str:
+    """The VR of a raw element, as pydicom would decide it."""
+    vr = _vr_without_context(elem)
+    if vr is not None:
+        return vr
     try:
         vr = ds[elem.tag].VR
     except Exception as exc:
@@ -419,13 +574,15 @@ def frame_geometry(attributes: Attributes) -> pixeldata.FrameGeometry | None:
     return pixeldata.FrameGeometry(frame_count(attributes), rows, columns, samples, bits)
 
 
-def extract_dataset(ds: Dataset, first_bid: int) -> Extracted:
+def extract_dataset(ds: Dataset, first_bid: int, memo: ConversionMemo | None = None) -> Extracted:
     """Convert ``ds`` (raw elements as read from a file) into MINT attributes.
 
     Decoded elements (a dataset built or edited in memory) are encoded first;
-    raises :class:`InvalidDicom` when a value is broken.
+    raises :class:`InvalidDicom` when a value is broken. ``memo`` (kept by a
+    builder across the instances of a study) lets an element identical to one
+    converted before be copied instead of converted again.
     """
-    extractor = _Extractor(first_bid, value_file(ds))
+    extractor = _Extractor(first_bid, value_file(ds), memo)
     attributes: Attributes = {}
     meta = getattr(ds, "file_meta", None)
     if meta is not None:

@@ -102,6 +102,11 @@ class _Walker:
     def __init__(self, data: bytes | memoryview, little: bool, limits: Part10Limits) -> None:
         self.data = data
         self.order = "<" if little else ">"
+        self.formats = (
+            struct.Struct(f"{self.order}HHI"),
+            struct.Struct(f"{self.order}I"),
+            struct.Struct(f"{self.order}H"),
+        )
         self.limits = limits
         self.elements = 0
         self.deadline = time.monotonic() + limits.max_walk_seconds
@@ -109,6 +114,10 @@ class _Walker:
     def count(self, position: int) -> None:
         """One more element: refuse the file beyond the element or time budget."""
         self.elements += 1
+        self.count_slowly(position)
+
+    def count_slowly(self, position: int) -> None:
+        """The budget checks of :meth:`count`, for an element already counted."""
         if self.elements > self.limits.max_elements:
             raise _fail(f"more than {self.limits.max_elements} elements", position)
         if self.elements % _CLOCK_EVERY == 0 and time.monotonic() > self.deadline:
@@ -126,16 +135,29 @@ class _Walker:
     def dataset(
         self, position: int, end: int, implicit: bool, closed_by: int | None, depth: int
     ) -> int:
-        """Walk elements from ``position``; returns the position after the data set."""
+        """Walk elements from ``position``; returns the position after the data set.
+
+        The loop runs once per element of every instance ingested, so it keeps
+        its state in locals and unpacks with precompiled formats (a method call
+        per element cost as much as the rest of the walk).
+        """
         if depth > _MAX_DEPTH:
             raise _fail("sequences nested too deeply", position)
         if position + 8 <= end:
             first_tag, _ = self.tag_and_length(position)
             if first_tag >> 16 != 0xFFFE:
                 implicit = not self.looks_explicit(position)
+        data, size = self.data, len(self.data)
+        header_format, long_length, short_length = self.formats
+        max_elements = self.limits.max_elements
         while position < end:
-            tag, length = self.tag_and_length(position)
-            self.count(position)
+            if position + 8 > size:
+                raise _fail("data ends inside an element header", position)
+            group, element, length = header_format.unpack_from(data, position)
+            tag = group << 16 | element
+            self.elements += 1
+            if self.elements > max_elements or self.elements % _CLOCK_EVERY == 0:
+                self.count_slowly(position)
             if tag in (ITEM_DELIMITER, SEQUENCE_DELIMITER):
                 if tag != closed_by:
                     raise _fail(f"unexpected delimiter {tag:08X}", position)
@@ -144,14 +166,14 @@ class _Walker:
             if implicit:
                 header = 8
             else:
-                vr = bytes(self.data[position + 4 : position + 6])
+                vr = bytes(data[position + 4 : position + 6])
                 if vr in _LONG_VRS:
                     if position + 12 > end:
                         raise _fail("data ends inside an element header", position)
-                    (length,) = struct.unpack_from(f"{self.order}I", self.data, position + 8)
+                    (length,) = long_length.unpack_from(data, position + 8)
                     header = 12
                 else:
-                    (length,) = struct.unpack_from(f"{self.order}H", self.data, position + 6)
+                    (length,) = short_length.unpack_from(data, position + 6)
                     header = 8
             position += header
             if length == UNDEFINED:
