@@ -168,10 +168,16 @@ def child(
     """Runs in a fresh process: what a new server process costs and answers."""
     started = time.perf_counter()
     config = StoreConfig(index=IndexOptions(background=False))
-    store = StudyStore(open_store(url, os.environ), config)
+    # Every request of this process counted: what each kind of search costs
+    # in GETs/HEADs is the figure that carries over to a real S3 (moto's
+    # latencies do not: a ranged GET there copies the whole object).
+    counting = CountingStore(open_store(url, os.environ))
+    store = StudyStore(counting, config)
     rss_start, _ = rss_mib()
+    counting.reset()
     first = store.search(SearchQuery(patient_id="PAT0000001"))
     first_search = time.perf_counter() - started
+    first_requests = dict(counting.counts)
     rss_first, _ = rss_mib()
     assert first.results is not None
     rng = random.Random(seed)
@@ -180,6 +186,7 @@ def child(
         "rss_after_start_mib": rss_start,
         "rss_after_first_search_mib": rss_first,
         "first_search_s": first_search,
+        "first_search_requests": first_requests,
     }
     kinds: dict[str, Callable[[dict[str, Any]], SearchQuery]] = {
         "patient": lambda r: SearchQuery(patient_id=r["patient_id"]),
@@ -196,6 +203,7 @@ def child(
         # CPU time of this process per query as well: on a machine shared by
         # many busy processes the wall time mostly measures the wait for a core.
         cpu = []
+        counting.reset()
         for _ in range(queries):
             query = make(rng.choice(sample))
             begin, begin_cpu = time.perf_counter(), time.process_time()
@@ -213,17 +221,21 @@ def child(
                 store.search(query)
                 timings.append((time.perf_counter() - begin) * 1000)
                 cpu.append((time.process_time() - begin_cpu) * 1000)
+        result[f"{name}_requests_per_search"] = _per(counting, len(timings))
         result[f"{name}_ms"] = percentiles(timings)
         result[f"{name}_cpu_ms"] = percentiles(cpu)
         result[f"{name}_load_average"] = os.getloadavg()[0]
     if read_all:
         begin = time.perf_counter()
         seen = 0
+        counting.reset()
         page = store.search(SearchQuery(limit=100))
         seen += len(page.results)
+        pages = 1
         while page.continuation:
             page = store.search(SearchQuery(limit=100, continuation=page.continuation))
             seen += len(page.results)
+            pages += 1
             if budget is not None and time.perf_counter() - begin > budget:
                 # Stopped early: pages cost the same, so the total is projected.
                 result["read_all_stopped_after_s"] = budget
@@ -231,8 +243,14 @@ def child(
                 break
         result["read_all_s"] = time.perf_counter() - begin
         result["read_all_rows"] = seen
+        result["read_all_requests_per_page"] = _per(counting, pages)
     result["rss_end_mib"], result["peak_rss_mib"] = rss_mib()
     return result
+
+
+def _per(counting: CountingStore, times: int) -> dict[str, float]:
+    """Requests by operation per search (or page), from a counting store."""
+    return {name: round(n / max(1, times), 3) for name, n in sorted(counting.counts.items())}
 
 
 def compaction_under_load(url: str, environ: dict[str, str], commits: int) -> dict[str, Any]:

@@ -98,10 +98,9 @@ class Writer:
             part = table.slice(piece * size, size) if count else table
             piece_low = low if piece == 0 else str(part["study_uid"][0])
             name = _name("base", self.now)
-            partitions.write(self.objects, name, part)
-            partitions.write_lookup(self.objects, name + ".keys", partitions.lookup_table(part))
-            self.written.extend([name, name + ".keys"])
-            refs.append(PartitionRef(name, part.num_rows, piece_low, name + ".keys"))
+            written = partitions.write_base(self.objects, name, part)
+            self.written.extend(written)
+            refs.append(PartitionRef(name, part.num_rows, piece_low, *written[1:]))
         return refs
 
     def discard(self) -> None:

@@ -28,6 +28,10 @@ class IndexOptions:
     * ``cache_bytes`` (48 MiB): decoded row groups kept per process.
     * ``manifest_check`` (5 s): how often a reader looks for a newer manifest
       when its tail is short (it looks at once when the tail is long).
+    * ``read_ahead_groups`` (16): a scan that goes on (a continued read-all or
+      modality page, a StudyDate range) fetches up to this many adjacent row
+      groups with one ranged GET (at most 4 MiB; kept encoded in a quarter of
+      ``cache_bytes`` until used); 1 turns it off.
     * ``background`` (True): compaction runs in a background thread of the
       process that sees it is due (claimed, so once for all processes);
       False leaves it to explicit ``compact_now`` calls (tests, jobs).
@@ -42,4 +46,5 @@ class IndexOptions:
     claim_ttl: timedelta = timedelta(minutes=5)
     cache_bytes: int = 48 * 1024 * 1024
     manifest_check: timedelta = timedelta(seconds=5)
+    read_ahead_groups: int = 16
     background: bool = True

@@ -133,10 +133,11 @@ def generation_of_manifest_key(key: str) -> int | None:
 def partition_key(name: str) -> str:
     """An index partition (Parquet); ``name`` is unique to the compaction that wrote it.
 
-    A base partition's lookup file, named ``<name>.keys``, is not Parquet (see
-    mintstore.store.partitions) and keeps its name as is.
+    A base partition's lookup file, named ``<name>.keys``, and its footers
+    file, ``<name>.footers``, are not Parquet (see mintstore.store.partitions)
+    and keep their names as they are.
     """
-    if name.endswith(".keys"):
+    if name.endswith((".keys", ".footers")):
         return f"{PARTITION_PREFIX}{name}"
     return f"{PARTITION_PREFIX}{name}.parquet"
 

@@ -40,16 +40,34 @@ class PartitionRef:
     rows: int
     low: str = ""
     keys: str | None = None  # the lookup file's name (base partitions only)
+    #: Both files' footers in one small object (base partitions written since
+    #: run 6): a reader opens the partition with one GET, no HEAD.
+    footers: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "rows": self.rows, "low": self.low, "keys": self.keys}
+        doc: dict[str, Any] = {
+            "name": self.name,
+            "rows": self.rows,
+            "low": self.low,
+            "keys": self.keys,
+        }
+        if self.footers is not None:
+            doc["footers"] = self.footers
+        return doc
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> PartitionRef:
-        return cls(str(doc["name"]), int(doc["rows"]), str(doc.get("low", "")), doc.get("keys"))
+        return cls(
+            str(doc["name"]),
+            int(doc["rows"]),
+            str(doc.get("low", "")),
+            doc.get("keys"),
+            doc.get("footers"),
+        )
 
     def files(self) -> list[str]:
-        return [self.name] if self.keys is None else [self.name, self.keys]
+        names = [self.name] if self.keys is None else [self.name, self.keys]
+        return names if self.footers is None else [*names, self.footers]
 
 
 @dataclass(frozen=True)

@@ -325,6 +325,87 @@ def write_lookup(objects: ObjectStore, name: str, keys: pa.Table) -> int:
     return len(data)
 
 
+FOOTERS_MAGIC = b"MSPF"
+FOOTERS_FORMAT = "mintstore-footers-1"
+
+
+def parquet_footer(data: bytes) -> bytes:
+    """The end of a Parquet file a reader needs first: metadata, its length, ``PAR1``."""
+    length = int.from_bytes(data[-8:-4], "little")
+    return data[-(length + 8) :]
+
+
+def lookup_tail(data: bytes) -> bytes:
+    """The end of a lookup file (:func:`encode_lookup`): index, its length, ``MSLK``."""
+    length = int.from_bytes(data[-12:-4], "little")
+    return data[-(length + 12) :]
+
+
+def encode_footers(main: bytes, keys: bytes) -> bytes:
+    """A base partition's footers file: what opening its two files reads, in one object.
+
+    Opening a partition used to cost a HEAD (the size) and a ranged GET of
+    the end of each of its two files, and the lookup index is often larger
+    than the first guess (one more GET). This small object holds both ends
+    and both sizes: one GET, no HEAD. Layout: ``MSPF``, 8-byte LE length of a
+    JSON header (format, sizes of both files and of both ends), the header,
+    the main file's footer, the lookup file's tail.
+    """
+    main_end, keys_end = parquet_footer(main), lookup_tail(keys)
+    header = json.dumps(
+        {
+            "format": FOOTERS_FORMAT,
+            "main_size": len(main),
+            "keys_size": len(keys),
+            "main_footer": len(main_end),
+            "keys_tail": len(keys_end),
+        },
+        separators=(",", ":"),
+    ).encode()
+    return FOOTERS_MAGIC + len(header).to_bytes(8, "little") + header + main_end + keys_end
+
+
+@dataclass(frozen=True)
+class Footers:
+    """A decoded footers file: each file's size and its end bytes."""
+
+    main_size: int
+    main_footer: bytes
+    keys_size: int
+    keys_tail: bytes
+
+
+def decode_footers(data: bytes, key: str) -> Footers:
+    if data[:4] != FOOTERS_MAGIC:
+        raise IntegrityError(f"{key} is not a footers file")
+    length = int.from_bytes(data[4:12], "little")
+    header = json.loads(data[12 : 12 + length])
+    if header.get("format") != FOOTERS_FORMAT:
+        raise IntegrityError(f"{key}: unknown footers format {header.get('format')!r}")
+    start = 12 + length
+    middle = start + int(header["main_footer"])
+    end = middle + int(header["keys_tail"])
+    if end != len(data):
+        raise IntegrityError(f"{key} is truncated")
+    return Footers(
+        int(header["main_size"]), data[start:middle], int(header["keys_size"]), data[middle:end]
+    )
+
+
+def write_base(objects: ObjectStore, name: str, table: pa.Table) -> list[str]:
+    """A base partition: main file, lookup file, footers file; returns their names.
+
+    The footers file is written last: a reader that finds it finds both
+    files (all three are named by the manifest, created after them).
+    """
+    main = encode(table)
+    objects.put(partition_key(name), main, mode=PutMode.CREATE)
+    keys = encode_lookup(lookup_table(table))
+    objects.put(partition_key(name + ".keys"), keys, mode=PutMode.CREATE)
+    objects.put(partition_key(name + ".footers"), encode_footers(main, keys), mode=PutMode.CREATE)
+    return [name, name + ".keys", name + ".footers"]
+
+
 def write(objects: ObjectStore, name: str, table: pa.Table) -> int:
     """Create one partition file (its name is unique to the writer); returns its size."""
     data = encode(table)
@@ -339,11 +420,19 @@ def read_whole(objects: ObjectStore, name: str) -> pa.Table:
 class _SpanFile(io.RawIOBase):
     """A read-only file over one object: the footer or one row group, fetched once."""
 
-    def __init__(self, objects: ObjectStore, key: str, size: int, start: int, end: int) -> None:
+    def __init__(
+        self,
+        objects: ObjectStore,
+        key: str,
+        size: int,
+        start: int,
+        end: int,
+        data: bytes | None = None,
+    ) -> None:
         super().__init__()
         self._size = size
         self._start = start
-        self._data = objects.get_range(key, start, end)
+        self._data = objects.get_range(key, start, end) if data is None else data
         self._objects = objects
         self._key = key
         self._position = 0
@@ -378,6 +467,8 @@ class _SpanFile(io.RawIOBase):
 
 
 _FOOTER_GUESS = 256 * 1024
+#: At most this many bytes in one read-ahead request (:meth:`SortedFile.fetch_ahead`).
+READ_AHEAD_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -420,6 +511,36 @@ class RowGroupCache:
         self._lock = threading.Lock()
         self._groups: OrderedDict[tuple[str, int], _Group] = OrderedDict()
         self._bytes = 0
+        # Row groups fetched ahead (one ranged GET for several), still encoded:
+        # at most a quarter of the budget, counted in it (the cache as a whole
+        # stays within ``capacity_bytes``), so read-ahead costs no decoding a
+        # scan does not use and no memory beyond the cache's.
+        self._raw: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._raw_bytes = 0
+        self._raw_capacity = capacity_bytes // 4
+
+    def take_raw(self, key: tuple[str, int]) -> bytes | None:
+        """The encoded bytes of a row group fetched ahead (removed: it is decoded next)."""
+        with self._lock:
+            data = self._raw.pop(key, None)
+            if data is not None:
+                self._raw_bytes -= len(data)
+            return data
+
+    def has(self, key: tuple[str, int]) -> bool:
+        with self._lock:
+            return key in self._groups or key in self._raw
+
+    def put_raw(self, key: tuple[str, int], data: bytes) -> None:
+        with self._lock:
+            if key in self._raw or key in self._groups:
+                return
+            self._raw[key] = data
+            self._raw_bytes += len(data)
+            while self._raw_bytes > self._raw_capacity and len(self._raw) > 1:
+                _, old = self._raw.popitem(last=False)
+                self._raw_bytes -= len(old)
+            self._trim()
 
     def get(self, key: tuple[str, int]) -> _Group | None:
         with self._lock:
@@ -434,9 +555,13 @@ class RowGroupCache:
                 return
             self._groups[key] = group
             self._bytes += group.size
-            while self._bytes > self._capacity and len(self._groups) > 1:
-                _, old = self._groups.popitem(last=False)
-                self._bytes -= old.size
+            self._trim()
+
+    def _trim(self) -> None:
+        """Decoded groups out, oldest first, until both kinds fit the one budget."""
+        while self._bytes + self._raw_bytes > self._capacity and len(self._groups) > 1:
+            _, old = self._groups.popitem(last=False)
+            self._bytes -= old.size
 
 
 class SortedFile:
@@ -445,9 +570,53 @@ class SortedFile:
     lows: list[str]
     highs: list[str]
     bloom: bytes | None = None
+    objects: ObjectStore
+    key: str
+    _cache: RowGroupCache
+    _spans: list[tuple[int, int]]
 
     def group(self, number: int) -> _Group:
         raise NotImplementedError
+
+    def _encoded(self, number: int) -> bytes:
+        """A row group's bytes: fetched ahead already, else one ranged GET."""
+        data = self._cache.take_raw((self.key, number))
+        if data is None:
+            begin, end = self._spans[number]
+            data = self.objects.get_range(self.key, begin, end)
+        return data
+
+    def fetch(self, number: int) -> None:
+        """Fetch one row group's bytes now, to be decoded when used (parallel reads)."""
+        if not self._cache.has((self.key, number)):
+            begin, end = self._spans[number]
+            self._cache.put_raw((self.key, number), self.objects.get_range(self.key, begin, end))
+
+    def fetch_ahead(self, number: int, ahead: int) -> None:
+        """Fetch row groups ``number`` .. ``number + ahead - 1`` with one ranged GET.
+
+        For scans that will read on in order (read-all and other continued
+        pages): adjacent row groups are adjacent bytes, so one request can
+        carry several. Stops at the first group already held and at
+        :data:`READ_AHEAD_BYTES`, so the request and what it leaves in the
+        cache stay bounded.
+        """
+        if ahead <= 1 or self._cache.has((self.key, number)):
+            return
+        begin = self._spans[number][0]
+        last = number
+        while (
+            last + 1 < min(self.row_groups, number + ahead)
+            and not self._cache.has((self.key, last + 1))
+            and self._spans[last + 1][1] - begin <= READ_AHEAD_BYTES
+        ):
+            last += 1
+        if last == number:
+            return
+        data = self.objects.get_range(self.key, begin, self._spans[last][1])
+        for index in range(number, last + 1):
+            first, end = self._spans[index]
+            self._cache.put_raw((self.key, index), data[first - begin : end - begin])
 
     @property
     def row_groups(self) -> int:
@@ -461,12 +630,23 @@ class SortedFile:
         """The first row group whose maximum is >= ``value`` (row_groups if none)."""
         return bisect.bisect_left(self.highs, value)
 
-    def scan(self, low: str, high: str | None, *, inclusive_low: bool = True) -> Iterator[Slice]:
-        """Slices of row groups whose sort values lie in [low, high) (or (low, high))."""
+    def scan(
+        self, low: str, high: str | None, *, inclusive_low: bool = True, ahead: int = 1
+    ) -> Iterator[Slice]:
+        """Slices of row groups whose sort values lie in [low, high) (or (low, high)).
+
+        ``ahead`` > 1: a group not held yet is fetched with the next ones
+        (:meth:`fetch_ahead`), for a scan that is expected to go on.
+        """
         number = self.first_group_reaching(low)
         while number < self.row_groups:
             if high is not None and self.lows[number] >= high:
                 return
+            if high is None:
+                self.fetch_ahead(number, ahead)
+            else:  # not past the groups the range can touch
+                reach = bisect.bisect_left(self.lows, high, lo=number) - number
+                self.fetch_ahead(number, min(ahead, reach))
             group = self.group(number)
             keys = group.keys
             first = (bisect.bisect_left if inclusive_low else bisect.bisect_right)(keys, low)
@@ -486,22 +666,32 @@ class PartitionFile(SortedFile):
     """A Parquet partition file: its footer in memory, its row groups on demand."""
 
     def __init__(
-        self, objects: ObjectStore, name: str, sort_column: str, cache: RowGroupCache
+        self,
+        objects: ObjectStore,
+        name: str,
+        sort_column: str,
+        cache: RowGroupCache,
+        known: tuple[int, bytes] | None = None,
     ) -> None:
+        """``known``: the file's size and footer (from a footers file): no request."""
         self.objects = objects
         self.name = name
         self.key = partition_key(name)
         self.sort_column = sort_column
         self._cache = cache
-        size = objects.head(self.key).size
+        if known is None:
+            size = objects.head(self.key).size
+            start = max(0, size - _FOOTER_GUESS)
+            footer = _SpanFile(objects, self.key, size, start, size)
+        else:
+            size, ending = known
+            footer = _SpanFile(objects, self.key, size, size - len(ending), size, ending)
         self._size = size
-        start = max(0, size - _FOOTER_GUESS)
-        footer = _SpanFile(objects, self.key, size, start, size)
         self.metadata = pq.ParquetFile(footer).metadata
         index = self.metadata.schema.names.index(sort_column)
         self.lows = []
         self.highs = []
-        self._spans: list[tuple[int, int]] = []
+        self._spans = []
         for number in range(self.metadata.num_row_groups):
             group = self.metadata.row_group(number)
             stats = group.column(index).statistics
@@ -524,7 +714,8 @@ class PartitionFile(SortedFile):
         if cached is not None:
             return cached
         begin, end = self._spans[number]
-        source = _SpanFile(self.objects, self.key, self._size, begin, end)
+        data = self._encoded(number)
+        source = _SpanFile(self.objects, self.key, self._size, begin, end, data)
         table = _decode(source, self.metadata, number)
         group = _Group(table, table[self.sort_column].to_pylist())
         self._cache.put((self.key, number), group)
@@ -534,13 +725,23 @@ class PartitionFile(SortedFile):
 class LookupFile(SortedFile):
     """A lookup file (:func:`encode_lookup`): only its index in memory."""
 
-    def __init__(self, objects: ObjectStore, name: str, cache: RowGroupCache) -> None:
+    def __init__(
+        self,
+        objects: ObjectStore,
+        name: str,
+        cache: RowGroupCache,
+        known: tuple[int, bytes] | None = None,
+    ) -> None:
+        """``known``: the file's size and tail (from a footers file): no request."""
         self.objects = objects
         self.name = name
         self.key = partition_key(name)
         self._cache = cache
-        size = objects.head(self.key).size
-        tail = objects.get_range(self.key, max(0, size - _FOOTER_GUESS), size)
+        if known is None:
+            size = objects.head(self.key).size
+            tail = objects.get_range(self.key, max(0, size - _FOOTER_GUESS), size)
+        else:
+            size, tail = known
         if tail[-4:] != LOOKUP_MAGIC:
             raise IntegrityError(f"{self.key} is not a lookup file")
         length = int.from_bytes(tail[-12:-4], "little")
@@ -556,8 +757,7 @@ class LookupFile(SortedFile):
         cached = self._cache.get((self.key, number))
         if cached is not None:
             return cached
-        begin, end = self._spans[number]
-        table = _decode(self.objects.get_range(self.key, begin, end))
+        table = _decode(self._encoded(number))
         group = _Group(table, table["lookup"].to_pylist())
         self._cache.put((self.key, number), group)
         return group

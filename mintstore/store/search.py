@@ -117,22 +117,55 @@ def matcher(query: SearchQuery) -> Callable[[IndexRow], bool]:
 
 
 _TOKEN = "uid1."
+#: Since run 6: ``uid2.<applied>.<uid>``, the change-log position the page was
+#: answered at as well (:func:`continuation_pin`).
+_PINNED = "uid2."
 
 
-def make_continuation(last_uid: str) -> str:
-    return base64.urlsafe_b64encode((_TOKEN + last_uid).encode()).decode().rstrip("=")
+def make_continuation(last_uid: str, applied: int | None = None) -> str:
+    """The token of the next page: the last UID returned (and the log position seen).
+
+    The UID is the cursor (pages never skip or repeat a study); ``applied``
+    pins what the next page must at least see, so a process that has
+    already folded that far answers it without checking the change log's
+    tail again (one GET a page less for read-all on an object store).
+    """
+    text = _TOKEN + last_uid if applied is None else f"{_PINNED}{applied}.{last_uid}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def continuation_after(token: str | None) -> str | None:
-    if not token:
-        return None
+def _token_text(token: str) -> str:
     try:
         text = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode()).decode()
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"invalid continuation token {token!r}") from exc
-    if not text.startswith(_TOKEN):
-        raise InvalidInput(f"invalid continuation token {token!r}")
-    return text[len(_TOKEN) :]
+    if text.startswith(_TOKEN):
+        return text
+    if text.startswith(_PINNED):
+        applied, dot, _ = text[len(_PINNED) :].partition(".")
+        if dot and applied.isdigit() and len(applied) <= 18:
+            return text
+    raise InvalidInput(f"invalid continuation token {token!r}")
+
+
+def continuation_after(token: str | None) -> str | None:
+    """The UID a continuation token resumes after (None without a token)."""
+    if not token:
+        return None
+    text = _token_text(token)
+    if text.startswith(_TOKEN):
+        return text[len(_TOKEN) :]
+    return text[len(_PINNED) :].partition(".")[2]
+
+
+def continuation_pin(token: str | None) -> int | None:
+    """The change-log position a token pins (None: none, the tail is checked)."""
+    if not token:
+        return None
+    text = _token_text(token)
+    if text.startswith(_TOKEN):
+        return None
+    return int(text[len(_PINNED) :].partition(".")[0])
 
 
 def date_bounds(query: SearchQuery) -> tuple[str | None, str | None]:
