@@ -30,6 +30,8 @@ SMALL = StoreConfig(
     ),
 )
 
+pytestmark = pytest.mark.usefixtures("small_row_groups")
+
 
 @pytest.fixture(params=["memory", "file"])
 def objects(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
@@ -39,13 +41,6 @@ def objects(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectSt
         store = FileStore(tmp_path / "store")
     with store:
         yield store
-
-
-@pytest.fixture(autouse=True)
-def small_row_groups(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Many row groups per partition, so scans cross row-group boundaries.
-    monkeypatch.setattr(partitions, "ROW_GROUP_ROWS", 32)
-    monkeypatch.setattr(partitions, "EXACT_ROW_GROUP_ROWS", 8)
 
 
 def all_pages(store: StudyStore, query: SearchQuery) -> list[str]:

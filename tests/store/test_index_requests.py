@@ -34,6 +34,8 @@ SMALL = StoreConfig(
     ),
 )
 
+pytestmark = pytest.mark.usefixtures("small_row_groups")
+
 
 class KeyedReads(MemoryStore):
     """A memory store that remembers the key (and range) of every read."""
@@ -66,12 +68,6 @@ def objects() -> Iterator[KeyedReads]:
     store = KeyedReads(f"idxreq-{random.randrange(10**9)}")
     with store:
         yield store
-
-
-@pytest.fixture(autouse=True)
-def small_row_groups(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(partitions, "ROW_GROUP_ROWS", 32)
-    monkeypatch.setattr(partitions, "EXACT_ROW_GROUP_ROWS", 8)
 
 
 def _load(store: StudyStore, count: int, seed: int) -> dict[str, IndexRow]:
