@@ -29,13 +29,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 import pyarrow as pa
 
 from mintstore.adapters import ObjectStore
+from mintstore.adapters.thread_pool import FixedThreadPool, shared_pool
 from mintstore.errors import InvalidInput, NotFound, StoreError
 
 from . import manifest as manifests
@@ -453,7 +454,7 @@ class SearchIndex:
         # Only the requests run in the pool; decoding stays on this thread.
         # Decoding in the pool cost memory: RSS after the first search at 1M
         # (file store) 122 MiB, against 109 like this and 107-108 sequentially.
-        list(_readers().map(lambda item: item[0].fetch(item[1]), wanted))
+        _run_all(shared_pool("index-read", 4), [partial(keys.fetch, n) for keys, n in wanted])
 
     def _driver(
         self, snapshot: Snapshot, query: SearchQuery
@@ -462,8 +463,7 @@ class SearchIndex:
         if any(p.needs_opening() for p in snapshot.base):
             # Every partition's lookup index is consulted (Bloom filter, group
             # bounds): open them in parallel, not one round trip after another.
-            with ThreadPoolExecutor(max_workers=16) as pool:
-                list(pool.map(BasePart.keys, snapshot.base))
+            _run_all(shared_pool("index-open", 16), [part.keys for part in snapshot.base])
         if query.accession_number:
             value = "A" + query.accession_number
             return lambda part, after: _exact(part, value, after)
@@ -490,17 +490,12 @@ class SearchIndex:
         return _scan_main
 
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _readers() -> ThreadPoolExecutor:
-    """One small pool per process for parallel row-group reads (threads made on use)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="index-read")
-        return _pool
+def _run_all(pool: FixedThreadPool, calls: list[Callable[[], object]]) -> None:
+    """Run ``calls`` on the process's pool (started once, remade after a fork:
+    adapters/thread_pool.py) and wait for all of them; the first failure is raised."""
+    futures = [pool.submit(call) for call in calls]
+    for future in futures:
+        future.result()
 
 
 def _chunked(pieces: Iterable[partitions.Slice]) -> Iterator[IndexRow]:
