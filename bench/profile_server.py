@@ -1,6 +1,6 @@
 """Profile ``mintstore serve`` (gunicorn worker) during one ingest and one whole-study GET.
 
-Usage: python bench/profile_server.py [--slices 300] [--py-spy] [--strace]
+Usage: python bench/profile_server.py [--slices 300] [--py-spy] [--strace] [--perf]
        [--rounds N] [--before DIR]
 
 Prints, per phase, the worker's user/system CPU seconds (from /proc), those of
@@ -19,6 +19,7 @@ import argparse
 import collections
 import http.client
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -49,6 +50,19 @@ def _thread_cpu(pid: int) -> dict[str, tuple[float, float]]:
             continue  # the thread ended
         result[task] = (int(fields[11]) / TICK, int(fields[12]) / TICK)
     return result
+
+
+def _switches() -> int:
+    """The machine's context switches since boot (``ctxt`` in /proc/stat).
+
+    Machine-wide, so it also counts the client's and the kernel's, the same on
+    both sides of an A/B; a per-thread count would lose the threads that
+    ended (8776e24's werkzeug ran each request on a new thread).
+    """
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith("ctxt "):
+            return int(line.split()[1])
+    return 0
 
 
 def _busiest(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> str:
@@ -106,12 +120,25 @@ def _summarise(raw: Path, label: str) -> None:
         print(f"    {100 * n / max(total, 1):5.1f}%  {frame[:110]}")
 
 
+def _perf_report(data: Path) -> None:
+    """The 25 symbols with the most self time (kernel ones marked [k])."""
+    report = subprocess.run(
+        ["perf", "report", "-i", str(data), "--no-children", "--sort", "sym",
+         "--stdio", "-g", "none"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    rows = [line for line in report.stdout.splitlines() if "%" in line and not line.startswith("#")]
+    print("\n".join(rows[:25]))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--slices", type=int, default=300)
     parser.add_argument("--py-spy", action="store_true")
     parser.add_argument("--strace", action="store_true", help="syscall counts per phase")
+    parser.add_argument("--perf", action="store_true", help="perf's top symbols per phase")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--keep", type=Path, help="copy each phase's py-spy/perf output here")
     parser.add_argument("--before", type=Path, help="a source tree to alternate with")
     args = parser.parse_args()
     print(f"load average at the start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
@@ -187,29 +214,47 @@ def _profile(
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 )  # fmt: skip
                 time.sleep(1.0)
+            recorder = None
+            if args.perf:
+                recorder = subprocess.Popen(
+                    ["perf", "record", "-g", "-p", str(worker), "-o", str(work / f"{label}.perf")],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+                time.sleep(1.0)
             user0, sys0 = _cpu(worker)
             threads0 = _thread_cpu(worker)
+            switches0 = _switches()
             started = time.perf_counter()
             run()  # type: ignore[operator]
             wall = time.perf_counter() - started
             user1, sys1 = _cpu(worker)
             busiest = _busiest(threads0, _thread_cpu(worker))
+            switches = _switches() - switches0
             figures[label] = (wall, user1 - user0 + sys1 - sys0)
             print(
                 f"{label}: wall {wall:.2f} s, worker CPU user {user1 - user0:.2f} s "
-                f"+ system {sys1 - sys0:.2f} s, {busiest}  (load {os.getloadavg()[0]:.1f})"
+                f"+ system {sys1 - sys0:.2f} s, {busiest}, {switches} context switches "
+                f"(machine)  (load {os.getloadavg()[0]:.1f})"
             )
             if tracer is not None:
                 tracer.send_signal(signal.SIGINT)
                 tracer.wait(timeout=30)
                 lines = (work / f"{label}.strace").read_text().splitlines()
                 print("\n".join(lines[:14]))
+            if recorder is not None:
+                recorder.send_signal(signal.SIGINT)
+                recorder.wait(timeout=60)
+                _perf_report(work / f"{label}.perf")
+                if args.keep is not None:
+                    shutil.copy(work / f"{label}.perf", args.keep / f"{label}.perf")
             if spy is not None:
                 time.sleep(0.3)
                 spy.send_signal(signal.SIGINT)
                 spy.wait(timeout=30)
                 if out.exists():
                     _summarise(out, label)
+                    if args.keep is not None:
+                        shutil.copy(out, args.keep / out.name)
 
         study_uid: list[str] = []
 
