@@ -139,6 +139,10 @@ def iter_parts(
             body.close()
             raise
         yield Part(headers=headers, body=body, size=size)
+    # The epilogue, read to the end: a body is only whole once its last byte
+    # arrived (a Content-Length longer than what came must fail the request
+    # before its caller commits, and ``readinto`` returns short counts).
+    reader.skip_epilogue()
 
 
 class _Reader:
@@ -177,6 +181,12 @@ class _Reader:
             return False
         self._buffer += chunk
         return True
+
+    def skip_epilogue(self) -> None:
+        """Read what follows the closing delimiter to the end of the stream, dropping it."""
+        self._buffer.clear()
+        while self._fill():
+            self._buffer.clear()
 
     def skip_preamble(self) -> None:
         while True:

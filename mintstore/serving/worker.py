@@ -34,6 +34,7 @@ from gunicorn.workers import gthread
 from mintstore.errors import SlowRequestBody
 
 from .options import ServingOptions
+from .request_body import install as install_direct_body
 from .upload_gate import UploadSlots, has_body, refusal, upload_slots
 
 #: How long a fresh connection may hold a thread waiting for its first bytes.
@@ -167,6 +168,7 @@ class SlowClientSafeWorker(gthread.ThreadWorker):  # type: ignore[misc]
             # draining a body that may be trickling in.
             _refuse_and_close(conn.sock, answer=refusal(slots.slots))
             return False
+        install_direct_body(req)
         metered = isinstance(conn.sock, TimedSocket)  # not once TLS has wrapped it
         if metered:
             conn.sock.meter_body(True)
