@@ -298,11 +298,14 @@ class CreateBatch:
 
     This default creates each object immediately with ``put(mode=CREATE)``
     (durable when it returns, on every adapter) and resolves a taken key
-    right away; ``finish`` then has nothing left to do. An adapter may stage
-    the objects instead and publish and sync them all in ``finish``: nothing
-    created through a batch may be referenced (by a commit record) before
-    ``finish`` has returned. ``create`` may be called from several threads.
-    Leaving the ``with`` block without ``finish`` discards what is staged.
+    right away; ``finish`` then has nothing left to do. An adapter may defer
+    part of the durability to ``finish`` instead (the file store syncs every
+    new name at once there): nothing created through a batch may be
+    referenced (by a commit record) before ``finish`` has returned. An object
+    may be visible before ``finish``, but only with all of its content.
+    ``create`` may be called from several threads. Leaving the ``with`` block
+    without ``finish`` drops what is not yet created (objects already created
+    stay, unreferenced).
     """
 
     def __init__(self, store: ObjectStore) -> None:

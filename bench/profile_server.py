@@ -221,6 +221,7 @@ def _profile(
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 )  # fmt: skip
                 time.sleep(1.0)
+            client0 = time.process_time()
             user0, sys0 = _cpu(worker)
             threads0 = _thread_cpu(worker)
             switches0 = _switches()
@@ -228,13 +229,14 @@ def _profile(
             run()  # type: ignore[operator]
             wall = time.perf_counter() - started
             user1, sys1 = _cpu(worker)
+            client_cpu = time.process_time() - client0
             busiest = _busiest(threads0, _thread_cpu(worker))
             switches = _switches() - switches0
             figures[label] = (wall, user1 - user0 + sys1 - sys0)
             print(
                 f"{label}: wall {wall:.2f} s, worker CPU user {user1 - user0:.2f} s "
                 f"+ system {sys1 - sys0:.2f} s, {busiest}, {switches} context switches "
-                f"(machine)  (load {os.getloadavg()[0]:.1f})"
+                f"(machine), client CPU {client_cpu:.2f} s  (load {os.getloadavg()[0]:.1f})"
             )
             if tracer is not None:
                 tracer.send_signal(signal.SIGINT)

@@ -1,13 +1,13 @@
 """Create batches: many creates settled by one durability barrier (``finish``).
 
-The file store stages each object as a fsynced temp file and publishes them
-all in ``finish``; every other store creates at once. Either way, after
-``finish`` each object reads back as created, a taken key is left alone or
-overwritten as ``on_existing`` says, and leaving the batch without
-``finish`` leaves nothing behind. At the syscall level (strace), the file
-store's ``finish`` fsyncs every directory holding a new name and the parent
-of every directory it created before it returns, and no name is linked to
-content that was not fsynced first.
+Every store creates each object at once; the file store links it as soon as
+its content is fsynced and leaves the durability of the names to ``finish``.
+After ``finish`` each object reads back as created, and a taken key is left
+alone or overwritten as ``on_existing`` says. At the syscall level (strace)
+no name is linked to content that was not fsynced first, and before
+``finish`` returns either one ``syncfs`` follows every link and mkdir
+(Linux), or, without it, every directory holding a new name and the parent
+of every directory created were fsynced (once each).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pytest
 from mintstore.adapters import ObjectInfo, ObjectStore, PutMode
 from mintstore.adapters.filesystem import TMP_DIR, FileStore
 from mintstore.adapters.memory import MemoryStore
-from mintstore.errors import InvalidKey, NotFound
+from mintstore.errors import InvalidKey
 
 
 @pytest.fixture(params=["file", "memory"])
@@ -65,24 +65,23 @@ def test_a_taken_key_is_kept_or_replaced_as_on_existing_says(store: ObjectStore)
     assert store.get_bytes("replaced") == b"new!"
 
 
-def test_file_store_publishes_nothing_before_finish(tmp_path: Path) -> None:
+def test_file_store_names_are_visible_at_create_with_no_temp_file_left(tmp_path: Path) -> None:
     store = FileStore(tmp_path / "files")
     with store.create_batch() as batch:
         batch.create("blobs/aa/bb/one", b"first", _keep)
-        with pytest.raises(NotFound):
-            store.head("blobs/aa/bb/one")
-        assert list(store.list("")) == []
+        assert store.get_bytes("blobs/aa/bb/one") == b"first"  # content durable before the link
+        assert list((tmp_path / "files" / TMP_DIR).iterdir()) == []
         batch.finish()
     assert store.head("blobs/aa/bb/one").size == 5
-    assert list((tmp_path / "files" / TMP_DIR).iterdir()) == []
 
 
-def test_leaving_without_finish_leaves_no_object_and_no_temp_file(tmp_path: Path) -> None:
+def test_leaving_without_finish_keeps_what_was_created_and_no_temp_file(tmp_path: Path) -> None:
+    """Batched objects are content-addressed blobs: unreferenced, they are gc's."""
     store = FileStore(tmp_path / "files")
     with pytest.raises(RuntimeError), store.create_batch() as batch:
         batch.create("blobs/aa/bb/one", b"first", _keep)
         raise RuntimeError("the ingest failed")
-    assert list(store.list("")) == []
+    assert [info.key for info in store.list("")] == ["blobs/aa/bb/one"]
     assert list((tmp_path / "files" / TMP_DIR).iterdir()) == []
 
 
@@ -94,12 +93,15 @@ def test_a_bad_key_fails_at_create(store: ObjectStore) -> None:
 _SCRIPT = """
 import sys
 from mintstore.adapters import PutMode
+from mintstore.adapters import filesystem
 from mintstore.adapters.filesystem import FileStore
+if sys.argv[2] == "fsync":
+    filesystem._SYNCFS = None  # as on a platform without syncfs
 store = FileStore(sys.argv[1])
 store.put("blobs/aa/zz/existing", b"there", mode=PutMode.CREATE)
 print("BATCH-START", flush=True)
 with store.create_batch() as batch:
-    for key in sys.argv[2:]:
+    for key in sys.argv[3:]:
         batch.create(key, b"{}", lambda info: False)
     print("FINISH-START", flush=True)
     batch.finish()
@@ -111,11 +113,13 @@ _RESUMED = re.compile(r"^<\.\.\. \w+ resumed>(.*)$")
 _PATH = re.compile(r'"([^"]+)"|<([^>]+)>')
 
 
-def _events(root: Path, keys: list[str], tmp_path: Path) -> list[tuple[str, list[str]]]:
+def _events(
+    root: Path, keys: list[str], tmp_path: Path, barrier: str
+) -> list[tuple[str, list[str]]]:
     log = tmp_path / "strace.log"
     subprocess.run(
-        ["strace", "-f", "-y", "-qq", "-e", "trace=mkdir,mkdirat,fsync,link,linkat,write",
-         "-o", str(log), sys.executable, "-c", _SCRIPT, str(root), *keys],
+        ["strace", "-f", "-y", "-qq", "-e", "trace=mkdir,mkdirat,fsync,syncfs,link,linkat,write",
+         "-o", str(log), sys.executable, "-c", _SCRIPT, str(root), barrier, *keys],
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
     events: list[tuple[str, list[str]]] = []
@@ -141,29 +145,40 @@ def _events(root: Path, keys: list[str], tmp_path: Path) -> list[tuple[str, list
     return events
 
 
-def test_finish_syncs_every_new_name_and_directory_before_it_returns(tmp_path: Path) -> None:
+@pytest.mark.parametrize("barrier", ["syncfs", "fsync"])
+def test_finish_makes_every_new_name_and_directory_durable_before_it_returns(
+    tmp_path: Path, barrier: str
+) -> None:
     root = tmp_path / "store"
     keys = ["blobs/aa/bb/aabb01", "blobs/aa/bb/aabb02", "blobs/cc/dd/ccdd01"]
     keys.append("blobs/aa/zz/existing")  # taken before the batch started
-    events = _events(root, keys, tmp_path)
+    events = _events(root, keys, tmp_path, barrier)
     names = [kind for kind, _ in events]
+    begin = names.index("BATCH-START")
     start, end = names.index("FINISH-START"), names.index("FINISH-END")
     links = [(i, paths) for i, (kind, paths) in enumerate(events) if kind == "link"]
+    mkdirs = [(i, paths) for i, (kind, paths) in enumerate(events) if kind == "mkdir"]
     assert len(links) == 3  # the taken key is not linked again
-    assert all(start < i < end for i, _ in links), "nothing is published before finish"
+    assert all(begin < i < start for i, _ in links), "each name is published at its create"
     synced_at: dict[str, list[int]] = {}
     for i, (kind, paths) in enumerate(events):
         if kind == "fsync":
             synced_at.setdefault(paths[0], []).append(i)
     for i, paths in links:
-        temp, target = paths[0], paths[-1]
+        temp = paths[0]
         assert any(j < i for j in synced_at.get(temp, [])), f"{temp} linked before its fsync"
-        parent = str(Path(target).parent)
+    if barrier == "syncfs":
+        barriers = [i for i, (kind, _) in enumerate(events) if kind == "syncfs"]
+        assert len(barriers) == 1 and start < barriers[0] < end
+        directory_syncs = [p for p in synced_at if TMP_DIR not in p]
+        assert directory_syncs == [], "syncfs replaces every directory fsync"
+        return
+    for i, paths in links:
+        parent = str(Path(paths[-1]).parent)
         assert any(i < j < end for j in synced_at.get(parent, [])), f"{parent} not synced"
-    for i, (kind, paths) in enumerate(events):
-        if kind == "mkdir":
-            parent = str(Path(paths[0]).parent)
-            assert any(i < j < end for j in synced_at.get(parent, [])), f"{parent} not synced"
+    for i, paths in mkdirs:
+        parent = str(Path(paths[0]).parent)
+        assert any(i < j < end for j in synced_at.get(parent, [])), f"{parent} not synced"
     # The taken key's directory chain is synced too: its writer may not have got there.
     for directory in ("blobs/aa/zz", "blobs/aa", "blobs", ""):
         path = str(root / directory) if directory else str(root)
