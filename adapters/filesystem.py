@@ -29,6 +29,7 @@ from __future__ import annotations
 import bisect
 import ctypes
 import errno
+import itertools
 import os
 import re
 import secrets
@@ -73,6 +74,27 @@ from .thread_pool import FixedThreadPool, shared_pool
 #: Temporary files live here; "~" is outside the key alphabet, so no key and
 #: no listing can ever reach this directory.
 TMP_DIR = "~tmp"
+
+
+class _TempNames:
+    """Temp file names unique to this process: a random prefix and a counter.
+
+    A name per put from ``secrets`` cost a ``getrandom`` call each (and the
+    GIL handed over and back around it, on an upload thread). The prefix
+    carries the pid and is drawn again in a forked child, which would
+    otherwise repeat its parent's names (``O_EXCL`` would refuse them).
+    """
+
+    def __init__(self) -> None:
+        self.renew()
+
+    def renew(self) -> None:
+        self.prefix = f"{os.getpid()}-{secrets.token_hex(8)}-"
+        self.counter = itertools.count()
+
+
+_temp_names = _TempNames()
+os.register_at_fork(after_in_child=_temp_names.renew)
 
 #: Directory entries a key can name (the key alphabet of ``validate_key``).
 _KEY_SEGMENT = re.compile(r"[A-Za-z0-9_.\-]+")
@@ -233,7 +255,7 @@ class FileStore(ObjectStore):
         return FileCreateBatch(self)
 
     def _temp_path(self) -> Path:
-        return self._root / TMP_DIR / f"{secrets.token_hex(12)}.part"
+        return self._root / TMP_DIR / f"{_temp_names.prefix}{next(_temp_names.counter)}.part"
 
     def put(self, key: str, data: PutData, *, mode: PutMode = PutMode.OVERWRITE) -> ObjectInfo:
         target = self._path(key)
@@ -259,6 +281,7 @@ class FileStore(ObjectStore):
             # first): all of them durable before the put answers.
             for directory in dict.fromkeys([target.parent, *reversed(created_in)]):
                 _fsync_existing_directory(directory)
+        assert status is not None  # asked for
         return _info(key, status)
 
     def _held_chain(self, target: Path) -> list[Path]:
@@ -277,7 +300,7 @@ class FileStore(ObjectStore):
         return chain
 
     @staticmethod
-    def _write_temp(temp: Path, data: PutData) -> os.stat_result:
+    def _write_temp(temp: Path, data: PutData, *, status: bool = True) -> os.stat_result | None:
         """Write and fsync the temp file with bare descriptor calls.
 
         ``open()`` adds isatty, lseek and fstat calls, and every system call
@@ -296,7 +319,7 @@ class FileStore(ObjectStore):
                 for chunk in iter_chunks(data):
                     _write_all(descriptor, memoryview(chunk))
             os.fsync(descriptor)
-            return os.fstat(descriptor)
+            return os.fstat(descriptor) if status else None
         finally:
             os.close(descriptor)
 
@@ -310,6 +333,18 @@ class FileStore(ObjectStore):
         ``mkdir`` and the publish; that shows up as ``ENOENT`` and we retry.
         """
         for _ in range(_PUBLISH_ATTEMPTS):
+            # The publish first: where the directory exists (most puts, once a
+            # store has grown) that is the only system call; probing for the
+            # directories first cost two or three stat calls every time.
+            try:
+                publish()
+                return
+            except FileExistsError as exc:
+                if target.is_dir():
+                    raise _clash(key) from exc
+                raise AlreadyExists("object already exists", key=key) from exc
+            except FileNotFoundError:
+                pass  # a parent directory is missing: make it, then publish again
             try:
                 _make_durable_directories(target.parent, created_in)
             except NotADirectoryError as exc:
@@ -321,15 +356,6 @@ class FileStore(ObjectStore):
                 # a directory mkdir had just seen: only the first is final.
                 if any(parent.is_file() for parent in target.parents):
                     raise _clash(key) from exc
-                continue
-            try:
-                publish()
-                return
-            except FileExistsError as exc:
-                if target.is_dir():
-                    raise _clash(key) from exc
-                raise AlreadyExists("object already exists", key=key) from exc
-            except FileNotFoundError:
                 continue
         raise StoreError("parent directory kept disappearing during put", key=key)
 
@@ -525,7 +551,7 @@ class FileCreateBatch(CreateBatch):
         directories = [target.parent]
         with _translated(key, writing=True):
             try:
-                self._files._write_temp(temp, data)
+                self._files._write_temp(temp, data, status=False)
                 try:
                     self._files._publish(target, lambda: os.link(temp, target), key, created_in)
                 except AlreadyExists:
