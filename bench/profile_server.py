@@ -65,13 +65,39 @@ def _switches() -> int:
     return 0
 
 
-def _busiest(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> str:
-    deltas = [
-        (user - before.get(task, (0.0, 0.0))[0], system - before.get(task, (0.0, 0.0))[1])
+def _schedstat(pid: int) -> dict[str, tuple[float, float]]:
+    """Seconds each thread of ``pid`` ran and waited runnable for a CPU (schedstat)."""
+    result = {}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            ran, waited, _ = Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()
+        except (OSError, ValueError):
+            continue
+        result[task] = (int(ran) / 1e9, int(waited) / 1e9)
+    return result
+
+
+def _busiest(
+    before: dict[str, tuple[float, float]],
+    after: dict[str, tuple[float, float]],
+    sched_before: dict[str, tuple[float, float]],
+    sched_after: dict[str, tuple[float, float]],
+) -> str:
+    """The busiest thread's CPU, and how long it waited runnable for a CPU
+    (what a CPU-bound machine costs the request thread, its critical path)."""
+    zero = (0.0, 0.0)
+    deltas = {
+        task: (user - before.get(task, zero)[0], system - before.get(task, zero)[1])
         for task, (user, system) in after.items()
-    ]
-    user, system = max(deltas, key=sum, default=(0.0, 0.0))
-    return f"busiest thread user {user:.2f} s + system {system:.2f} s"
+    }
+    task = max(deltas, key=lambda name: sum(deltas[name]), default=None)
+    if task is None:
+        return "no thread"
+    user, system = deltas[task]
+    waited = sched_after.get(task, zero)[1] - sched_before.get(task, zero)[1]
+    return (
+        f"busiest thread user {user:.2f} s + system {system:.2f} s, waited for a CPU {waited:.2f} s"
+    )
 
 
 def _worker_of(master: int) -> int:
@@ -224,13 +250,14 @@ def _profile(
             client0 = time.process_time()
             user0, sys0 = _cpu(worker)
             threads0 = _thread_cpu(worker)
+            sched0 = _schedstat(worker)
             switches0 = _switches()
             started = time.perf_counter()
             run()  # type: ignore[operator]
             wall = time.perf_counter() - started
             user1, sys1 = _cpu(worker)
             client_cpu = time.process_time() - client0
-            busiest = _busiest(threads0, _thread_cpu(worker))
+            busiest = _busiest(threads0, _thread_cpu(worker), sched0, _schedstat(worker))
             switches = _switches() - switches0
             figures[label] = (wall, user1 - user0 + sys1 - sys0)
             print(
