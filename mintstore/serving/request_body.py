@@ -8,29 +8,36 @@ werkzeug copies the result once more into the buffer its caller passed to
 ``readinto``. Measured on a 159 MB chunked upload that was ~8 copies of the
 body, the largest single cost of the request thread after parsing.
 
-:class:`DirectBody` wraps gunicorn's ``Body`` and adds ``readinto``:
+:class:`DirectBody` wraps gunicorn's ``Body`` and adds ``readinto``, which
+receives the body's bytes straight into the caller's buffer (``recv_into``,
+after whatever the unreader already holds):
 
-* a body of known length is received straight into the caller's buffer
-  (``recv_into``), after whatever the unreader already holds;
-* a chunked body still goes through gunicorn's chunk parser (its framing and
-  validation: sizes, extensions, trailers, the bytes pipelined after the
-  body), but each data piece it yields is copied once into the caller's
-  buffer instead of through two ``BytesIO`` stages.
+* a body of known length is read up to its length;
+* a chunked body is read by :class:`_Chunks`, which takes over from
+  gunicorn's chunk parser before anything was read: it reads each chunk's
+  data itself and leaves the framing lines to gunicorn's own code (chunk
+  sizes, extensions and trailers, validated and bounded as gunicorn does;
+  the bytes pipelined after the body handed back to the unreader), and it
+  is installed as gunicorn's parser too, so gunicorn's own reads (``read``,
+  the drain of an unread body before the next request) continue from the
+  same place.
 
-Anything else (``read``, ``readline``, iteration, gunicorn's drain of an
-unread body before the next request) is the wrapped ``Body``'s, and both
-paths share its buffers, so mixing them loses nothing. A read that raises
-marks the body failed, as gunicorn's own does, so the connection is closed
-rather than reused at an unknown position.
+Anything else (``read``, ``readline``, iteration) is the wrapped ``Body``'s,
+and both paths share its buffers, so mixing them loses nothing. A read that
+raises marks the body failed, as gunicorn's own does, so the connection is
+closed rather than reused at an unknown position.
 """
 
 from __future__ import annotations
 
+import inspect
 import io
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 from gunicorn.http.body import ChunkedReader, LengthReader
+from gunicorn.http.errors import ChunkMissingTerminator, NoMoreData
 
 
 class DirectBody:
@@ -40,6 +47,18 @@ class DirectBody:
         self._body = body
         self._unreader = unreader
         self._socket: socket.socket | None = getattr(unreader, "sock", None)
+        self._chunks: _Chunks | None = None
+        reader = body.reader
+        if (
+            isinstance(reader, ChunkedReader)
+            and self._socket is not None
+            and inspect.getgeneratorstate(reader.parser) == inspect.GEN_CREATED
+            and not reader.buf.tell()
+        ):
+            # Nothing of the body read yet: take over, and let gunicorn's own
+            # reads go through the same state (its parser is never started).
+            self._chunks = _Chunks(reader, unreader, self._socket)
+            reader.parser = self._chunks.pieces()
 
     @property
     def failed(self) -> bool:
@@ -111,32 +130,76 @@ class DirectBody:
         return int(count)
 
     def _chunked_into(self, reader: ChunkedReader, view: memoryview) -> int:
-        if reader.buf.tell():  # the rest of a piece an earlier call could not take
+        if reader.buf.tell():  # data gunicorn's read() took from the parser and kept
             held = reader.buf.getvalue()
+            count = min(len(held), len(view))
+            view[:count] = memoryview(held)[:count]
             reader.buf = io.BytesIO()
-        else:
-            held = self._next_piece(reader)
-            while held is not None and not held:  # an empty piece is not the end
-                held = self._next_piece(reader)
-            if held is None:
-                return 0
-        count = min(len(held), len(view))
-        view[:count] = memoryview(held)[:count]
-        if count < len(held):
             reader.buf.write(memoryview(held)[count:])
+            return count
+        if self._chunks is None:
+            return self._from_read(view)  # gunicorn's parser had started: its way
+        return self._chunks.into(view)
+
+
+class _Chunks:
+    """The data of a chunked body, read into the caller's buffer chunk by chunk.
+
+    Framing (the size line before each chunk, the CRLF after it, the last
+    chunk's trailers) goes through gunicorn's ``parse_chunk_size`` on the
+    unreader, so its validation and bounds apply unchanged; only the data
+    between is received here, never past the current chunk's end.
+    """
+
+    def __init__(self, reader: ChunkedReader, unreader: Any, sock: socket.socket) -> None:
+        self._reader = reader
+        self._unreader = unreader
+        self._socket = sock
+        self._remaining = 0  # data bytes left in the current chunk
+        self._started = False  # a size line was read (a CRLF ends each chunk after it)
+        self._finished = False
+
+    def into(self, view: memoryview) -> int:
+        """Up to ``len(view)`` bytes of data; 0 once the last chunk and its trailers are read."""
+        while self._remaining == 0:
+            if self._finished or not self._next_chunk():
+                return 0
+        wanted = min(len(view), self._remaining)
+        held = self._unreader.take_buffered()
+        if held:
+            count = min(len(held), wanted)
+            view[:count] = memoryview(held)[:count]
+            if count < len(held):
+                self._unreader.unread(held[count:])
+        else:
+            count = int(self._socket.recv_into(view[:wanted]))
+            if count == 0:
+                raise NoMoreData(b"")  # the client closed inside a chunk
+        self._remaining -= count
         return count
 
-    @staticmethod
-    def _next_piece(reader: ChunkedReader) -> bytes | None:
-        """The parser's next data piece; None once the last chunk and trailers are read."""
-        if reader.parser is None:
-            return None
-        try:
-            piece: bytes = next(reader.parser)
-        except StopIteration:
-            reader.parser = None
-            return None
-        return piece
+    def pieces(self) -> Iterator[bytes]:
+        """The same data as gunicorn's parser yields it (for its own ``read``)."""
+        buffer = bytearray(64 * 1024)
+        while count := self.into(memoryview(buffer)):
+            yield bytes(buffer[:count])
+
+    def _next_chunk(self) -> bool:
+        """Past the CRLF ending the current chunk, read the next size line;
+        False at the last chunk (whose trailers gunicorn has then read)."""
+        if self._started:
+            end = self._unreader.read(2)
+            if end != b"\r\n":
+                raise ChunkMissingTerminator(end)
+        self._started = True
+        size, rest = self._reader.parse_chunk_size(self._unreader)
+        if size == 0:
+            self._finished = True
+            return False
+        if rest:
+            self._unreader.unread(rest)
+        self._remaining = size
+        return True
 
 
 def install(request: Any) -> None:

@@ -154,3 +154,27 @@ def test_a_body_cut_short_ends_early_instead_of_inventing_bytes(
     request = next(_requests(server))
     install(request)
     assert _read_all(request.body, 64) == b"x" * 40
+
+
+@pytest.mark.parametrize(
+    ("framed", "error"),
+    [
+        (b"5\r\nhelloXX3\r\nabc\r\n0\r\n\r\n", "ChunkMissingTerminator"),  # no CRLF after the data
+        (b"a\r\nhello", "NoMoreData"),  # the client closed inside a chunk
+    ],
+)
+def test_a_broken_chunk_fails_after_its_data_and_marks_the_body_failed(
+    pair: tuple[socket.socket, socket.socket], framed: bytes, error: str
+) -> None:
+    server, client = pair
+    client.sendall(CHUNKED + framed)
+    client.shutdown(socket.SHUT_WR)
+    request = next(_requests(server))
+    install(request)
+    buffer = bytearray(100)
+    assert request.body.readinto(buffer) == 5
+    with pytest.raises(Exception) as raised:
+        while request.body.readinto(buffer):
+            pass
+    assert type(raised.value).__name__ == error
+    assert request.body.failed
