@@ -115,19 +115,12 @@ class DirectBody:
         wanted = min(len(view), reader.length)
         if wanted <= 0:
             return 0
-        held = self._unreader.take_buffered()
-        if held:
-            count = min(len(held), wanted)
-            view[:count] = memoryview(held)[:count]
-            if count < len(held):
-                self._unreader.unread(held[count:])
-        else:
-            assert self._socket is not None
-            count = self._socket.recv_into(view[:wanted])
-            # 0 is the client closing early: the caller sees fewer bytes than
-            # declared (CheckedInput turns that into a 400).
+        assert self._socket is not None
+        # 0 is the client closing early: the caller sees fewer bytes than
+        # declared (CheckedInput turns that into a 400).
+        count = _receive(self._unreader, self._socket, view[:wanted])
         reader.length -= count
-        return int(count)
+        return count
 
     def _chunked_into(self, reader: ChunkedReader, view: memoryview) -> int:
         if reader.buf.tell():  # data gunicorn's read() took from the parser and kept
@@ -164,17 +157,9 @@ class _Chunks:
         while self._remaining == 0:
             if self._finished or not self._next_chunk():
                 return 0
-        wanted = min(len(view), self._remaining)
-        held = self._unreader.take_buffered()
-        if held:
-            count = min(len(held), wanted)
-            view[:count] = memoryview(held)[:count]
-            if count < len(held):
-                self._unreader.unread(held[count:])
-        else:
-            count = int(self._socket.recv_into(view[:wanted]))
-            if count == 0:
-                raise NoMoreData(b"")  # the client closed inside a chunk
+        count = _receive(self._unreader, self._socket, view[: min(len(view), self._remaining)])
+        if count == 0:
+            raise NoMoreData(b"")  # the client closed inside a chunk
         self._remaining -= count
         return count
 
@@ -200,6 +185,19 @@ class _Chunks:
             self._unreader.unread(rest)
         self._remaining = size
         return True
+
+
+def _receive(unreader: Any, sock: socket.socket, view: memoryview) -> int:
+    """Fill ``view`` from what the unreader holds, else with one ``recv_into``
+    (never more than ``len(view)``: the caller bounds it by the body or chunk)."""
+    held = unreader.take_buffered()
+    if not held:
+        return int(sock.recv_into(view))
+    count = min(len(held), len(view))
+    view[:count] = memoryview(held)[:count]
+    if count < len(held):
+        unreader.unread(held[count:])
+    return count
 
 
 def install(request: Any) -> None:
