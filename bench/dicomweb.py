@@ -283,6 +283,7 @@ def run(args: argparse.Namespace) -> int:
         warm_files = sorted((work / "warm").glob("*.dcm"))
         del ct
         size = sum(p.stat().st_size for p in ct_files)
+        os.sync()  # the studies just written are on disk before anything is timed
         store = work / "mint-data"
         store.mkdir()
         port = free_port()

@@ -172,6 +172,7 @@ def main() -> int:
         work = Path(temp)
         write_ct_series(work / "ct", args.slices, seed=1)
         files = sorted((work / "ct").glob("*.dcm"))
+        os.sync()  # the study just written is on disk before anything is timed (see http_api.py)
         trees: list[tuple[str, dict[str, str]]] = [("this tree", {})]
         if args.before is not None:
             trees.insert(0, ("before", {"PYTHONPATH": str(args.before.resolve())}))
