@@ -101,7 +101,16 @@ class IngestSession:
         are written to blobs before this returns, so the caller may close
         ``stream`` at once; the rest upload in the background as before.
         """
-        dataset = self._engine.config.converter.read_part10(stream)
+        return self.add_dataset(self.read_part10(stream))
+
+    def read_part10(self, stream: BinaryIO) -> Any:
+        """Parse one Part-10 instance without adding it (a caller that checks
+        its UIDs first, as STOW-RS does, then hands it to ``add_dataset``).
+        A dataset read from a file-backed ``stream`` is usable while it is open."""
+        return self._engine.config.converter.read_part10(stream)
+
+    def add_dataset(self, dataset: Any) -> str:
+        """Add a dataset from ``read_part10`` (its stream still open); returns its study UID."""
         uid = _dataset_uid(dataset, "StudyInstanceUID")
         self._add_dataset(self._work(uid), dataset)
         return uid

@@ -19,6 +19,7 @@ from mintstore.web.selection import MAX_BID
 from mintstore.web.uids import validate_uid
 
 from ..doc_cache import DocumentCache
+from ..input_limits import InputLimits
 from . import multipart, part10_template, qido, rendering, stow, wado
 from .config import DicomWebConfig
 from .media import DICOM, DICOM_JSON, OCTET, parse_accept, type_matches
@@ -463,6 +464,7 @@ def _stow(study: str | None) -> Response:
         context.actor("DICOMweb"),
         study_uid=study,
         spool_dir=context.config().spool_dir,
+        spool_limits=context.config().component(InputLimits).spool,
     )
     studies = {o.study for o in result.outcomes if o.failure is None and o.study}
     the_study = study or (next(iter(studies)) if len(studies) == 1 else None)

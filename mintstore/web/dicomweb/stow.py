@@ -15,16 +15,16 @@ import json
 import re
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import closing
 from dataclasses import dataclass, field
-from typing import IO, BinaryIO, cast
+from typing import IO, Any, BinaryIO, cast
 
-from pydicom import dcmread
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.http import parse_options_header
 
 from mintstore.errors import DuplicateInstance, InvalidInput
 from mintstore.multipart.reader import Headers, Part, iter_parts
+from mintstore.multipart.spool import DEFAULT_SPOOL_LIMITS, RequestSpool, SpoolLimits
 from mintstore.store import Actor, IngestSession
 
 from .media import DICOM, DICOM_JSON
@@ -37,8 +37,6 @@ DUPLICATE_SOP_INSTANCE = 0x0111
 SOP_CLASS_NOT_SUPPORTED = 0x0122
 DATASET_MISMATCH = 0xA900
 CANNOT_UNDERSTAND = 0xC000
-
-_HEADER_TAGS = ["SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID"]
 
 
 @dataclass
@@ -65,7 +63,9 @@ class StowResult:
         return 200 if len(stored) == len(self.outcomes) else 202
 
 
-def _parts(content_type: str, stream: IO[bytes], spool_dir: str | None) -> Iterator[Part | Outcome]:
+def _parts(
+    content_type: str, stream: IO[bytes], spool_dir: str | None, spool: RequestSpool
+) -> Iterator[Part | Outcome]:
     mimetype, options = parse_options_header(content_type)
     mimetype = mimetype.lower()
     if mimetype == DICOM:
@@ -84,7 +84,9 @@ def _parts(content_type: str, stream: IO[bytes], spool_dir: str | None) -> Itera
     part_type = options.get("type", DICOM).lower()
     if part_type not in (DICOM, DICOM_JSON):
         raise UnsupportedMediaType(f"STOW-RS parts of type {part_type!r} are not accepted")
-    parts = iter_parts(stream, _boundary(options), spool_dir)
+    # The request's spool: parts in memory while its allowance lasts, then in
+    # one file, so a large STOW holds a bounded amount of memory.
+    parts = iter_parts(stream, _boundary(options), spool_dir, spool)
     if part_type == DICOM_JSON:
         yield from _from_json(parts)
         return
@@ -118,18 +120,13 @@ def _boundary(options: dict[str, str]) -> str:
     return boundary
 
 
-def _header(part: Part) -> Outcome:
-    try:
-        header = dcmread(part.body, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
-    except Exception as exc:  # pydicom raises many types for malformed files
-        return Outcome(None, None, failure=CANNOT_UNDERSTAND, reason=f"not a DICOM file: {exc}")
-    finally:
-        part.body.seek(0)
+def _outcome_of(dataset: Any) -> Outcome:
+    """The instance's identity, as the response names it."""
     return Outcome(
-        str(header.get("SOPClassUID", "")) or None,
-        str(header.get("SOPInstanceUID", "")) or None,
-        str(header.get("StudyInstanceUID", "")) or None,
-        str(header.get("SeriesInstanceUID", "")) or None,
+        str(dataset.get("SOPClassUID", "")) or None,
+        str(dataset.get("SOPInstanceUID", "")) or None,
+        str(dataset.get("StudyInstanceUID", "")) or None,
+        str(dataset.get("SeriesInstanceUID", "")) or None,
     )
 
 
@@ -141,6 +138,7 @@ def store_body(
     *,
     study_uid: str | None,
     spool_dir: str | None = None,
+    spool_limits: SpoolLimits = DEFAULT_SPOOL_LIMITS,
 ) -> StowResult:
     """Read the request body, store what can be stored, commit, report.
 
@@ -149,14 +147,19 @@ def store_body(
     or committed in the new version, the old content kept in history.
     """
     result = StowResult()
-    with ExitStack() as stack:
-        session = stack.enter_context(reads.begin_ingest())
-        for part in _parts(content_type, stream, spool_dir):
+    spool = RequestSpool(spool_dir, spool_limits)
+    with closing(spool), reads.begin_ingest() as session:
+        for part in _parts(content_type, stream, spool_dir, spool):
             if isinstance(part, Outcome):  # a JSON dataset that could not be made
                 result.outcomes.append(part)
                 continue
-            stack.callback(part.body.close)
-            result.outcomes.append(_store_part(session, part, study_uid))
+            try:
+                result.outcomes.append(_store_part(session, part, study_uid))
+            finally:
+                # Its items are with the uploader (file-backed ones already
+                # written): release the part, so the spool's memory serves the
+                # next one and a large request never holds all of its parts.
+                part.body.close()
         if not result.outcomes:
             raise InvalidInput("the STOW-RS request holds no parts")
         if any(o.failure is None for o in result.outcomes):
@@ -169,9 +172,12 @@ def _store_part(session: IngestSession, part: Part, study_uid: str | None) -> Ou
         return Outcome(
             None, None, failure=CANNOT_UNDERSTAND, reason=f"part of type {part.content_type!r}"
         )
-    outcome = _header(part)
-    if outcome.failure is not None:
-        return outcome
+    try:
+        # Parsed once: the UIDs are checked on the dataset that is then stored.
+        dataset = session.read_part10(cast(BinaryIO, part.body))
+    except InvalidInput as invalid:
+        return Outcome(None, None, failure=CANNOT_UNDERSTAND, reason=f"not a DICOM file: {invalid}")
+    outcome = _outcome_of(dataset)
     if not outcome.sop_instance or not outcome.study:
         outcome.failure = CANNOT_UNDERSTAND
         outcome.reason = "the instance has no SOP Instance UID or Study Instance UID"
@@ -181,7 +187,7 @@ def _store_part(session: IngestSession, part: Part, study_uid: str | None) -> Ou
         outcome.reason = f"the instance belongs to study {outcome.study}, not {study_uid}"
         return outcome
     try:
-        session.add_part10(cast(BinaryIO, part.body))
+        session.add_dataset(dataset)
     except DuplicateInstance as duplicate:
         outcome.failure = DUPLICATE_SOP_INSTANCE
         outcome.reason = str(duplicate)
