@@ -48,6 +48,16 @@ class _ContinueOnRead:
         data: bytes = self._stream.read(*args)
         return data
 
+    def readinto(self, buffer: Any) -> int:
+        """The server's one-copy ``readinto`` (see request_body.py), after the 100."""
+        self._go()
+        native = getattr(self._stream, "readinto", None)
+        if native is None:
+            data = self._stream.read(len(memoryview(buffer).cast("B")))
+            memoryview(buffer).cast("B")[: len(data)] = data
+            return len(data)
+        return int(native(buffer))
+
     def readline(self, *args: Any) -> bytes:
         self._go()
         data: bytes = self._stream.readline(*args)
