@@ -87,7 +87,7 @@ class DirectBody:
             return 0
         try:
             if self._body.buf.tell():  # bytes a readline() left behind
-                return self._from_buffered(view)
+                return _from_kept(self._body, view)
             reader = self._body.reader
             if isinstance(reader, LengthReader) and self._socket is not None:
                 return self._length_into(reader, view)
@@ -97,14 +97,6 @@ class DirectBody:
         except BaseException:
             self._body.failed = True
             raise
-
-    def _from_buffered(self, view: memoryview) -> int:
-        held = self._body.buf.getvalue()
-        count = min(len(held), len(view))
-        view[:count] = memoryview(held)[:count]
-        self._body.buf = io.BytesIO()
-        self._body.buf.write(memoryview(held)[count:])
-        return count
 
     def _from_read(self, view: memoryview) -> int:
         data = self._body.reader.read(len(view))
@@ -124,12 +116,7 @@ class DirectBody:
 
     def _chunked_into(self, reader: ChunkedReader, view: memoryview) -> int:
         if reader.buf.tell():  # data gunicorn's read() took from the parser and kept
-            held = reader.buf.getvalue()
-            count = min(len(held), len(view))
-            view[:count] = memoryview(held)[:count]
-            reader.buf = io.BytesIO()
-            reader.buf.write(memoryview(held)[count:])
-            return count
+            return _from_kept(reader, view)
         if self._chunks is None:
             return self._from_read(view)  # gunicorn's parser had started: its way
         return self._chunks.into(view)
@@ -185,6 +172,17 @@ class _Chunks:
             self._unreader.unread(rest)
         self._remaining = size
         return True
+
+
+def _from_kept(owner: Any, view: memoryview) -> int:
+    """Fill ``view`` from the bytes gunicorn's ``Body`` or ``ChunkedReader`` kept in its
+    ``buf``; the rest stays there, as gunicorn's own reads expect."""
+    held = owner.buf.getvalue()
+    count = min(len(held), len(view))
+    view[:count] = memoryview(held)[:count]
+    owner.buf = io.BytesIO()
+    owner.buf.write(memoryview(held)[count:])
+    return count
 
 
 def _receive(unreader: Any, sock: socket.socket, view: memoryview) -> int:
