@@ -32,6 +32,7 @@ from mintstore.multipart import (
     form_part,
     iter_counted_parts,
     iter_multipart,
+    multipart_length,
     related_content_type,
 )
 
@@ -134,17 +135,24 @@ class MintClient:
         body: bytes | Iterable[bytes] | None = None,
         headers: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (200,),
+        length: int | None = None,
     ) -> http.client.HTTPResponse:
         """Send a request; return the open response or raise the server's error.
 
         The caller reads (and so releases) the response. Iterable bodies are
-        sent chunked, so they are never held in memory.
+        streamed, so they are never held in memory: with the exact ``length``
+        when the caller knows it (a Content-Length body: no chunk framing to
+        build or parse, and the server reads it straight into its buffer),
+        else chunked.
         """
         target = self._base + path + (("?" + urlencode(query)) if query else "")
         all_headers = dict(headers or {})
         if self._token:
             all_headers["Authorization"] = f"Bearer {self._token}"
-        chunked = body is not None and not isinstance(body, bytes)
+        streamed = body is not None and not isinstance(body, bytes)
+        chunked = streamed and length is None
+        if streamed and length is not None:
+            all_headers["Content-Length"] = str(length)
         for attempt in (1, 2):
             connection = self._connection()
             try:
@@ -157,7 +165,7 @@ class MintClient:
                 self.close()
                 # A keep-alive connection the server closed is retried once,
                 # but only when the body can be sent again.
-                if attempt == 2 or chunked:
+                if attempt == 2 or streamed:
                     raise errors.StoreUnavailable(
                         f"{method} {self._origin}{target}: {exc}"
                     ) from exc
@@ -209,16 +217,17 @@ class MintClient:
     ) -> list[StudyResult]:
         """Send Part-10 files in one ``multipart/related`` request (streamed)."""
         boundary = "mintstore-" + secrets.token_hex(12)
-        parts = (
+        parts = [
             OutPart("application/dicom", "", path.stat().st_size, _file_opener(path, on_bytes))
             for path in paths
-        )
+        ]
         response = self.request(
             "POST",
             "/studies/create",
             body=iter_multipart(parts, boundary, crlf=True),
             headers={"Content-Type": related_content_type(boundary, "application/dicom")},
             ok=(200, 201),
+            length=multipart_length(parts, boundary, crlf=True),
         )
         return _study_results(response.read())
 
