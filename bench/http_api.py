@@ -6,7 +6,8 @@ For a synthetic CT study (``mintstore.synthetic``, 512x512 slices) it measures:
 
 * ingest: ``POST /studies/create`` (one streamed multipart/related request)
   vs. Orthanc's STOW-RS of the same files (one request) vs. raw puts of the
-  same bytes into a file store; both HTTP bodies carry a Content-Length;
+  same bytes into a file store; each HTTP body in its server's faster framing
+  (mintstore's client sends a Content-Length, Orthanc's STOW-RS goes chunked);
 * whole-study retrieval: ``GET /studies/{uid}`` with ``Accept:
   multipart/related`` (metadata + every binary item) vs. WADO-RS of the study
   vs. raw gets of the same bytes;
@@ -73,28 +74,13 @@ def _connection(port: int) -> http.client.HTTPConnection:
     return http.client.HTTPConnection("127.0.0.1", port, timeout=600)
 
 
-def _part_head(boundary: str) -> bytes:
-    return f"\r\n--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
-
-
-def _closing(boundary: str) -> bytes:
-    return f"\r\n--{boundary}--\r\n".encode()
-
-
 def _multipart(files: Iterable[Path], boundary: str) -> Iterator[bytes]:
     for path in files:
-        yield _part_head(boundary)
+        yield f"\r\n--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
         with path.open("rb") as stream:
             while chunk := stream.read(CHUNK):
                 yield chunk
-    yield _closing(boundary)
-
-
-def _multipart_length(files: list[Path], boundary: str) -> int:
-    """The exact size of ``_multipart``: sent as Content-Length, as MintClient sends its
-    uploads, so neither side's figure includes building or parsing chunk framing."""
-    heads = len(_part_head(boundary)) * len(files)
-    return heads + sum(path.stat().st_size for path in files) + len(_closing(boundary))
+    yield f"\r\n--{boundary}--\r\n".encode()
 
 
 def _rss_kb(pid: int) -> int:
@@ -296,8 +282,11 @@ class OrthancSide:
                         f'multipart/related; type="application/dicom"; boundary={boundary}'
                     ),
                     "Accept": "application/dicom+json",
-                    "Content-Length": str(_multipart_length(files, boundary)),
                 },
+                # Chunked: Orthanc 1.10 takes the same body sent with a Content-Length
+                # more slowly (alternating, 3 each: 3.93 vs 3.48 s), so each side gets
+                # its faster framing (MintClient sends a Content-Length).
+                encode_chunked=True,
             )
             response = connection.getresponse()
             response.read()

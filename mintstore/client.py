@@ -13,6 +13,7 @@ import http.client
 import io
 import json
 import secrets
+import select
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -117,6 +118,11 @@ class MintClient:
             )
             connection = factory(self._host, self._port, timeout=self._timeout)
             self._local.connection = connection
+        elif _dropped(connection):
+            # The server closed this idle keep-alive connection (its keep-alive
+            # timeout). A request without a body is retried on a new one below, but
+            # a streamed body cannot be sent twice: open the new one before sending.
+            connection.close()
         return connection
 
     def close(self) -> None:
@@ -494,6 +500,21 @@ def _copy(source: IO[bytes], out: IO[bytes]) -> int:
         out.write(chunk)
         written += len(chunk)
     return written
+
+
+def _dropped(connection: http.client.HTTPConnection) -> bool:
+    """Whether an idle connection's peer has closed it (or sent what nobody asked for).
+
+    Between requests nothing may arrive, so a readable socket means end of stream.
+    """
+    sock = connection.sock
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def _study_results(data: bytes) -> list[StudyResult]:
