@@ -3,6 +3,7 @@ is still digest-checked, and the parts come out complete and in order."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Callable
 
@@ -15,6 +16,7 @@ from mintstore.multipart import OutPart, ReadStream
 from mintstore.store.blobs import BlobStore
 from mintstore.store.config import StoreConfig
 from mintstore.store.layout import blob_key
+from mintstore.web import prefetch
 from mintstore.web.prefetch import MAX_PREFETCH_ITEM, prefetched
 
 
@@ -79,3 +81,22 @@ def test_parts_named_inline_are_passed_through_unread() -> None:
         True,
     ]
     assert [_read(part) for part in out] == contents
+
+
+@pytest.mark.parametrize(("load", "expect_inline"), [(0.3, False), (7.5, True)])
+def test_cheaply_checked_items_are_read_inline_only_on_a_busy_machine(
+    monkeypatch: pytest.MonkeyPatch, load: float, expect_inline: bool
+) -> None:
+    """With a core to spare even remembered-checksum items are read ahead (measured
+    faster on a quiet machine); on a busy one they are read by the request thread."""
+
+    class _Version:
+        study_uid = "1.2.3"
+
+        def cheaply_checked_items(self) -> set[int]:
+            return {4, 7}
+
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    inline = prefetch.cheap_content_ids(_Version())  # type: ignore[arg-type]
+    assert inline == ({"4@1.2.3", "7@1.2.3"} if expect_inline else set())
